@@ -1,0 +1,240 @@
+"""From a validated request body to the engine's inputs, checking what the schema cannot.
+
+Every refusal raises FieldError naming the field and saying what was expected; nothing is
+clipped, padded or guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import limits
+from ..nn import params as P
+from ..nn.losses import NO_CLASS, Loss
+from ..nn.spec import HEAD_PARAMS, SPECS
+from ..nn.stack import Model
+from ..nn.text import encode
+from .errors import FieldError
+from .schemas import CrossEntropyLoss, DhLoss, MseLoss, TraceRequest
+
+
+@dataclass
+class Problem:
+    """Everything one run needs, in numpy."""
+
+    model: Model
+    x: np.ndarray
+    loss: Loss
+    h0: np.ndarray | None
+    c0: np.ndarray | None
+    params: dict[str, np.ndarray]
+    tokens: list[str] | None = None
+    vocab: list[str] | None = None
+
+    @property
+    def steps(self) -> int:
+        return self.x.shape[0]
+
+
+def _matrix(rows: list[list], loc: tuple, what: str) -> np.ndarray:
+    """A rectangular float64 array from nested lists, or a FieldError at the first ragged row."""
+    if not rows:
+        raise FieldError(loc, f"{what} is empty; expected at least one row")
+    width = len(rows[0])
+    for r, row in enumerate(rows):
+        if len(row) != width:
+            raise FieldError((*loc, r), f"row {r} of {what} has {len(row)} values; expected {width} like row 0")
+    return np.array(rows, dtype=np.float64)
+
+
+def _check_shape(arr: np.ndarray, expected: tuple[int, ...], loc: tuple, what: str, why: str = "") -> None:
+    if arr.shape != expected:
+        got = "x".join(map(str, arr.shape)) or "a scalar"
+        want = "x".join(map(str, expected))
+        raise FieldError(loc, f"{what} has shape {got}; expected {want}{why}")
+
+
+def _inputs(req: TraceRequest) -> tuple[np.ndarray, list[str] | None, list[str] | None]:
+    if (req.inputs is None) == (req.text is None):
+        raise FieldError(("inputs",), "give exactly one of `inputs` (T x D numbers) or `text` (a string)")
+    if req.text is not None:
+        if len(req.text) < 2:
+            raise FieldError(("text",), "text needs at least 2 characters (inputs are chars 0..n-2, targets the next)")
+        x, tokens, vocab = encode(req.text)
+        if len(vocab) > limits.MAX_INPUT_SIZE:
+            raise FieldError(
+                ("text",),
+                f"text has {len(vocab)} distinct characters; at most {limits.MAX_INPUT_SIZE} "
+                f"(over by {len(vocab) - limits.MAX_INPUT_SIZE})",
+            )
+        return x, tokens, vocab
+    x = _matrix(req.inputs, ("inputs",), "inputs")
+    steps, width = x.shape
+    if steps > limits.MAX_STEPS:
+        raise FieldError(
+            ("inputs",), f"inputs has {steps} steps; at most {limits.MAX_STEPS} (over by {steps - limits.MAX_STEPS})"
+        )
+    if width == 0:
+        raise FieldError(("inputs", 0), "each step needs at least one input value")
+    if width > limits.MAX_INPUT_SIZE:
+        raise FieldError(
+            ("inputs", 0),
+            f"each step has {width} values; at most {limits.MAX_INPUT_SIZE} (over by {width - limits.MAX_INPUT_SIZE})",
+        )
+    return x, None, None
+
+
+def _state(rows: list[list[float]] | None, name: str, shape: tuple[int, int]) -> np.ndarray | None:
+    if rows is None:
+        return None
+    arr = _matrix(rows, (name,), name)
+    _check_shape(arr, shape, (name,), name, " (num_layers x hidden_size)")
+    return arr
+
+
+def _weights(req: TraceRequest, input_size: int) -> dict[str, np.ndarray]:
+    shapes = P.expected_shapes(req.cell, input_size, req.hidden_size, req.num_layers)
+    if req.weights is None:
+        return P.init_params(req.cell, input_size, req.hidden_size, req.num_layers, req.seed)
+    given = req.weights
+    for name in given:
+        if name not in shapes and name not in HEAD_PARAMS:
+            raise FieldError(
+                ("weights", name),
+                f"unknown tensor {name!r}; a {req.num_layers}-layer {req.cell} has {', '.join(shapes)} "
+                f"(and optionally {', '.join(HEAD_PARAMS)})",
+            )
+    missing = [n for n in shapes if n not in given]
+    if missing:
+        raise FieldError(("weights",), f"missing {', '.join(missing)}: give every recurrent tensor or none")
+    if (HEAD_PARAMS[0] in given) != (HEAD_PARAMS[1] in given):
+        raise FieldError(("weights",), f"give both {HEAD_PARAMS[0]} and {HEAD_PARAMS[1]}, or neither")
+    blocks = SPECS[req.cell].blocks
+    out: dict[str, np.ndarray] = {}
+    for name, value in given.items():
+        loc = ("weights", name)
+        arr = _matrix(value, loc, name) if value and isinstance(value[0], list) else np.array(value, dtype=np.float64)
+        if name in shapes:
+            why = f" ({len(blocks)} blocks {','.join(blocks)} of hidden_size {req.hidden_size})"
+            _check_shape(arr, shapes[name], loc, name, why)
+        out[name] = arr
+    return out
+
+
+def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, tokens, vocab) -> Loss:
+    spec = req.loss
+    steps, hidden = x.shape[0], req.hidden_size
+    if spec is None:
+        spec = CrossEntropyLoss(kind="cross_entropy") if tokens is not None else DhLoss(kind="dh")
+    if isinstance(spec, DhLoss):
+        if spec.dh is None:
+            return Loss("dh", dh=np.ones((steps, hidden)))
+        dh = _matrix(spec.dh, ("loss", "dh"), "loss.dh")
+        _check_shape(dh, (steps, hidden), ("loss", "dh"), "loss.dh", " (steps x hidden_size)")
+        return Loss("dh", dh=dh)
+
+    head_rows = params[HEAD_PARAMS[0]].shape[0] if HEAD_PARAMS[0] in params else None
+    if isinstance(spec, MseLoss):
+        loc = ("loss", "targets")
+        if not spec.targets:
+            raise FieldError(loc, "loss.targets is empty; expected steps x outputs numbers")
+        width = len(spec.targets[0])
+        for r, row in enumerate(spec.targets):
+            if len(row) != width:
+                raise FieldError(
+                    (*loc, r), f"row {r} of loss.targets has {len(row)} values; expected {width} like row 0"
+                )
+        targets = np.array([[np.nan if v is None else v for v in row] for row in spec.targets], dtype=np.float64)
+        _check_shape(targets, (steps, width), loc, "loss.targets", " (one row per step)")
+        if width == 0 or width > limits.MAX_OUTPUT_SIZE:
+            raise FieldError(loc, f"loss.targets has {width} outputs per step; expected 1 to {limits.MAX_OUTPUT_SIZE}")
+        if np.isnan(targets).all():
+            raise FieldError(loc, "every target is null; give at least one number to score")
+        if head_rows is not None and head_rows != width:
+            raise FieldError(
+                ("weights", HEAD_PARAMS[0]), f"head.weight has {head_rows} rows; the targets have {width} outputs"
+            )
+        return Loss("mse", targets=targets, num_classes=width)
+
+    loc = ("loss", "targets")
+    if spec.targets is None:
+        if tokens is None:
+            raise FieldError(loc, "cross_entropy with numeric inputs needs targets (one class index per step)")
+        assert vocab is not None
+        index = {ch: k for k, ch in enumerate(vocab)}
+        targets = np.array([index[ch] for ch in tokens[1:]], dtype=np.int64)
+    else:
+        if len(spec.targets) != steps:
+            raise FieldError(loc, f"loss.targets has {len(spec.targets)} entries; expected one per step ({steps})")
+        targets = np.array([NO_CLASS if v is None else v for v in spec.targets], dtype=np.int64)
+    scored = targets[targets != NO_CLASS]
+    if scored.size == 0:
+        raise FieldError(loc, "every target is null; give at least one class index to score")
+    if vocab is not None and spec.num_classes is None and head_rows is None:
+        classes = len(vocab)
+    else:
+        classes = spec.num_classes or head_rows or int(scored.max()) + 1
+    if spec.num_classes is not None and head_rows is not None and spec.num_classes != head_rows:
+        raise FieldError(
+            ("loss", "num_classes"), f"num_classes is {spec.num_classes} but head.weight has {head_rows} rows"
+        )
+    if classes < 2:
+        raise FieldError(loc, "cross_entropy needs at least 2 classes; with one class the loss is always 0")
+    if classes > limits.MAX_OUTPUT_SIZE:
+        raise FieldError(loc, f"{classes} classes; at most {limits.MAX_OUTPUT_SIZE}")
+    bad = np.flatnonzero((targets != NO_CLASS) & ((targets < 0) | (targets >= classes)))
+    if bad.size:
+        k = int(bad[0])
+        raise FieldError(
+            (*loc, k), f"target {int(targets[k])} at step {k} is out of range; expected 0..{classes - 1} or null"
+        )
+    return Loss("cross_entropy", targets=targets, num_classes=classes)
+
+
+def build(req: TraceRequest) -> Problem:
+    spec = SPECS[req.cell]
+    x, tokens, vocab = _inputs(req)
+    steps, input_size = x.shape
+    work = steps * req.hidden_size * req.num_layers
+    if work > limits.MAX_WORK:
+        raise FieldError(
+            ("hidden_size",),
+            f"steps x hidden_size x num_layers = {steps} x {req.hidden_size} x {req.num_layers} = {work}; "
+            f"at most {limits.MAX_WORK} (over by {work - limits.MAX_WORK})",
+        )
+    if req.forget_bias != 0.0 and req.cell != "lstm":
+        raise FieldError(
+            ("forget_bias",), f"forget_bias applies to the LSTM only; a {req.cell} has no forget gate (send 0)"
+        )
+    if req.c0 is not None and not spec.has_cell_state:
+        raise FieldError(("c0",), f"c0 applies to the LSTM only; a {req.cell} has no cell state")
+    state_shape = (req.num_layers, req.hidden_size)
+    h0 = _state(req.h0, "h0", state_shape)
+    c0 = _state(req.c0, "c0", state_shape)
+
+    params = _weights(req, input_size)
+    if req.cell == "lstm":
+        P.add_forget_bias(params, req.num_layers, req.forget_bias)
+    loss = _loss(req, params, x, tokens, vocab)
+    if loss.uses_head:
+        if HEAD_PARAMS[0] in params:
+            _check_shape(
+                params[HEAD_PARAMS[0]],
+                (loss.num_classes, req.hidden_size),
+                ("weights", HEAD_PARAMS[0]),
+                HEAD_PARAMS[0],
+                " (outputs x hidden_size)",
+            )
+            _check_shape(
+                params[HEAD_PARAMS[1]], (loss.num_classes,), ("weights", HEAD_PARAMS[1]), HEAD_PARAMS[1], " (outputs)"
+            )
+        else:
+            params.update(P.init_head(req.hidden_size, loss.num_classes, req.seed))
+    else:
+        params.pop(HEAD_PARAMS[0], None)
+        params.pop(HEAD_PARAMS[1], None)
+
+    model = Model(req.cell, P.layers_from(params, req.num_layers), P.head_from(params))
+    return Problem(model, x, loss, h0, c0, params, tokens, vocab)

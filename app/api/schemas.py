@@ -1,0 +1,165 @@
+"""Request and response bodies of the trace endpoints (pydantic), shared by the OpenAPI docs.
+
+Numbers are strict and finite: booleans are not numbers, and NaN / Infinity (which Python's
+JSON parser accepts) are refused here, before any maths.  Shape rules that need more than
+one field (T x D, weight shapes) are checked in `problem.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import limits
+from ..nn.spec import CELLS
+
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Int = Annotated[int, Field(strict=True)]
+Matrix = list[list[Finite]]
+Tensor = Matrix | list[Finite]
+
+CellName = Literal[CELLS]  # type: ignore[valid-type]
+
+
+class DhLoss(BaseModel):
+    """L = sum_t <dh_t, h_t> on the top layer: dh is the upstream gradient (T x H)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["dh"]
+    dh: Matrix | None = Field(None, description="T x H; default all ones (L is the sum of every top-layer h).")
+
+
+class MseLoss(BaseModel):
+    """Linear head, then the mean squared error over every given target element."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["mse"]
+    targets: list[list[Finite | None]] = Field(
+        description="T x O; null leaves an element out of the mean (e.g. score only the last step)."
+    )
+
+
+class CrossEntropyLoss(BaseModel):
+    """Linear head, softmax, mean over scored steps of -log p(target)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["cross_entropy"]
+    targets: list[Int | None] | None = Field(
+        None,
+        description="T class indices (null: step not scored). With `text` the default is the next character.",
+    )
+    num_classes: Int | None = Field(
+        None,
+        ge=2,
+        le=limits.MAX_OUTPUT_SIZE,
+        description="Head outputs. Default: the vocabulary for text, else the head's rows, else max target + 1.",
+    )
+
+
+LossSpec = Annotated[DhLoss | MseLoss | CrossEntropyLoss, Field(discriminator="kind")]
+
+
+class TraceRequest(BaseModel):
+    """One sequence through a stacked LSTM / GRU / RNN; the same body for every trace endpoint."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"cell": "lstm", "hidden_size": 4, "text": "hello", "precision": 4},
+                {
+                    "cell": "gru",
+                    "hidden_size": 3,
+                    "inputs": [[0.5], [-0.2], [0.1]],
+                    "loss": {"kind": "mse", "targets": [[0.1], [0.2], [0.3]]},
+                },
+            ]
+        },
+    )
+
+    cell: CellName = "lstm"
+    hidden_size: Int = Field(8, ge=1, le=limits.MAX_HIDDEN)
+    num_layers: Int = Field(1, ge=1, le=limits.MAX_LAYERS)
+    seed: Int = Field(0, ge=0, le=limits.MAX_SEED, description="Seeds the default initialisation.")
+    forget_bias: Finite = Field(
+        0.0, ge=-100, le=100, description="Added to the LSTM forget-gate block of every bias_ih (LSTM only)."
+    )
+    inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs and text.")
+    text: str | None = Field(
+        None,
+        max_length=limits.MAX_TEXT_CHARS,
+        description="Characters, one-hot over the sorted set of the text's characters; steps are chars 0..n-2, targets the next chars.",
+    )
+    weights: dict[str, Tensor] | None = Field(
+        None,
+        description="PyTorch-named parameters (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., optional head.weight, head.bias). Default: initialised from seed.",
+    )
+    h0: Matrix | None = Field(None, description="num_layers x H initial hidden state; default zeros.")
+    c0: Matrix | None = Field(None, description="num_layers x H initial cell state (LSTM only); default zeros.")
+    loss: LossSpec | None = Field(
+        None,
+        description="Default: next-character cross-entropy for text, dh of ones for inputs.",
+    )
+    precision: Int | None = Field(
+        None, ge=1, le=limits.MAX_PRECISION, description="Significant digits of every number in the response."
+    )
+    return_params: bool = Field(False, description="Include the parameters used, PyTorch-named.")
+    fields: list[str] | None = Field(
+        None,
+        min_length=1,
+        description='Return only these per-step arrays (and their gradients), e.g. ["h", "c"].',
+    )
+
+
+class Output(BaseModel):
+    """The head's read-out and, from /api/backward, its gradients."""
+
+    model_config = ConfigDict(extra="allow")
+    y: Matrix
+    probs: Matrix | None = None
+    grad_y: Matrix | None = None
+
+
+class TraceResponse(BaseModel):
+    cell: CellName
+    hidden_size: int
+    num_layers: int
+    input_size: int
+    steps: int
+    gate_order: list[str] = Field(description="Block order in `a` and in the weights.")
+    tokens: list[str] | None = Field(None, description="The text's characters (text input only).")
+    vocab: list[str] | None = Field(None, description="Sorted distinct characters: index = one-hot position.")
+    loss_kind: Literal["dh", "mse", "cross_entropy"]
+    loss: float
+    layers: list[dict[str, Any]] = Field(
+        description="Bottom to top. Each: the forward arrays (T x width) and, from /api/backward, `grad`."
+    )
+    output: Output | None = None
+    params: dict[str, Tensor] | None = None
+
+
+class GradCheckEntry(BaseModel):
+    name: str
+    size: int
+    max_abs_error: float
+    max_rel_error: float
+
+
+class GradCheckResponse(BaseModel):
+    cell: CellName
+    eps: float
+    tolerance: float
+    passed: bool
+    max_rel_error: float
+    checks: list[GradCheckEntry]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: list[ErrorItem] | str

@@ -1,0 +1,40 @@
+"""Every size limit the service enforces, in one place (the API, the docs and the page read these).
+
+The sizes the project promises to accept: T = 500 steps, H = 256 units, 4 layers (each on
+its own, and T = 500 with H = 256 on one layer with `precision` set).  The caps beyond
+them are there so one request cannot exhaust the memory, time or bandwidth of the server.
+"""
+
+from __future__ import annotations
+
+MAX_STEPS = 1000  # timesteps T
+MAX_HIDDEN = 256  # hidden units H
+MAX_LAYERS = 4
+MAX_INPUT_SIZE = 256  # features D per step (or distinct characters of a text)
+MAX_OUTPUT_SIZE = 256  # head outputs O (regression targets or classes)
+MAX_TEXT_CHARS = MAX_STEPS + 1  # a text of n characters gives T = n - 1 steps
+MAX_SEED = 2**32 - 1
+MAX_PRECISION = 17  # significant digits; 17 round-trips any float64
+
+# T * H * layers: bounds memory (about 30 float64 arrays of T x H per layer) and time.
+MAX_WORK = 1_048_576
+# Estimated size of the JSON response before it is built.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Request bodies larger than this are refused with 413 before they are parsed.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# Gradient check: (scalars perturbed) x T x layers, about four forward passes each.
+MAX_GRADCHECK_COST = 150_000
+
+# Bytes of JSON per number: full precision "-0.12345678901234567," vs "d.ddde-05,".
+BYTES_PER_NUMBER_FULL = 22
+
+
+def bytes_per_number(precision: int | None) -> int:
+    return BYTES_PER_NUMBER_FULL if precision is None else precision + 8
+
+
+def as_dict() -> dict[str, int]:
+    """The limits as served by GET /api/limits."""
+    return {
+        name.lower(): value for name, value in globals().items() if name.startswith("MAX_") and isinstance(value, int)
+    }

@@ -1,0 +1,73 @@
+"""What each cell type is made of: the one source of truth for gate order and array names.
+
+Everything else (parameter init, the API schema, the page) reads these tuples instead of
+spelling gate names again. The block order is PyTorch's, so real weights map one to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CELLS = ("lstm", "gru", "rnn")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    name: str
+    # Blocks stacked in weight_ih / weight_hh / biases (and in `a` for the LSTM and RNN).
+    blocks: tuple[str, ...]
+    # Per-step forward arrays a layer records, in the order the API lists them.
+    forward: tuple[str, ...]
+    # Extra gradient arrays beyond d(forward array): the split of dh (and dc) by source.
+    grad_extra: tuple[str, ...]
+    has_cell_state: bool
+    # Which blocks go through a sigmoid (the rest through tanh).
+    sigmoid_blocks: tuple[str, ...]
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return ("h0", "c0") if self.has_cell_state else ("h0",)
+
+    def array_names(self) -> tuple[str, ...]:
+        """Every per-step array name a client may ask for with `fields`."""
+        return self.forward + tuple(n for n in self.grad_extra if n not in self.forward)
+
+
+LSTM = CellSpec(
+    name="lstm",
+    blocks=("i", "f", "g", "o"),
+    forward=("x", "a", "i", "f", "g", "o", "c", "tanh_c", "h"),
+    grad_extra=("h_from_above", "h_from_next", "c_from_next"),
+    has_cell_state=True,
+    sigmoid_blocks=("i", "f", "o"),
+)
+GRU = CellSpec(
+    name="gru",
+    blocks=("r", "z", "n"),
+    forward=("x", "r", "z", "n", "h"),
+    grad_extra=("h_from_above", "h_from_next"),
+    has_cell_state=False,
+    sigmoid_blocks=("r", "z"),
+)
+RNN = CellSpec(
+    name="rnn",
+    blocks=("a",),
+    forward=("x", "a", "h"),
+    grad_extra=("h_from_above", "h_from_next"),
+    has_cell_state=False,
+    sigmoid_blocks=(),
+)
+
+SPECS: dict[str, CellSpec] = {s.name: s for s in (LSTM, GRU, RNN)}
+
+PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+HEAD_PARAMS = ("head.weight", "head.bias")
+
+
+def param_name(kind: str, layer: int) -> str:
+    """PyTorch's state-dict name, e.g. weight_ih_l0."""
+    return f"{kind}_l{layer}"

@@ -1,0 +1,118 @@
+"""Layers over time: the stacked forward pass, the loss, and backpropagation through time.
+
+Layer k's input is layer k-1's h; in the backward pass layer k's dL/dx is what arrives
+"from above" at layer k-1.  This module knows nothing of the web side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import gru, losses, lstm, rnn
+from .losses import Loss
+from .params import Head, LayerParams
+
+Arrays = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Model:
+    cell: str
+    layers: list[LayerParams]
+    head: Head | None = None
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layers[0].hidden_size
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+
+@dataclass
+class Trace:
+    """Everything one run produced; `grads` is None for a forward-only run."""
+
+    loss: float
+    layers: list[Arrays]
+    grads: list[Arrays] | None = None
+    output: Arrays = field(default_factory=dict)  # y, probs, and with grads grad_y, head grads
+
+
+def _layer_forward(cell: str, p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
+    if cell == "lstm":
+        return lstm.forward(p, x, h0, c0)
+    if cell == "gru":
+        return gru.forward(p, x, h0)
+    return rnn.forward(p, x, h0)
+
+
+def _layer_backward(
+    cell: str, p: LayerParams, tr: Arrays, h0: np.ndarray, c0: np.ndarray, dh_above: np.ndarray
+) -> Arrays:
+    if cell == "lstm":
+        return lstm.backward(p, tr, h0, c0, dh_above)
+    if cell == "gru":
+        return gru.backward(p, tr, h0, dh_above)
+    return rnn.backward(p, tr, h0, dh_above)
+
+
+def _initial(state: np.ndarray | None, num_layers: int, hidden: int) -> np.ndarray:
+    return np.zeros((num_layers, hidden)) if state is None else state
+
+
+def run(
+    model: Model,
+    x: np.ndarray,
+    loss: Loss,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+    backward: bool = True,
+) -> Trace:
+    """Forward through every layer, the loss, and (optionally) BPTT back to x and h0/c0."""
+    hidden = model.hidden_size
+    h0 = _initial(h0, model.num_layers, hidden)
+    c0 = _initial(c0, model.num_layers, hidden)
+    traces: list[Arrays] = []
+    layer_in = x
+    for k, p in enumerate(model.layers):
+        tr = _layer_forward(model.cell, p, layer_in, h0[k], c0[k])
+        traces.append(tr)
+        layer_in = tr["h"]
+    top_h = layer_in
+
+    output: Arrays = {}
+    if loss.kind == "dh":
+        value, dh_top = losses.upstream(top_h, loss.dh)
+    else:
+        head = model.head
+        y = top_h @ head.weight.T + head.bias
+        output["y"] = y
+        if loss.kind == "mse":
+            value, dy = losses.mse(y, loss.targets)
+        else:
+            value, dy, probs = losses.cross_entropy(y, loss.targets)
+            output["probs"] = probs
+        if backward:
+            output["grad_y"] = dy
+            output["grad_head.weight"] = dy.T @ top_h
+            output["grad_head.bias"] = dy.sum(axis=0)
+            dh_top = dy @ head.weight
+    if not backward:
+        return Trace(value, traces, None, output)
+
+    grads: list[Arrays] = [{}] * model.num_layers
+    dh_above = dh_top
+    for k in range(model.num_layers - 1, -1, -1):
+        g = _layer_backward(model.cell, model.layers[k], traces[k], h0[k], c0[k], dh_above)
+        grads[k] = g
+        dh_above = g["x"]
+    return Trace(value, traces, grads, output)
+
+
+def loss_value(model: Model, x: np.ndarray, loss: Loss, h0=None, c0=None) -> float:
+    """The loss alone, for numerical differentiation."""
+    return run(model, x, loss, h0, c0, backward=False).loss

@@ -1,0 +1,19 @@
+"""Characters as one-hot inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def encode(text: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """One-hot rows for characters 0..n-2 over the sorted set of the text's characters.
+
+    Returns (x of shape (n-1, len(vocab)), the text's characters, the vocabulary).  The
+    last character is only ever a target, but it is in the vocabulary so targets index it.
+    """
+    tokens = list(text)
+    vocab = sorted(set(tokens))
+    index = {ch: k for k, ch in enumerate(vocab)}
+    x = np.zeros((len(tokens) - 1, len(vocab)))
+    x[np.arange(len(tokens) - 1), [index[ch] for ch in tokens[:-1]]] = 1.0
+    return x, tokens, vocab
