@@ -17,7 +17,8 @@ MAX_SEED = 2**32 - 1
 MAX_PRECISION = 17  # significant digits; 17 round-trips any float64
 
 # T * H * layers: bounds memory (about 30 float64 arrays of T x H per layer) and time.
-MAX_WORK = 1_048_576
+# 500 x 256 x 4 fits, so the promised sizes are accepted together too.
+MAX_WORK = 524_288
 # Estimated size of the JSON response before it is built.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Request bodies larger than this are refused with 413 before they are parsed.

@@ -17,6 +17,7 @@ from ..nn.spec import CELLS
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Int = Annotated[int, Field(strict=True)]
 Matrix = list[list[Finite]]
+ClassIndex = Annotated[int, Field(strict=True, ge=0, lt=limits.MAX_OUTPUT_SIZE)]
 Tensor = Matrix | list[Finite]
 
 CellName = Literal[CELLS]  # type: ignore[valid-type]
@@ -45,7 +46,7 @@ class CrossEntropyLoss(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["cross_entropy"]
-    targets: list[Int | None] | None = Field(
+    targets: list[ClassIndex | None] | None = Field(
         None,
         description="T class indices (null: step not scored). With `text` the default is the next character.",
     )

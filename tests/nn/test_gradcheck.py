@@ -1,0 +1,65 @@
+"""BPTT against numerical differentiation: every parameter, the inputs and initial states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.nn import gradcheck, stack
+from app.nn import params as P
+from app.nn.losses import NO_CLASS, Loss
+
+STEPS, INPUTS, HIDDEN, OUTPUTS = 5, 3, 4, 3
+
+
+def make_loss(kind: str, rng: np.random.Generator) -> Loss:
+    if kind == "dh":
+        return Loss("dh", dh=rng.normal(size=(STEPS, HIDDEN)))
+    if kind == "mse":
+        targets = rng.normal(size=(STEPS, OUTPUTS))
+        targets[1, 0] = np.nan  # an unscored element must not disturb the gradient
+        return Loss("mse", targets=targets, num_classes=OUTPUTS)
+    return Loss("cross_entropy", targets=np.array([0, 2, NO_CLASS, 1, 2]), num_classes=OUTPUTS)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("loss_kind", ["dh", "mse", "cross_entropy"])
+def test_every_gradient_matches_central_differences(cell, num_layers, loss_kind):
+    rng = np.random.default_rng([num_layers, len(cell), len(loss_kind)])
+    w = P.init_params(cell, INPUTS, HIDDEN, num_layers, seed=7)
+    w.update(P.init_head(HIDDEN, OUTPUTS, seed=7))
+    # Larger than default weights so gates leave their linear range (a harder check).
+    w = {k: 2.0 * v for k, v in w.items()}
+    model = stack.Model(cell, P.layers_from(w, num_layers), P.head_from(w))
+    x = rng.normal(size=(STEPS, INPUTS))
+    h0 = rng.normal(size=(num_layers, HIDDEN)) * 0.5
+    c0 = rng.normal(size=(num_layers, HIDDEN)) * 0.5 if cell == "lstm" else None
+
+    checks = gradcheck.check(model, x, make_loss(loss_kind, rng), h0, c0)
+
+    names = {c.name for c in checks}
+    expected = {f"{kind}_l{k}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") for k in range(num_layers)}
+    expected |= {"inputs", "h0"} | ({"c0"} if cell == "lstm" else set())
+    expected |= {"head.weight", "head.bias"} if loss_kind != "dh" else set()
+    assert names == expected
+    for c in checks:
+        assert c.max_rel_error <= 1e-6, (c.name, c.max_rel_error)
+
+
+def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
+    """The check must be able to fail: corrupt dL/dW_hh and it has to notice."""
+    w = P.init_params("lstm", 2, 3, 1, seed=1)
+    model = stack.Model("lstm", P.layers_from(w, 1))
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    real = gradcheck.analytic
+
+    def corrupted(trace, model, c0_used):
+        out = real(trace, model, c0_used)
+        out["weight_hh_l0"] = out["weight_hh_l0"] * 1.001
+        return out
+
+    monkeypatch.setattr(gradcheck, "analytic", corrupted)
+    checks = {c.name: c for c in gradcheck.check(model, x, Loss("dh", dh=np.ones((4, 3))))}
+    assert checks["weight_hh_l0"].max_rel_error > 1e-4
+    assert checks["weight_ih_l0"].max_rel_error < 1e-6
