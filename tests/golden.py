@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,10 @@ from app.nn import params as P
 from app.nn.losses import NO_CLASS, Loss
 from app.nn.stack import Model
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "torch-golden"
+# shared/ sits beside the checkout (as it does for CI's clone); LSTMVIS_GOLDEN_DIR overrides.
+GOLDEN_DIR = Path(
+    os.environ.get("LSTMVIS_GOLDEN_DIR", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "torch-golden")
+)
 
 
 def golden_files() -> list[Path]:
