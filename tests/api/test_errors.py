@@ -176,3 +176,9 @@ def test_malformed_json(client):
     r = client.post("/api/backward", content=b'{"hidden_size": 3,', headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_body_over_the_size_limit_is_413(client):
+    rows = b"[0.1]," * (limits.MAX_BODY_BYTES // 6 + 10)
+    r = client.post("/api/forward", content=b'{"inputs": [' + rows + b"[0.1]]}", headers={"content-type": "application/json"})
+    assert r.status_code == 413
