@@ -19,7 +19,7 @@ class FieldError(Exception):
 
     def __init__(self, loc: tuple[str | int, ...], msg: str, kind: str = "value_error", status: int = 422):
         super().__init__(msg)
-        self.loc = ("body", *loc) if loc[:1] != ("body",) else loc
+        self.loc = loc if loc[:1] in (("body",), ("query",), ("path",)) else ("body", *loc)
         self.msg = msg
         self.kind = kind
         self.status = status

@@ -100,11 +100,11 @@ def build_response(req: TraceRequest, prob: Problem, trace: Trace) -> dict[str, 
     if req.return_params:
         body["params"] = prob.params
     body = prepare(body, req.precision)
-    _check_finite(body)
+    check_finite(body)
     return body
 
 
-def _check_finite(tree: Any, path: tuple = ()) -> None:
+def check_finite(tree: Any, path: tuple = ()) -> None:
     """Overflow (say weights near 1e300) would turn into NaN; refuse rather than emit null."""
     if isinstance(tree, np.ndarray):
         if not np.isfinite(tree).all():
@@ -118,10 +118,10 @@ def _check_finite(tree: Any, path: tuple = ()) -> None:
             )
     elif isinstance(tree, dict):
         for k, v in tree.items():
-            _check_finite(v, (*path, k))
+            check_finite(v, (*path, k))
     elif isinstance(tree, list):
         for k, v in enumerate(tree):
-            _check_finite(v, (*path, k))
+            check_finite(v, (*path, k))
 
 
 __all__ = ["build_response", "check_response_size", "count_numbers"]

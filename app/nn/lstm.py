@@ -24,7 +24,11 @@ def _blocks(m: np.ndarray, hidden: int) -> tuple[np.ndarray, ...]:
     return tuple(m[:, k * hidden : (k + 1) * hidden] for k in range(4))
 
 
-def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
+def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, hold_forget: bool = False) -> Arrays:
+    """hold_forget: the what-if with f = 1 at every step (the constant error carousel).
+
+    Its backward needs no special case: f (1 - f) = 0 gives da_f = 0, and dc_{t-1} = dc_t.
+    """
     steps, hidden = x.shape[0], p.hidden_size
     a = x @ p.weight_ih.T
     a += p.bias_ih + p.bias_hh
@@ -39,6 +43,8 @@ def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Ar
         a_t, act_t = a[t], act[t]
         a_t += h_prev @ w_hh_t
         sigmoid(a_t[:h2], out=act_t[:h2])  # i, f
+        if hold_forget:
+            act_t[hidden:h2] = 1.0
         np.tanh(a_t[h2:h3], out=act_t[h2:h3])  # g
         sigmoid(a_t[h3:], out=act_t[h3:])  # o
         c_t = np.multiply(act_t[hidden:h2], c_prev, out=c[t])

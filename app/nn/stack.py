@@ -22,6 +22,7 @@ class Model:
     cell: str
     layers: list[LayerParams]
     head: Head | None = None
+    hold_forget: bool = False  # LSTM what-if: forget gate fixed at 1
 
     @property
     def hidden_size(self) -> int:
@@ -42,9 +43,10 @@ class Trace:
     output: Arrays = field(default_factory=dict)  # y, probs, and with grads grad_y, head grads
 
 
-def _layer_forward(cell: str, p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
+def _layer_forward(model: Model, p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
+    cell = model.cell
     if cell == "lstm":
-        return lstm.forward(p, x, h0, c0)
+        return lstm.forward(p, x, h0, c0, model.hold_forget)
     if cell == "gru":
         return gru.forward(p, x, h0)
     return rnn.forward(p, x, h0)
@@ -79,7 +81,7 @@ def run(
     traces: list[Arrays] = []
     layer_in = x
     for k, p in enumerate(model.layers):
-        tr = _layer_forward(model.cell, p, layer_in, h0[k], c0[k])
+        tr = _layer_forward(model, p, layer_in, h0[k], c0[k])
         traces.append(tr)
         layer_in = tr["h"]
     top_h = layer_in

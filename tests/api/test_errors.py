@@ -180,5 +180,7 @@ def test_malformed_json(client):
 
 def test_body_over_the_size_limit_is_413(client):
     rows = b"[0.1]," * (limits.MAX_BODY_BYTES // 6 + 10)
-    r = client.post("/api/forward", content=b'{"inputs": [' + rows + b"[0.1]]}", headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/forward", content=b'{"inputs": [' + rows + b"[0.1]]}", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413

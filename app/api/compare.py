@@ -1,0 +1,192 @@
+"""POST /api/compare: one input and loss through an RNN, a GRU and an LSTM of the same size.
+
+What it returns is what the vanishing-gradient story needs: per step, how much gradient is
+left on h (and, for the LSTM, on the cell path c), the forget-gate products that carry it,
+and the RNN's recurrent spectrum that decides whether it vanishes or explodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..nn import flow, stack
+from ..nn.spec import CELLS, param_name
+from .errors import FieldError
+from .numbers import NumpyJSONResponse, prepare
+from .problem import Problem, build
+from .schemas import Finite, Int, Matrix, Tensor, TraceRequest
+from .trace_json import check_finite
+from .traces import ERRORS
+
+router = APIRouter(prefix="/api", tags=["compare"])
+
+COMPARE_ORDER = ("rnn", "gru", "lstm")
+
+
+class CellOverride(BaseModel):
+    """Settings for one cell of the comparison that differ from the shared ones."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: Int | None = Field(None, ge=0, le=2**32 - 1)
+    weights: dict[str, Tensor] | None = None
+    h0: Matrix | None = None
+    c0: Matrix | None = Field(None, description="LSTM only.")
+    forget_bias: Finite | None = Field(None, ge=-100, le=100, description="LSTM only.")
+    recurrent_scale: Finite | None = Field(None, ge=0, le=100)
+
+
+class CompareRequest(TraceRequest):
+    """The body of /api/backward (its `cell` and `fields` are ignored) plus comparison controls."""
+
+    recurrent_scale: Finite = Field(
+        1.0, ge=0, le=100, description="Multiplies every W_hh (push the RNN from vanishing to exploding)."
+    )
+    hold_forget: bool = Field(False, description="LSTM what-if: the forget gate held at 1 at every step.")
+    clip: Finite | None = Field(None, gt=0, le=1e6, description="Gradient-norm clipping threshold (global norm).")
+    overrides: dict[Literal[CELLS], CellOverride] | None = None  # type: ignore[valid-type]
+
+
+class GradNorm(BaseModel):
+    before: float
+    after: float
+    factor: float
+    threshold: float | None
+
+
+class CompareCell(BaseModel):
+    loss: float
+    grad_norm_h: list[list[float]] = Field(description="num_layers x T: ||dL/dh_t|| (total gradient).")
+    grad_norm_x: list[float] = Field(description="T: ||dL/dx_t|| at the bottom layer.")
+    saturation: list[float] = Field(description="T: share of saturated units (see saturation_of).")
+    saturation_of: str
+    grad_norm_params: GradNorm
+    grad_norm_c: list[list[float]] | None = Field(None, description="LSTM: num_layers x T, ||dL/dc_t||.")
+    forget_product: list[list[float]] | None = Field(
+        None, description="LSTM: num_layers x T, mean over units of prod f_s for s = t+1..T."
+    )
+    forget_product_units: list[list[list[float]]] | None = Field(None, description="LSTM: num_layers x T x H.")
+    spectral_radius: list[float] | None = Field(None, description="RNN: per layer, max |eigenvalue| of W_hh.")
+    max_singular_value: list[float] | None = Field(None, description="RNN: per layer, largest singular value of W_hh.")
+    params: dict[str, Tensor] | None = None
+
+
+class CompareResponse(BaseModel):
+    steps: int
+    hidden_size: int
+    num_layers: int
+    loss_kind: str
+    cells: dict[str, CompareCell]
+
+
+def _default_loss(req: CompareRequest) -> dict[str, Any] | None:
+    """Score only the last step, so what reaches step 1 had to cross the whole sequence.
+
+    None when the request has its own loss, or no usable sequence (build() then says why).
+    """
+    if req.loss is not None:
+        return None
+    if req.text is not None and req.inputs is None and len(req.text) >= 2:
+        vocab = sorted(set(req.text))
+        return {"kind": "cross_entropy", "targets": [None] * (len(req.text) - 2) + [vocab.index(req.text[-1])]}
+    if req.inputs and req.text is None:
+        steps = len(req.inputs)
+        return {"kind": "dh", "dh": [[0.0] * req.hidden_size] * (steps - 1) + [[1.0] * req.hidden_size]}
+    return None
+
+
+def _cell_request(req: CompareRequest, cell: str) -> TraceRequest:
+    over = (req.overrides or {}).get(cell) or CellOverride()
+    if cell != "lstm" and (over.c0 is not None or over.forget_bias is not None):
+        raise FieldError(("overrides", cell), f"c0 and forget_bias apply to the LSTM only, not the {cell}")
+    fields = {
+        name: value
+        for name, value in req.model_dump(
+            exclude={"recurrent_scale", "hold_forget", "clip", "overrides", "fields"}
+        ).items()
+    }
+    fields["cell"] = cell
+    fields["fields"] = None
+    fields["forget_bias"] = (
+        (over.forget_bias if over.forget_bias is not None else req.forget_bias) if cell == "lstm" else 0.0
+    )
+    fields["c0"] = (over.c0 if over.c0 is not None else req.c0) if cell == "lstm" else None
+    for name in ("seed", "weights", "h0"):
+        value = getattr(over, name)
+        if value is not None:
+            fields[name] = value
+    return TraceRequest.model_validate(fields)
+
+
+def _build(req: CompareRequest, cell: str) -> Problem:
+    """build() for one cell; an error in an overridden field is reported at its override."""
+    over = (req.overrides or {}).get(cell)
+    try:
+        return build(_cell_request(req, cell))
+    except FieldError as err:
+        name = err.loc[1] if len(err.loc) > 1 else None
+        if over is not None and name in over.model_fields_set:
+            err.loc = ("body", "overrides", cell, *err.loc[1:])
+        raise
+
+
+@router.post("/compare", response_model=CompareResponse, responses=ERRORS, response_class=NumpyJSONResponse)
+def compare(req: CompareRequest) -> NumpyJSONResponse:
+    """Run RNN, GRU and LSTM on the same input and loss; report how the gradient travels back."""
+    if req.weights is not None:
+        raise FieldError(
+            ("weights",), "the three cells need different weights: give them as overrides.rnn/gru/lstm.weights"
+        )
+    default_loss = _default_loss(req)
+    if default_loss is not None:
+        req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
+    cells: dict[str, Any] = {}
+    for cell in COMPARE_ORDER:
+        prob = _build(req, cell)
+        over = (req.overrides or {}).get(cell)
+        scale = over.recurrent_scale if over is not None and over.recurrent_scale is not None else req.recurrent_scale
+        if scale != 1.0:
+            for k in range(req.num_layers):  # the Model's LayerParams share these arrays
+                prob.params[param_name("weight_hh", k)] *= scale
+        model = replace(prob.model, hold_forget=req.hold_forget and cell == "lstm")
+        with np.errstate(over="ignore", invalid="ignore"):
+            trace = stack.run(model, prob.x, prob.loss, prob.h0, prob.c0)
+        cells[cell] = _measures(cell, model, trace, req)
+        if req.return_params:
+            cells[cell]["params"] = prob.params
+    body = {
+        "steps": prob.steps,
+        "hidden_size": req.hidden_size,
+        "num_layers": req.num_layers,
+        "loss_kind": prob.loss.kind,
+        "cells": cells,
+    }
+    body = prepare(body, req.precision)
+    check_finite(body)
+    return NumpyJSONResponse(body)
+
+
+def _measures(cell: str, model: stack.Model, trace: stack.Trace, req: CompareRequest) -> dict[str, Any]:
+    norm = flow.param_grad_norm(trace)
+    factor = flow.clip_factor(norm, req.clip) if req.clip is not None else 1.0
+    sat, sat_of = flow.saturation(cell, trace)
+    entry: dict[str, Any] = {
+        "loss": trace.loss,
+        "grad_norm_h": flow.grad_norms(trace, "h"),
+        "grad_norm_x": flow.input_grad_norm(trace),
+        "saturation": sat,
+        "saturation_of": sat_of,
+        "grad_norm_params": {"before": norm, "after": norm * factor, "factor": factor, "threshold": req.clip},
+    }
+    if cell == "lstm":
+        products = flow.forget_products(trace)
+        entry["grad_norm_c"] = flow.grad_norms(trace, "c")
+        entry["forget_product"] = products.mean(axis=2)
+        entry["forget_product_units"] = products
+    if cell == "rnn":
+        entry["spectral_radius"], entry["max_singular_value"] = flow.recurrent_spectrum(model)
+    return entry
