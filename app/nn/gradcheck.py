@@ -108,6 +108,7 @@ def check(
         [LayerParams(*(getattr(p, k).copy() for k in PARAM_KINDS)) for p in model.layers],
         # A head the loss does not read has no gradient to check.
         Head(model.head.weight.copy(), model.head.bias.copy()) if model.head is not None and loss.uses_head else None,
+        model.hold_forget,
     )
     x = np.array(x, dtype=np.float64)
     shape = (model.num_layers, model.hidden_size)

@@ -63,3 +63,16 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     checks = {c.name: c for c in gradcheck.check(model, x, Loss("dh", dh=np.ones((4, 3))))}
     assert checks["weight_hh_l0"].max_rel_error > 1e-4
     assert checks["weight_ih_l0"].max_rel_error < 1e-6
+
+
+def test_gradients_with_the_forget_gate_held_at_1():
+    w = P.init_params("lstm", INPUTS, HIDDEN, 2, seed=3)
+    model = stack.Model("lstm", P.layers_from(w, 2), hold_forget=True)
+    x = np.random.default_rng(1).normal(size=(STEPS, INPUTS))
+    tr = stack.run(model, x, Loss("dh", dh=np.ones((STEPS, HIDDEN))))
+    np.testing.assert_array_equal(tr.layers[0]["f"], 1.0)
+    # f is a constant now: no gradient reaches its pre-activation, and dc_{t-1} = dc_t from t.
+    np.testing.assert_array_equal(tr.grads[0]["a"][:, HIDDEN : 2 * HIDDEN], 0.0)
+    np.testing.assert_array_equal(tr.grads[0]["c_from_next"][:-1], tr.grads[0]["c"][1:])
+    for c in gradcheck.check(model, x, Loss("dh", dh=np.ones((STEPS, HIDDEN)))):
+        assert c.max_rel_error <= 1e-6, c
