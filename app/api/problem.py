@@ -16,6 +16,7 @@ from ..nn.losses import NO_CLASS, Loss
 from ..nn.spec import HEAD_PARAMS, SPECS
 from ..nn.stack import Model
 from ..nn.text import encode
+from ..store import get_store
 from .errors import FieldError
 from .schemas import CrossEntropyLoss, DhLoss, MseLoss, TraceRequest
 
@@ -32,6 +33,8 @@ class Problem:
     params: dict[str, np.ndarray]
     tokens: list[str] | None = None
     vocab: list[str] | None = None
+    # The request as run: with `model_id`, its cell and sizes are the saved model's.
+    request: TraceRequest | None = None
 
     @property
     def steps(self) -> int:
@@ -56,13 +59,16 @@ def _check_shape(arr: np.ndarray, expected: tuple[int, ...], loc: tuple, what: s
         raise FieldError(loc, f"{what} has shape {got}; expected {want}{why}")
 
 
-def _inputs(req: TraceRequest) -> tuple[np.ndarray, list[str] | None, list[str] | None]:
+def _inputs(req: TraceRequest, vocab: list[str] | None = None) -> tuple[np.ndarray, list[str] | None, list[str] | None]:
     if (req.inputs is None) == (req.text is None):
         raise FieldError(("inputs",), "give exactly one of `inputs` (T x D numbers) or `text` (a string)")
     if req.text is not None:
         if len(req.text) < 2:
             raise FieldError(("text",), "text needs at least 2 characters (inputs are chars 0..n-2, targets the next)")
-        x, tokens, vocab = encode(req.text)
+        try:
+            x, tokens, vocab = encode(req.text, vocab)
+        except ValueError as err:
+            raise FieldError(("text",), str(err)) from None
         if len(vocab) > limits.MAX_INPUT_SIZE:
             raise FieldError(
                 ("text",),
@@ -193,9 +199,30 @@ def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, token
     return Loss("cross_entropy", targets=targets, num_classes=classes)
 
 
+def _stored(req: TraceRequest) -> tuple[TraceRequest, dict[str, np.ndarray], list[str] | None]:
+    """A saved model's parameters, with its cell and sizes taking the request's place."""
+    if req.weights is not None:
+        raise FieldError(("model_id",), "give `weights` or `model_id`, not both")
+    store = get_store()
+    record = store.get(req.model_id)
+    params = store.params(req.model_id) if record is not None else None
+    if record is None or params is None:
+        raise FieldError(("model_id",), f"no saved model {req.model_id}", status=404)
+    own = {"cell": record.cell, "hidden_size": record.hidden_size, "num_layers": record.num_layers}
+    for name, value in own.items():
+        if name in req.model_fields_set and getattr(req, name) != value:
+            raise FieldError(
+                (name,), f"{name} is {getattr(req, name)!r} but the saved model has {value!r}; leave it out"
+            )
+    return req.model_copy(update=own), params, record.meta.get("vocab")
+
+
 def build(req: TraceRequest) -> Problem:
+    stored, vocab_in = None, None
+    if req.model_id is not None:
+        req, stored, vocab_in = _stored(req)
     spec = SPECS[req.cell]
-    x, tokens, vocab = _inputs(req)
+    x, tokens, vocab = _inputs(req, vocab_in)
     steps, input_size = x.shape
     work = steps * req.hidden_size * req.num_layers
     if work > limits.MAX_WORK:
@@ -214,7 +241,16 @@ def build(req: TraceRequest) -> Problem:
     h0 = _state(req.h0, "h0", state_shape)
     c0 = _state(req.c0, "c0", state_shape)
 
-    params = _weights(req, input_size)
+    if stored is None:
+        params = _weights(req, input_size)
+    else:
+        params = stored
+        expected = params["weight_ih_l0"].shape[1]
+        if input_size != expected:
+            raise FieldError(
+                ("text" if tokens is not None else "inputs",),
+                f"the saved model takes {expected} inputs per step; this sequence has {input_size}",
+            )
     if req.cell == "lstm":
         P.add_forget_bias(params, req.num_layers, req.forget_bias)
     loss = _loss(req, params, x, tokens, vocab)
@@ -237,4 +273,4 @@ def build(req: TraceRequest) -> Problem:
         params.pop(HEAD_PARAMS[1], None)
 
     model = Model(req.cell, P.layers_from(params, req.num_layers), P.head_from(params))
-    return Problem(model, x, loss, h0, c0, params, tokens, vocab)
+    return Problem(model, x, loss, h0, c0, params, tokens, vocab, req)

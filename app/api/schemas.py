@@ -96,6 +96,11 @@ class TraceRequest(BaseModel):
         None,
         description="PyTorch-named parameters (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., optional head.weight, head.bias). Default: initialised from seed.",
     )
+    model_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="A saved model (POST /api/models) instead of `weights`; its cell and sizes apply.",
+    )
     h0: Matrix | None = Field(None, description="num_layers x H initial hidden state; default zeros.")
     c0: Matrix | None = Field(None, description="num_layers x H initial cell state (LSTM only); default zeros.")
     loss: LossSpec | None = Field(

@@ -33,8 +33,9 @@ def check_fields(req: TraceRequest) -> set[str] | None:
     return set(req.fields)
 
 
-def estimate_numbers(req: TraceRequest, prob: Problem, with_grad: bool) -> int:
+def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     """Numbers the response will hold, known before any maths is done."""
+    req = prob.request
     spec = SPECS[req.cell]
     fields = check_fields(req)
     steps, hidden = prob.steps, req.hidden_size
@@ -54,8 +55,9 @@ def estimate_numbers(req: TraceRequest, prob: Problem, with_grad: bool) -> int:
     return total
 
 
-def check_response_size(req: TraceRequest, prob: Problem, with_grad: bool) -> None:
-    numbers = estimate_numbers(req, prob, with_grad)
+def check_response_size(prob: Problem, with_grad: bool) -> None:
+    req = prob.request
+    numbers = estimate_numbers(prob, with_grad)
     size = numbers * limits.bytes_per_number(req.precision)
     if size > limits.MAX_RESPONSE_BYTES:
         mib = 1024 * 1024
@@ -68,7 +70,8 @@ def check_response_size(req: TraceRequest, prob: Problem, with_grad: bool) -> No
         )
 
 
-def build_response(req: TraceRequest, prob: Problem, trace: Trace) -> dict[str, Any]:
+def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
+    req = prob.request
     spec = SPECS[req.cell]
     fields = check_fields(req)
     layers = []

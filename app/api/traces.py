@@ -35,7 +35,7 @@ ERRORS = {
 
 def _run(req: TraceRequest, backward: bool) -> tuple[Problem, stack.Trace]:
     prob = build(req)
-    check_response_size(req, prob, backward)
+    check_response_size(prob, backward)
     with np.errstate(over="ignore", invalid="ignore"):
         trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward)
     return prob, trace
@@ -45,20 +45,21 @@ def _run(req: TraceRequest, backward: bool) -> tuple[Problem, stack.Trace]:
 def forward(req: TraceRequest) -> NumpyJSONResponse:
     """Run the forward pass and return every intermediate of every layer and step."""
     prob, trace = _run(req, backward=False)
-    return NumpyJSONResponse(build_response(req, prob, trace))
+    return NumpyJSONResponse(build_response(prob, trace))
 
 
 @router.post("/backward", response_model=TraceResponse, responses=ERRORS, response_class=NumpyJSONResponse)
 def backward(req: TraceRequest) -> NumpyJSONResponse:
     """Forward, loss, then backpropagation through time: every array and its gradient."""
     prob, trace = _run(req, backward=True)
-    return NumpyJSONResponse(build_response(req, prob, trace))
+    return NumpyJSONResponse(build_response(prob, trace))
 
 
 @router.post("/gradcheck", response_model=GradCheckResponse, responses=ERRORS)
 def check_gradients(req: TraceRequest) -> GradCheckResponse:
     """Compare BPTT with Richardson-extrapolated central differences for every tensor."""
     prob = build(req)
+    req = prob.request
     scalars = sum(v.size for v in prob.params.values()) + prob.x.size + 2 * req.num_layers * req.hidden_size
     cost = scalars * prob.steps * req.num_layers
     if cost > limits.MAX_GRADCHECK_COST:

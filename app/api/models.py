@@ -1,0 +1,175 @@
+"""The saved-model store over HTTP: upload, list, show, export, delete.
+
+POST /api/models takes a multipart upload (field `file`, optional `layout` and `name`),
+maps the tensors into PyTorch's layout and answers with the new id and the mapping.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from .. import limits, model_files
+from ..nn import layouts
+from ..store import ModelRecord, get_store
+from .errors import FieldError
+from .schemas import ErrorResponse
+
+router = APIRouter(prefix="/api", tags=["models"])
+
+ModelId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="32 hex digits, as returned by POST /api/models.")]
+MAX_NAME = 100
+NOT_FOUND = {404: {"model": ErrorResponse, "description": "No model with this id."}}
+
+
+class MappingRow(BaseModel):
+    source: str
+    shape: list[int]
+    target: str
+    blocks: list[str]
+    source_blocks: list[str]
+    note: str
+
+
+class ModelSummary(BaseModel):
+    id: str
+    name: str
+    cell: str
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    output_size: int | None
+    layout: str
+    created_at: str
+    vocab: list[str] | None = None
+    source: str | None = None
+
+
+class ModelDetail(ModelSummary):
+    mapping: list[MappingRow]
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+
+
+def _detail(record: ModelRecord) -> ModelDetail:
+    return ModelDetail(**record.summary(), mapping=record.meta.get("mapping", []))
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise FieldError(("name",), f"name must be 1 to {MAX_NAME} characters; got {len(name)}")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise FieldError(("name",), "name holds control or invisible formatting characters")
+    return name
+
+
+def _check_sizes(imported: layouts.Imported) -> None:
+    checks = [
+        ("hidden_size", imported.hidden_size, limits.MAX_HIDDEN),
+        ("num_layers", imported.num_layers, limits.MAX_LAYERS),
+        ("input_size", imported.input_size, limits.MAX_INPUT_SIZE),
+        ("output_size", imported.output_size or 0, limits.MAX_OUTPUT_SIZE),
+    ]
+    for what, value, cap in checks:
+        if value > cap:
+            raise FieldError(("file",), f"the model's {what} is {value}; this app accepts at most {cap}")
+    if imported.hidden_size < 1 or imported.input_size < 1:
+        raise FieldError(("file",), "the model has an empty weight matrix")
+
+
+@router.post(
+    "/models",
+    status_code=201,
+    response_model=ModelDetail,
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def upload_model(
+    file: Annotated[UploadFile, File(description=".npz, .safetensors or .json of named tensors (never a pickle).")],
+    layout: Annotated[Literal["pytorch", "keras", "onnx", "book"] | None, Form()] = None,
+    name: Annotated[str | None, Form(max_length=MAX_NAME)] = None,
+) -> ModelDetail:
+    """Import weights, map them to PyTorch's layout, and save them in the store."""
+    filename = file.filename or "upload"
+    data = file.file.read(limits.MAX_BODY_BYTES + 1)
+    if len(data) > limits.MAX_BODY_BYTES:
+        raise FieldError(("file",), f"the file is over {limits.MAX_BODY_BYTES // 2**20} MiB", status=413)
+    try:
+        tensors = model_files.read(filename, data)
+        imported = layouts.to_pytorch(tensors, layout)
+    except model_files.ModelFileError as err:
+        raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
+    except layouts.LayoutError as err:
+        raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
+    _check_sizes(imported)
+    default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
+    record = get_store().add(
+        name=_check_name(name if name is not None else default_name),
+        cell=imported.cell,
+        params=imported.params,
+        layout=imported.layout,
+        meta={"mapping": [m.as_dict() for m in imported.mapping], "source": filename},
+        input_size=imported.input_size,
+        hidden_size=imported.hidden_size,
+        num_layers=imported.num_layers,
+        output_size=imported.output_size,
+    )
+    return _detail(record)
+
+
+@router.get("/models", response_model=ModelList)
+def list_models() -> ModelList:
+    return ModelList(models=[ModelSummary(**r.summary()) for r in get_store().list()])
+
+
+def _record(model_id: str) -> ModelRecord:
+    record = get_store().get(model_id)
+    if record is None:
+        raise HTTPException(404, f"no model {model_id}")
+    return record
+
+
+@router.get("/models/{model_id}", response_model=ModelDetail, responses=NOT_FOUND)
+def get_model(model_id: ModelId) -> ModelDetail:
+    return _detail(_record(model_id))
+
+
+@router.get(
+    "/models/{model_id}/export",
+    responses={**NOT_FOUND, 200: {"content": {"application/octet-stream": {}, "application/json": {}}}},
+    response_class=Response,
+)
+def export_model(
+    model_id: ModelId,
+    layout: Annotated[Literal["pytorch", "keras", "onnx", "book"], Query()] = "pytorch",
+    format: Annotated[Literal["npz", "safetensors", "json"], Query()] = "safetensors",
+) -> Response:
+    """The model's weights in another framework's layout and file format."""
+    record = _record(model_id)
+    params = get_store().params(model_id)
+    if params is None:
+        raise HTTPException(404, f"no model {model_id}")
+    try:
+        tensors = layouts.from_pytorch(record.cell, params, layout)
+    except layouts.LayoutError as err:
+        raise FieldError(("query", "layout"), str(err)) from None
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", record.name).strip("._") or "model"
+    return Response(
+        model_files.write(tensors, format),
+        media_type=model_files.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{safe}-{layout}.{format}"'},
+    )
+
+
+@router.delete("/models/{model_id}", status_code=204, responses=NOT_FOUND)
+def delete_model(model_id: ModelId) -> Response:
+    if not get_store().delete(model_id):
+        raise HTTPException(404, f"no model {model_id}")
+    return Response(status_code=204)

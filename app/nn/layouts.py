@@ -1,0 +1,452 @@
+"""Framework weight layouts, to and from this engine's (PyTorch's) layout.
+
+The most common confusion in the field is which block of a weight matrix is which gate.
+Each layout here says, per tensor, the gate order of its blocks and whether it is stored
+transposed; `to_pytorch` and `from_pytorch` reorder blocks and transpose accordingly and
+report every mapping they applied, so the page can show it.
+
+| layout  | LSTM blocks | GRU blocks | per layer                          | biases          |
+|---------|-------------|------------|------------------------------------|-----------------|
+| pytorch | i f g o     | r z n      | weight_ih (kH x D), weight_hh      | bias_ih, bias_hh|
+| keras   | i f c o     | z r h      | kernel (D x kH), recurrent_kernel  | bias (kH) / (2, kH) for GRU reset_after |
+| onnx    | i o f c     | z r h      | W (1 x kH x D), R (1 x kH x H)     | B (1 x 2kH): Wb then Rb |
+| book    | f g i o     | -          | Wx (D x kH), Wh (H x kH)           | b (kH)          |
+
+Keras' c and ONNX's c / h are the candidate PyTorch calls g (LSTM) and n (GRU).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .spec import SPECS, param_name
+
+LAYOUTS = ("pytorch", "keras", "onnx", "book")
+
+# Gate order of the blocks in each layout, written in PyTorch's names.
+BLOCK_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
+    "pytorch": {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("a",)},
+    "keras": {"lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n"), "rnn": ("a",)},
+    "onnx": {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n"), "rnn": ("a",)},
+    "book": {"lstm": ("f", "g", "i", "o"), "rnn": ("a",)},
+}
+# How each layout names the candidate block, for the mapping table.
+BLOCK_LABEL = {"keras": {"g": "c", "n": "h"}, "onnx": {"g": "c", "n": "h"}}
+
+
+class LayoutError(ValueError):
+    """A tensor set that does not fit the layout; `tensor` names the culprit."""
+
+    def __init__(self, tensor: str | None, msg: str):
+        super().__init__(msg)
+        self.tensor = tensor
+
+
+@dataclass
+class Mapping:
+    """One source tensor and where it went."""
+
+    source: str
+    shape: tuple[int, ...]
+    target: str
+    blocks: list[str] = field(default_factory=list)  # source block order, in PyTorch gate names
+    note: str = ""
+    source_blocks: list[str] = field(default_factory=list)  # the same, as the source layout names them
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "shape": list(self.shape),
+            "target": self.target,
+            "blocks": self.blocks,
+            "source_blocks": self.source_blocks or self.blocks,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Imported:
+    cell: str
+    params: dict[str, np.ndarray]  # PyTorch layout
+    mapping: list[Mapping]
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    output_size: int | None
+    layout: str = "pytorch"
+
+
+def _reorder(arr: np.ndarray, src: tuple[str, ...], dst: tuple[str, ...], axis: int = 0) -> np.ndarray:
+    """Permute equal blocks along `axis` from order `src` to order `dst`."""
+    blocks = np.split(arr, len(src), axis=axis)
+    return np.concatenate([blocks[src.index(g)] for g in dst], axis=axis)
+
+
+_LAYER = re.compile(r"(\d+)")
+_PYTORCH = re.compile(r"(weight|bias)_(ih|hh)_l(\d+)")
+
+
+def _leaf(name: str) -> str:
+    """The last component of a tensor name, without a TensorFlow ':0' suffix."""
+    return re.split(r"[/.]", re.sub(r":\d+$", "", name))[-1]
+
+
+def detect_layout(names: list[str]) -> str | None:
+    """Guess the layout from tensor names alone (shapes are checked afterwards)."""
+    leaves = {_leaf(n) for n in names}
+    if any(_PYTORCH.fullmatch(leaf) for leaf in leaves):
+        return "pytorch"
+    if "recurrent_kernel" in leaves:
+        return "keras"
+    if {"Wx", "Wh"} <= leaves:
+        return "book"
+    if {"W", "R"} <= leaves:
+        return "onnx"
+    return None
+
+
+def _cell_from_ratio(rows: int, hidden: int, tensor: str, layout: str) -> str:
+    ratio = rows // hidden if hidden and rows % hidden == 0 else 0
+    for name, spec in SPECS.items():
+        if spec.num_blocks == ratio and name in BLOCK_ORDER[layout]:
+            return name
+    raise LayoutError(
+        tensor, f"{tensor}: {rows} rows for hidden size {hidden} is not 4 (LSTM), 3 (GRU) or 1 (RNN) blocks"
+    )
+
+
+def _check_2d(name: str, arr: np.ndarray, ndim: int) -> None:
+    if arr.ndim != ndim:
+        raise LayoutError(name, f"{name} has {arr.ndim} dimensions {arr.shape}; expected {ndim}")
+
+
+def _group(
+    tensors: dict[str, np.ndarray], tokens: dict[str, str]
+) -> tuple[dict[int, dict[str, tuple[str, np.ndarray]]], dict[str, np.ndarray]]:
+    """Sort tensors into layers by role; tensors with no role are returned apart.
+
+    A layer is everything sharing a name prefix ('lstm_1/lstm_cell/', 'layer0.', '');
+    layers are numbered by the numbers in their prefixes, so 'lstm/' < 'lstm_1/' <
+    'lstm_10/' and 'sequential_3/lstm/' < 'sequential_3/lstm_1/'.
+    """
+    by_prefix: dict[str, dict[str, tuple[str, np.ndarray]]] = {}
+    rest: dict[str, np.ndarray] = {}
+    for name, arr in tensors.items():
+        leaf = _leaf(name)
+        role = tokens.get(leaf)
+        if role is None or name.startswith("head."):
+            rest[name] = arr
+            continue
+        prefix = re.sub(r":\d+$", "", name)[: -len(leaf)]
+        slot = by_prefix.setdefault(prefix, {})
+        if role in slot:
+            raise LayoutError(name, f"{name} and {slot[role][0]} both look like the {role} of one layer")
+        slot[role] = (name, arr)
+    order = sorted(by_prefix, key=lambda p: ([int(d) for d in _LAYER.findall(p)], p))
+    return {k: by_prefix[p] for k, p in enumerate(order)}, rest
+
+
+def _pytorch_in(
+    tensors: dict[str, np.ndarray],
+) -> tuple[str, dict[str, np.ndarray], list[Mapping], dict[str, np.ndarray]]:
+    """A state dict, bare (weight_ih_l0) or from a module holding the RNN (rnn.weight_ih_l0).
+
+    A module's read-out (fc.weight / fc.bias, any one prefix) becomes the head.
+    """
+    params, mapping, rest, sources = {}, [], {}, {}
+    for name, arr in tensors.items():
+        leaf = _leaf(name)
+        if _PYTORCH.fullmatch(leaf):
+            if leaf in params:
+                raise LayoutError(name, f"{name} and {sources[leaf]} are both {leaf}: one recurrent module per file")
+            params[leaf], sources[leaf] = arr, name
+        else:
+            rest[name] = arr
+    prefixes = {n.rsplit(".", 1)[0] for n in rest if n.endswith((".weight", ".bias"))}
+    if len(prefixes) == 1 and set(rest) <= {f"{p}.{k}" for p in prefixes for k in ("weight", "bias")}:
+        prefix = prefixes.pop()
+        for kind in ("weight", "bias"):
+            if f"{prefix}.{kind}" in rest:
+                arr = rest.pop(f"{prefix}.{kind}")
+                rest[f"head.{kind}"] = arr
+                if prefix != "head":
+                    mapping.append(Mapping(f"{prefix}.{kind}", arr.shape, f"head.{kind}"))
+    if "weight_hh_l0" not in params:
+        raise LayoutError(
+            "weight_hh_l0", "a PyTorch state dict needs weight_hh_l0 (and weight_ih_l0, biases) for layer 0"
+        )
+    hidden = params["weight_hh_l0"].shape[-1]
+    cell = _cell_from_ratio(params["weight_hh_l0"].shape[0], hidden, "weight_hh_l0", "pytorch")
+    for name, arr in params.items():
+        mapping.append(Mapping(sources[name], arr.shape, name, list(BLOCK_ORDER["pytorch"][cell])))
+    return cell, params, mapping, rest
+
+
+def _keras_in(tensors):
+    # A Dense read-out ('dense/kernel', 'dense_3/bias:0') is the head, not a recurrent layer.
+    dense = {n: a for n, a in tensors.items() if re.split(r"[/.]", n)[0].startswith("dense")}
+    recurrent = {n: a for n, a in tensors.items() if n not in dense}
+    rec_layers, rest = _group(recurrent, {"kernel": "kernel", "recurrent_kernel": "recurrent_kernel", "bias": "bias"})
+    if not rec_layers or "recurrent_kernel" not in rec_layers[0]:
+        raise LayoutError(None, "no Keras recurrent_kernel found for layer 0")
+    params, mapping = {}, []
+    head_layers, _ = _group(dense, {"kernel": "kernel", "bias": "bias"})
+    head = [head_layers[k] for k in sorted(head_layers)]
+    first = rec_layers[0]
+    hidden = first["recurrent_kernel"][1].shape[0]
+    cell = _cell_from_ratio(first["recurrent_kernel"][1].shape[-1], hidden, first["recurrent_kernel"][0], "keras")
+    src, dst = BLOCK_ORDER["keras"][cell], BLOCK_ORDER["pytorch"][cell]
+    for k, slot in enumerate(rec_layers[i] for i in sorted(rec_layers)):
+        for role in ("kernel", "recurrent_kernel", "bias"):
+            if role not in slot:
+                raise LayoutError(None, f"layer {k} has no {role}")
+        (kn, kernel), (rn, rec), (bn, bias) = slot["kernel"], slot["recurrent_kernel"], slot["bias"]
+        _check_2d(kn, kernel, 2)
+        _check_2d(rn, rec, 2)
+        params[param_name("weight_ih", k)] = _reorder(kernel.T, src, dst)
+        params[param_name("weight_hh", k)] = _reorder(rec.T, src, dst)
+        mapping.append(Mapping(kn, kernel.shape, param_name("weight_ih", k), list(src), "transposed"))
+        mapping.append(Mapping(rn, rec.shape, param_name("weight_hh", k), list(src), "transposed"))
+        if cell == "gru":
+            if bias.ndim != 2 or bias.shape[0] != 2:
+                raise LayoutError(
+                    bn,
+                    f"{bn} has shape {bias.shape}; a GRU with reset_after=True (Keras' default, and what PyTorch computes) "
+                    "has a (2, 3H) bias. reset_after=False applies the reset gate before the recurrent product, which "
+                    "PyTorch's GRU cannot express",
+                )
+            params[param_name("bias_ih", k)] = _reorder(bias[0], src, dst)
+            params[param_name("bias_hh", k)] = _reorder(bias[1], src, dst)
+            mapping.append(
+                Mapping(
+                    bn,
+                    bias.shape,
+                    f"{param_name('bias_ih', k)} + {param_name('bias_hh', k)}",
+                    list(src),
+                    "row 0 input, row 1 recurrent",
+                )
+            )
+        else:
+            _check_2d(bn, bias, 1)
+            params[param_name("bias_ih", k)] = _reorder(bias, src, dst)
+            params[param_name("bias_hh", k)] = np.zeros_like(bias)
+            mapping.append(
+                Mapping(bn, bias.shape, param_name("bias_ih", k), list(src), "bias_hh set to 0 (Keras has one bias)")
+            )
+    if len(head) > 1:
+        raise LayoutError(None, "more than one Dense layer found; expected at most one head")
+    if head:
+        if "kernel" not in head[0]:
+            raise LayoutError(None, "the Dense head has no kernel")
+        (kn, kernel), (bn, bias) = head[0]["kernel"], head[0].get("bias", (None, None))
+        _check_2d(kn, kernel, 2)
+        rest["head.weight"] = kernel.T
+        mapping.append(Mapping(kn, kernel.shape, "head.weight", [], "transposed"))
+        if bias is not None:
+            rest["head.bias"] = bias
+            mapping.append(Mapping(bn, bias.shape, "head.bias"))
+    return cell, params, mapping, rest
+
+
+def _onnx_in(tensors):
+    layers, rest = _group(tensors, {"W": "W", "R": "R", "B": "B"})
+    if not layers:
+        raise LayoutError(None, "no ONNX W / R / B initialisers found")
+    params, mapping = {}, []
+    first = layers[0]
+    if "R" not in first or "W" not in first:
+        raise LayoutError(None, "layer 0 needs both W and R")
+    rn, r0 = first["R"]
+    if r0.ndim != 3 or r0.shape[0] != 1:
+        raise LayoutError(
+            rn,
+            f"{rn} has shape {r0.shape}; expected (1, kH, H): one direction (bidirectional models are not supported)",
+        )
+    hidden = r0.shape[2]
+    cell = _cell_from_ratio(r0.shape[1], hidden, rn, "onnx")
+    src, dst = BLOCK_ORDER["onnx"][cell], BLOCK_ORDER["pytorch"][cell]
+    rows = SPECS[cell].num_blocks * hidden
+    for k in sorted(layers):
+        slot = layers[k]
+        for role in ("W", "R"):
+            if role not in slot:
+                raise LayoutError(None, f"layer {k} has no {role}")
+            name, arr = slot[role]
+            if arr.ndim != 3 or arr.shape[0] != 1:
+                raise LayoutError(name, f"{name} has shape {arr.shape}; expected (1, {rows}, ...): one direction")
+        (wn, w), (rn, r) = slot["W"], slot["R"]
+        params[param_name("weight_ih", k)] = _reorder(w[0], src, dst)
+        params[param_name("weight_hh", k)] = _reorder(r[0], src, dst)
+        mapping.append(Mapping(wn, w.shape, param_name("weight_ih", k), list(src), "direction 0"))
+        mapping.append(Mapping(rn, r.shape, param_name("weight_hh", k), list(src), "direction 0"))
+        if "B" in slot:
+            bn, b = slot["B"]
+            if b.shape != (1, 2 * rows):
+                raise LayoutError(bn, f"{bn} has shape {b.shape}; expected (1, {2 * rows}): Wb then Rb")
+            params[param_name("bias_ih", k)] = _reorder(b[0, :rows], src, dst)
+            params[param_name("bias_hh", k)] = _reorder(b[0, rows:], src, dst)
+            mapping.append(
+                Mapping(
+                    bn,
+                    b.shape,
+                    f"{param_name('bias_ih', k)} + {param_name('bias_hh', k)}",
+                    list(src),
+                    "first half Wb, second Rb",
+                )
+            )
+        else:
+            params[param_name("bias_ih", k)] = np.zeros(rows)
+            params[param_name("bias_hh", k)] = np.zeros(rows)
+    return cell, params, mapping, rest
+
+
+def _book_in(tensors):
+    layers, rest = _group(tensors, {"Wx": "Wx", "Wh": "Wh", "b": "b"})
+    if not layers:
+        raise LayoutError(None, "no Wx / Wh / b tensors found")
+    first = layers[0]
+    if "Wh" not in first:
+        raise LayoutError(None, "layer 0 needs Wh")
+    hn, wh = first["Wh"]
+    _check_2d(hn, wh, 2)
+    hidden = wh.shape[0]
+    cell = _cell_from_ratio(wh.shape[1], hidden, hn, "book")
+    src, dst = BLOCK_ORDER["book"][cell], BLOCK_ORDER["pytorch"][cell]
+    params, mapping = {}, []
+    for k in sorted(layers):
+        slot = layers[k]
+        for role in ("Wx", "Wh", "b"):
+            if role not in slot:
+                raise LayoutError(None, f"layer {k} has no {role}")
+        (xn, wx), (hn, wh), (bn, b) = slot["Wx"], slot["Wh"], slot["b"]
+        _check_2d(xn, wx, 2)
+        _check_2d(hn, wh, 2)
+        _check_2d(bn, b, 1)
+        params[param_name("weight_ih", k)] = _reorder(wx.T, src, dst)
+        params[param_name("weight_hh", k)] = _reorder(wh.T, src, dst)
+        params[param_name("bias_ih", k)] = _reorder(b, src, dst)
+        params[param_name("bias_hh", k)] = np.zeros_like(b)
+        mapping.append(Mapping(xn, wx.shape, param_name("weight_ih", k), list(src), "transposed"))
+        mapping.append(Mapping(hn, wh.shape, param_name("weight_hh", k), list(src), "transposed"))
+        mapping.append(
+            Mapping(bn, b.shape, param_name("bias_ih", k), list(src), "bias_hh set to 0 (the book has one bias)")
+        )
+    return cell, params, mapping, rest
+
+
+def _head_in(layout: str, rest: dict[str, np.ndarray], mapping: list[Mapping]) -> dict[str, np.ndarray]:
+    head = {}
+    names = {
+        "pytorch": ("head.weight", "head.bias"),
+        "onnx": ("head.weight", "head.bias"),
+        "keras": ("head.weight", "head.bias"),
+        "book": ("head.W", "head.b"),
+    }[layout]
+    for name in list(rest):
+        if name == names[0]:
+            arr = rest.pop(name)
+            head["head.weight"] = arr.T if layout == "book" else arr
+            if layout != "keras":
+                mapping.append(Mapping(name, arr.shape, "head.weight", [], "transposed" if layout == "book" else ""))
+        elif name == names[1]:
+            head["head.bias"] = rest.pop(name)
+            if layout != "keras":
+                mapping.append(Mapping(name, head["head.bias"].shape, "head.bias"))
+    if rest:
+        first = sorted(rest)[0]
+        raise LayoutError(first, f"tensor {first!r} is not part of a {layout} model (unknown name)")
+    return head
+
+
+def to_pytorch(tensors: dict[str, np.ndarray], layout: str | None = None) -> Imported:
+    """Any supported layout -> PyTorch layout, with the mapping applied; checks every shape."""
+    layout = layout or detect_layout(list(tensors))
+    if layout is None:
+        raise LayoutError(None, "could not tell the layout from the tensor names; choose one of " + ", ".join(LAYOUTS))
+    if layout not in LAYOUTS:
+        raise LayoutError(None, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    reader = {"pytorch": _pytorch_in, "keras": _keras_in, "onnx": _onnx_in, "book": _book_in}[layout]
+    cell, params, mapping, rest = reader(dict(tensors))
+    head = _head_in(layout, rest, mapping)
+    labels = BLOCK_LABEL.get(layout, {})
+    for m in mapping:
+        m.source_blocks = [labels.get(b, b) for b in m.blocks]
+    imported = _validated(cell, params | head, mapping)
+    imported.layout = layout
+    return imported
+
+
+def _validated(cell: str, params: dict[str, np.ndarray], mapping: list[Mapping]) -> Imported:
+    from .params import expected_shapes, head_shapes
+
+    hidden = params["weight_hh_l0"].shape[1]
+    num_layers = sum(1 for n in params if n.startswith("weight_hh_l"))
+    input_size = (
+        params["weight_ih_l0"].shape[1]
+        if params.get("weight_ih_l0") is not None and params["weight_ih_l0"].ndim == 2
+        else 0
+    )
+    expected = expected_shapes(cell, input_size, hidden, num_layers)
+    for name, shape in expected.items():
+        if name not in params:
+            raise LayoutError(name, f"missing {name} (shape {shape}) for a {num_layers}-layer {cell}")
+        if params[name].shape != shape:
+            raise LayoutError(name, f"{name} has shape {params[name].shape}; expected {shape} for hidden size {hidden}")
+    output_size = None
+    if "head.weight" in params or "head.bias" in params:
+        if "head.weight" not in params or "head.bias" not in params:
+            raise LayoutError("head.weight", "a head needs both its weight and its bias")
+        output_size = params["head.weight"].shape[0] if params["head.weight"].ndim == 2 else 0
+        for name, shape in head_shapes(hidden, output_size).items():
+            if params[name].shape != shape:
+                raise LayoutError(name, f"{name} has shape {params[name].shape}; expected {shape}")
+    for name, arr in params.items():
+        if not np.all(np.isfinite(arr)):
+            raise LayoutError(name, f"{name} holds NaN or infinite values")
+    return Imported(cell, params, mapping, input_size, hidden, num_layers, output_size)
+
+
+def from_pytorch(cell: str, params: dict[str, np.ndarray], layout: str) -> dict[str, np.ndarray]:
+    """PyTorch layout -> `layout`, named as `to_pytorch` reads it back."""
+    if layout not in LAYOUTS:
+        raise LayoutError(None, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    if cell not in BLOCK_ORDER[layout]:
+        raise LayoutError(None, f"the {layout} layout has no {cell.upper()}")
+    num_layers = sum(1 for n in params if n.startswith("weight_hh_l"))
+    src, dst = BLOCK_ORDER["pytorch"][cell], BLOCK_ORDER[layout][cell]
+    out: dict[str, np.ndarray] = {}
+    head = {k: v for k, v in params.items() if k.startswith("head.")}
+    if layout == "pytorch":
+        return {k: v.copy() for k, v in params.items()}
+    for k in range(num_layers):
+        w_ih, w_hh = (_reorder(params[param_name(n, k)], src, dst) for n in ("weight_ih", "weight_hh"))
+        b_ih, b_hh = (_reorder(params[param_name(n, k)], src, dst) for n in ("bias_ih", "bias_hh"))
+        if layout == "keras":
+            prefix = f"{cell}_{k}/{cell}_cell"
+            out[f"{prefix}/kernel"] = w_ih.T.copy()
+            out[f"{prefix}/recurrent_kernel"] = w_hh.T.copy()
+            out[f"{prefix}/bias"] = np.stack([b_ih, b_hh]) if cell == "gru" else b_ih + b_hh
+        elif layout == "onnx":
+            out[f"{cell}_{k}.W"] = w_ih[None]
+            out[f"{cell}_{k}.R"] = w_hh[None]
+            out[f"{cell}_{k}.B"] = np.concatenate([b_ih, b_hh])[None]
+        else:
+            if cell == "gru":
+                raise LayoutError(None, "the book layout has no GRU")
+            out[f"layer{k}.Wx"] = w_ih.T.copy()
+            out[f"layer{k}.Wh"] = w_hh.T.copy()
+            out[f"layer{k}.b"] = b_ih + b_hh
+    if head:
+        if layout == "keras":
+            out["dense/kernel"] = head["head.weight"].T.copy()
+            out["dense/bias"] = head["head.bias"].copy()
+        elif layout == "book":
+            out["head.W"] = head["head.weight"].T.copy()
+            out["head.b"] = head["head.bias"].copy()
+        else:
+            out["head.weight"] = head["head.weight"].copy()
+            out["head.bias"] = head["head.bias"].copy()
+    return out

@@ -1,0 +1,203 @@
+"""The model store over HTTP: import in every layout and format, export, traces by model_id."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from app import model_files
+from app.nn import layouts
+from app.nn import params as P
+
+torch = pytest.importorskip("torch")
+torch.set_default_dtype(torch.float64)
+
+
+def upload(client, filename: str, data: bytes, **form):
+    return client.post("/api/models", files={"file": (filename, data)}, data=form)
+
+
+def uploaded(client, filename: str, data: bytes, **form) -> dict:
+    r = upload(client, filename, data, **form)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def torch_lstm_file(fmt: str):
+    """A real torch.nn.LSTM (2 layers) + nn.Linear state dict, saved without pickle."""
+    torch.manual_seed(0)
+    rnn, head = torch.nn.LSTM(3, 4, num_layers=2), torch.nn.Linear(4, 2)
+    sd = {k: v.detach().numpy() for k, v in rnn.state_dict().items()}
+    sd |= {"head.weight": head.weight.detach().numpy(), "head.bias": head.bias.detach().numpy()}
+    return rnn, head, model_files.write(sd, fmt)
+
+
+@pytest.mark.parametrize("fmt", model_files.FORMATS)
+def test_a_real_pytorch_model_traces_like_pytorch(client, fmt):
+    rnn, head, data = torch_lstm_file(fmt)
+    model = uploaded(client, f"torch.{fmt}", data)
+    assert (model["cell"], model["num_layers"], model["hidden_size"], model["output_size"]) == ("lstm", 2, 4, 2)
+    assert model["layout"] == "pytorch" and any(m["target"] == "weight_hh_l1" for m in model["mapping"])
+
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    targets = np.random.default_rng(2).normal(size=(5, 2))
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = rnn(xt)
+    loss = ((head(out) - torch.tensor(targets)) ** 2).mean()
+    loss.backward()
+
+    req = {"model_id": model["id"], "inputs": x.tolist(), "loss": {"kind": "mse", "targets": targets.tolist()}}
+    r = client.post("/api/backward", json=req)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["loss"] == pytest.approx(loss.item(), abs=1e-12)
+    np.testing.assert_allclose(body["layers"][1]["h"], out.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(body["layers"][0]["grad"]["x"], xt.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        body["layers"][0]["grad"]["weight_hh"], rnn.weight_hh_l0.grad.numpy(), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(body["output"]["grad_head.weight"], head.weight.grad.numpy(), rtol=0, atol=1e-12)
+
+
+CASES = [
+    (cell, layout, fmt)
+    for cell in ("lstm", "gru", "rnn")
+    for layout in layouts.LAYOUTS
+    for fmt in model_files.FORMATS
+    if cell in layouts.BLOCK_ORDER[layout]
+]
+
+
+@pytest.mark.parametrize("cell,layout,fmt", CASES)
+def test_round_trip_in_every_layout_and_format(client, cell, layout, fmt):
+    original = P.init_params(cell, 3, 5, 2, seed=9) | P.init_head(5, 3, seed=9)
+    exported = layouts.from_pytorch(cell, original, layout)
+    model = uploaded(client, f"m.{fmt}", model_files.write(exported, fmt))
+    assert (model["cell"], model["layout"]) == (cell, layout)
+
+    # The same trace as the PyTorch-layout original, to 1e-12.
+    rng = np.random.default_rng(3)
+    req = {"inputs": rng.normal(size=(6, 3)).tolist(), "loss": {"kind": "cross_entropy", "targets": [0, 2, 1, 1, 0, 2]}}
+    ref = client.post(
+        "/api/backward",
+        json=req
+        | {"cell": cell, "hidden_size": 5, "num_layers": 2, "weights": {k: v.tolist() for k, v in original.items()}},
+    ).json()
+    got = client.post("/api/backward", json=req | {"model_id": model["id"]}).json()
+    assert got["loss"] == pytest.approx(ref["loss"], abs=1e-12)
+    for a, b in zip(got["layers"], ref["layers"], strict=True):
+        np.testing.assert_allclose(a["h"], b["h"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(a["grad"]["x"], b["grad"]["x"], rtol=0, atol=1e-12)
+
+    # Export back in the layout it came in: the same arrays.
+    r = client.get(f"/api/models/{model['id']}/export", params={"layout": layout, "format": fmt})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    back = model_files.read(f"x.{fmt}", r.content)
+    assert set(back) == set(exported)
+    for name, arr in exported.items():
+        np.testing.assert_array_equal(back[name], arr, err_msg=name)
+
+
+def test_export_to_every_other_layout_keeps_the_trace(client):
+    original = P.init_params("lstm", 2, 3, 1, seed=4)
+    model = uploaded(client, "m.npz", model_files.write(original, "npz"))
+    req = {"inputs": [[0.5, -1.0], [1.0, 0.2], [0.0, 0.3]]}
+    ref = client.post("/api/forward", json=req | {"model_id": model["id"]}).json()["layers"][0]["h"]
+    for layout in layouts.LAYOUTS:
+        data = client.get(
+            f"/api/models/{model['id']}/export", params={"layout": layout, "format": "safetensors"}
+        ).content
+        again = uploaded(client, "again.safetensors", data)
+        assert again["layout"] == layout
+        h = client.post("/api/forward", json=req | {"model_id": again["id"]}).json()["layers"][0]["h"]
+        np.testing.assert_allclose(h, ref, rtol=0, atol=1e-12)
+
+
+def test_list_get_delete(client):
+    model = uploaded(
+        client, "to delete.npz", model_files.write(P.init_params("rnn", 2, 3, 1, 0), "npz"), name="my model"
+    )
+    assert model["name"] == "my model"
+    assert model["id"] in {m["id"] for m in client.get("/api/models").json()["models"]}
+    assert client.get(f"/api/models/{model['id']}").json()["mapping"]
+    assert client.delete(f"/api/models/{model['id']}").status_code == 204
+    assert client.get(f"/api/models/{model['id']}").status_code == 404
+    assert client.delete(f"/api/models/{model['id']}").status_code == 404
+    r = client.post("/api/forward", json={"model_id": model["id"], "inputs": [[0.0, 1.0]]})
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"] == ["body", "model_id"]
+
+
+@pytest.mark.parametrize("bad", ["..%2F..%2Fetc%2Fpasswd", "../x", "ABC", "0" * 31, "0" * 32 + "/../x"])
+def test_ids_cannot_name_anything_but_a_model(client, bad):
+    for url in (f"/api/models/{bad}", f"/api/models/{bad}/export"):
+        assert client.get(url).status_code in (404, 422)
+
+
+def test_model_id_adopts_the_models_sizes_and_refuses_conflicts(client):
+    model = uploaded(client, "g.npz", model_files.write(P.init_params("gru", 2, 3, 2, 0), "npz"))
+    ok = client.post("/api/forward", json={"model_id": model["id"], "inputs": [[0.0, 1.0]]}).json()
+    assert (ok["cell"], ok["hidden_size"], ok["num_layers"]) == ("gru", 3, 2)
+    r = client.post("/api/forward", json={"model_id": model["id"], "cell": "lstm", "inputs": [[0.0, 1.0]]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "cell"]
+    r = client.post("/api/forward", json={"model_id": model["id"], "inputs": [[0.0, 1.0, 2.0]]})
+    assert r.status_code == 422 and "takes 2 inputs" in r.json()["detail"][0]["msg"]
+    r = client.post("/api/forward", json={"model_id": model["id"], "weights": {}, "inputs": [[0.0, 1.0]]})
+    assert r.status_code == 422
+
+
+def error(r):
+    assert 400 <= r.status_code < 500, r.text
+    return r.json()["detail"][0]
+
+
+def test_pickles_are_refused_with_a_safe_alternative(client, tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.LSTM(2, 3).state_dict(), path)
+    for name in ("model.pt", "model.npz", "weights.bin"):
+        err = error(upload(client, name, path.read_bytes()))
+        assert "pickle" in err["msg"] and "safetensors" in err["msg"], name
+    buf = io.BytesIO()
+    np.savez(buf, weight=np.array([{"a": 1}], dtype=object))
+    err = error(upload(client, "objects.npz", buf.getvalue()))
+    assert "pickle" in err["msg"]
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(3))
+    assert ".npz" in error(upload(client, "one.npy", buf.getvalue()))["msg"]
+
+
+def test_bad_files_name_the_tensor(client):
+    w = P.init_params("lstm", 2, 3, 1, 0)
+    bad = dict(w, weight_ih_l0=np.zeros((11, 2)))
+    err = error(upload(client, "m.npz", model_files.write(bad, "npz")))
+    assert err["loc"] == ["body", "file", "weight_ih_l0"] and "expected (12, 2)" in err["msg"]
+    bad = dict(w, weight_hh_l0=np.zeros((12, 5)))
+    err = error(upload(client, "m.npz", model_files.write(bad, "npz")))
+    assert err["loc"] == ["body", "file", "weight_hh_l0"] and "not 4 (LSTM), 3 (GRU) or 1 (RNN)" in err["msg"]
+    nan = dict(w, bias_ih_l0=np.full(12, np.nan))
+    err = error(upload(client, "m.safetensors", model_files.write(nan, "safetensors")))
+    assert "NaN" in err["msg"]
+    err = error(upload(client, "m.json", b'{"weight_ih_l0": [[NaN]]}'))
+    assert "finite" in err["msg"]
+    err = error(upload(client, "m.json", json.dumps({"weight_ih_l0": [[1, 2], [3]]}).encode()))
+    assert err["loc"] == ["body", "file", "weight_ih_l0"]
+    err = error(upload(client, "m.npz", model_files.write(w, "npz"), layout="tensorflow"))
+    assert err["loc"][-1] == "layout"
+    err = error(upload(client, "m.npz", model_files.write(w, "npz"), layout="keras"))
+    assert "recurrent_kernel" in err["msg"]
+    err = error(upload(client, "m.npz", b"PK\x03\x04 not really a zip"))
+    assert "npz" in err["msg"]
+    big = P.init_params("lstm", 2, 300, 1, 0)
+    err = error(upload(client, "big.npz", model_files.write(big, "npz")))
+    assert "hidden_size is 300" in err["msg"]
+
+
+def test_names_are_checked_and_exports_get_a_safe_filename(client):
+    data = model_files.write(P.init_params("rnn", 1, 2, 1, 0), "npz")
+    assert error(upload(client, "m.npz", data, name="bad\x00name"))["loc"] == ["body", "name"]
+    model = uploaded(client, "m.npz", data, name="../../etc/passwd <b>")
+    assert model["name"] == "../../etc/passwd <b>"  # stored as text, never used as a path
+    r = client.get(f"/api/models/{model['id']}/export", params={"format": "json"})
+    assert 'filename="etc_passwd_b-pytorch.json"' in r.headers["content-disposition"]
