@@ -22,7 +22,9 @@ def main() -> None:
     args = ap.parse_args()
     with TestClient(create_app()) as client:
         body = client.get("/api/presets/adding", params={"steps": args.steps}).json()["request"]
-        print(f"adding problem, T={args.steps}, H={body['hidden_size']}, seed {body['seed']}: ||dL/dh_t|| at t=1 and t=T")
+        print(
+            f"adding problem, T={args.steps}, H={body['hidden_size']}, seed {body['seed']}: ||dL/dh_t|| at t=1 and t=T"
+        )
         for bias in (0.0, 1.0, 3.0):
             cells = client.post("/api/compare", json=body | {"forget_bias": bias}).json()["cells"]
             for name in ("rnn", "gru", "lstm") if bias == 0.0 else ("lstm",):
