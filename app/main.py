@@ -8,7 +8,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__, web
-from .api import compare, meta, models, presets, traces
+from .api import compare, meta, models, presets, traces, train
 from .api.errors import FieldError, field_error_handler, validation_error_handler
 from .limits import MAX_BODY_BYTES
 
@@ -26,7 +26,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     # Level 1: a 26 MB trace compresses 2.6x in 0.2 s; the default level 9 takes 7 s for 3.1x.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
-    for r in (meta.router, presets.router, traces.router, compare.router, models.router, web.router):
+    for r in (meta.router, presets.router, traces.router, compare.router, models.router, train.router, web.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=web.SWAGGER_DIR), name="swagger")

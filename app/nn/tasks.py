@@ -15,7 +15,7 @@ def sine(steps: int, omega: float = 0.3, phase: float = 0.0) -> tuple[np.ndarray
     """x_t = sin(omega t + phase); the target is the next value."""
     t = np.arange(steps + 1)
     wave = np.sin(omega * t + phase)
-    return wave[:-1, None], wave[1:, None]
+    return wave[:-1, None].copy(), wave[1:, None].copy()
 
 
 def adding(steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

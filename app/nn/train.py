@@ -1,0 +1,251 @@
+"""Training: mini-batches over the exact engine, SGD with momentum or Adam, norm clipping.
+
+Each mini-batch runs the engine once per sequence (batch 1 is what the engine records)
+and averages the gradients.  Everything is seeded, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import stack, tasks
+from .losses import NO_CLASS, Loss
+from .params import Head, LayerParams, head_from, init_head, init_params, layers_from
+from .spec import HEAD_PARAMS, PARAM_KINDS, param_name
+from .text import encode
+
+TASKS = ("text", "sine", "adding", "copy")
+DEFAULT_TEXT = "hello world "
+COPY_SYMBOLS = 4
+SINE_WARMUP = 2
+
+
+@dataclass
+class Batch:
+    x: list[np.ndarray]
+    losses: list[Loss]
+
+
+@dataclass
+class TaskData:
+    """A task as the trainer sees it: sizes, a batch sampler and a fixed probe sequence."""
+
+    input_size: int
+    output_size: int
+    loss_kind: str
+    sample: Callable[[np.random.Generator, int], Batch]
+    probe_x: np.ndarray
+    probe_loss: Loss
+    vocab: list[str] | None = None
+
+
+def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5) -> TaskData:
+    if task == "text":
+        text = text or DEFAULT_TEXT * 2
+        x_all, _tokens, vocab = encode(text)
+        index = {ch: k for k, ch in enumerate(vocab)}
+        ids = np.array([index[ch] for ch in text])
+        span = min(seq_len, len(text) - 1)
+
+        def loss_for(start: int) -> Loss:
+            return Loss("cross_entropy", targets=ids[start + 1 : start + span + 1], num_classes=len(vocab))
+
+        def sample(rng: np.random.Generator, size: int) -> Batch:
+            starts = rng.integers(0, len(text) - span, size)
+            return Batch([x_all[s : s + span] for s in starts], [loss_for(int(s)) for s in starts])
+
+        return TaskData(len(vocab), len(vocab), "cross_entropy", sample, x_all[:span], loss_for(0), vocab)
+    if task == "sine":
+        # Random phases: the model must read the wave, not memorise one sequence.  From a
+        # single value it cannot tell a rising wave from a falling one, so the first
+        # SINE_WARMUP steps are not scored.
+        def sine_at(phase: float) -> tuple[np.ndarray, Loss]:
+            x, y = tasks.sine(seq_len, phase=phase)
+            y = y.copy()  # x and y are views of one wave
+            y[:SINE_WARMUP] = np.nan
+            return x, Loss("mse", targets=y, num_classes=1)
+
+        def sample(rng: np.random.Generator, size: int) -> Batch:
+            pairs = [sine_at(p) for p in rng.uniform(0, 2 * np.pi, size)]
+            return Batch([p[0] for p in pairs], [p[1] for p in pairs])
+
+        return TaskData(1, 1, "mse", sample, *sine_at(0.0))
+    if task == "adding":
+
+        def sample(rng: np.random.Generator, size: int) -> Batch:
+            pairs = [tasks.adding(seq_len, int(s)) for s in rng.integers(0, 2**31, size)]
+            return Batch([p[0] for p in pairs], [Loss("mse", targets=p[1], num_classes=1) for p in pairs])
+
+        x, y = tasks.adding(seq_len, 0)
+        return TaskData(2, 1, "mse", sample, x, Loss("mse", targets=y, num_classes=1))
+    if task == "copy":
+        length = max(1, (seq_len - delay) // 2)
+
+        def sample(rng: np.random.Generator, size: int) -> Batch:
+            pairs = [tasks.copy(length, delay, COPY_SYMBOLS, int(s)) for s in rng.integers(0, 2**31, size)]
+            return Batch(
+                [p[0] for p in pairs], [Loss("cross_entropy", targets=p[1], num_classes=COPY_SYMBOLS) for p in pairs]
+            )
+
+        x, y = tasks.copy(length, delay, COPY_SYMBOLS, 0)
+        return TaskData(
+            COPY_SYMBOLS + 2,
+            COPY_SYMBOLS,
+            "cross_entropy",
+            sample,
+            x,
+            Loss("cross_entropy", targets=y, num_classes=COPY_SYMBOLS),
+        )
+    raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+
+
+@dataclass
+class Settings:
+    cell: str = "lstm"
+    hidden_size: int = 32
+    num_layers: int = 1
+    optimizer: str = "adam"
+    lr: float = 0.01
+    momentum: float = 0.9
+    steps: int = 500
+    batch_size: int = 16
+    clip: float | None = 1.0
+    seed: int = 0
+    forget_bias: float = 1.0
+
+
+def init_model(settings: Settings, data: TaskData) -> dict[str, np.ndarray]:
+    params = init_params(settings.cell, data.input_size, settings.hidden_size, settings.num_layers, settings.seed)
+    if settings.cell == "lstm" and settings.forget_bias:
+        from .params import add_forget_bias
+
+        add_forget_bias(params, settings.num_layers, settings.forget_bias)
+    return params | init_head(settings.hidden_size, data.output_size, settings.seed)
+
+
+def _model(cell: str, params: dict[str, np.ndarray], num_layers: int) -> stack.Model:
+    return stack.Model(cell, layers_from(params, num_layers), head_from(params))
+
+
+def gradients(trace: stack.Trace, num_layers: int) -> dict[str, np.ndarray]:
+    out = {param_name(kind, k): trace.grads[k][kind] for k in range(num_layers) for kind in PARAM_KINDS}
+    out[HEAD_PARAMS[0]] = trace.output["grad_head.weight"]
+    out[HEAD_PARAMS[1]] = trace.output["grad_head.bias"]
+    return out
+
+
+def batch_gradient(
+    cell: str, params: dict[str, np.ndarray], num_layers: int, batch: Batch
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Mean loss and mean gradient over the batch's sequences."""
+    model = _model(cell, params, num_layers)
+    total = {k: np.zeros_like(v) for k, v in params.items()}
+    loss = 0.0
+    for x, target in zip(batch.x, batch.losses, strict=True):
+        trace = stack.run(model, x, target)
+        loss += trace.loss
+        for k, g in gradients(trace, num_layers).items():
+            total[k] += g
+    n = len(batch.x)
+    return loss / n, {k: v / n for k, v in total.items()}
+
+
+def global_norm(grads: dict[str, np.ndarray]) -> float:
+    return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+
+
+@dataclass
+class Optimizer:
+    kind: str
+    lr: float
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    t: int = 0
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """Update params in place."""
+        self.t += 1
+        for name, g in grads.items():
+            p = params[name]
+            if self.kind == "sgd":
+                v = self.state.setdefault("v", {}).setdefault(name, np.zeros_like(p))
+                v *= self.momentum
+                v += g
+                p -= self.lr * v
+            else:
+                m = self.state.setdefault("m", {}).setdefault(name, np.zeros_like(p))
+                s = self.state.setdefault("s", {}).setdefault(name, np.zeros_like(p))
+                m *= self.beta1
+                m += (1 - self.beta1) * g
+                s *= self.beta2
+                s += (1 - self.beta2) * g * g
+                m_hat = m / (1 - self.beta1**self.t)
+                s_hat = s / (1 - self.beta2**self.t)
+                p -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
+
+
+@dataclass
+class StepReport:
+    step: int
+    loss: float
+    grad_norm: float  # before clipping
+    clipped: bool
+
+
+def train(
+    settings: Settings, data: TaskData, params: dict[str, np.ndarray] | None = None
+) -> Iterator[tuple[StepReport, dict[str, np.ndarray]]]:
+    """Yield after every optimiser step: the report and the (live) parameters."""
+    rng = np.random.default_rng([settings.seed, 7])
+    params = init_model(settings, data) if params is None else params
+    opt = Optimizer(settings.optimizer, settings.lr, settings.momentum)
+    for step in range(1, settings.steps + 1):
+        batch = data.sample(rng, settings.batch_size)
+        loss, grads = batch_gradient(settings.cell, params, settings.num_layers, batch)
+        norm = global_norm(grads)
+        clipped = settings.clip is not None and norm > settings.clip
+        if clipped:
+            scale = settings.clip / norm
+            grads = {k: g * scale for k, g in grads.items()}
+        opt.step(params, grads)
+        yield StepReport(step, loss, norm, clipped), params
+
+
+def probe(cell: str, params: dict[str, np.ndarray], num_layers: int, data: TaskData) -> stack.Trace:
+    """The fixed probe sequence through the current model (for checkpoints and accuracy)."""
+    return stack.run(_model(cell, params, num_layers), data.probe_x, data.probe_loss, backward=False)
+
+
+def accuracy(trace: stack.Trace, data: TaskData) -> float | None:
+    """Share of scored probe steps whose most likely class is the target (classification)."""
+    if data.loss_kind != "cross_entropy":
+        return None
+    targets = data.probe_loss.targets
+    scored = targets != NO_CLASS
+    predicted = trace.output["y"].argmax(axis=1)
+    return float(np.mean(predicted[scored] == targets[scored]))
+
+
+def generate(
+    cell: str, params: dict[str, np.ndarray], num_layers: int, vocab: list[str], start: str, length: int
+) -> str:
+    """Greedy continuation of `start`, one character at a time (the model reads its output)."""
+    index = {ch: k for k, ch in enumerate(vocab)}
+    model = _model(cell, params, num_layers)
+    text = start
+    for _ in range(length):
+        x = np.zeros((len(text), len(vocab)))
+        x[np.arange(len(text)), [index[ch] for ch in text]] = 1.0
+        dummy = Loss("cross_entropy", targets=np.zeros(len(text), dtype=np.int64), num_classes=len(vocab))
+        y = stack.run(model, x, dummy, backward=False).output["y"]
+        text += vocab[int(y[-1].argmax())]
+    return text
+
+
+__all__ = ["Head", "LayerParams"]
