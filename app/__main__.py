@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 import uvicorn
+
+from .security import READ_ONLY_ENV
+from .store import DATA_DIR_ENV
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -13,12 +17,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    parser.add_argument(
+        "--read-only", action="store_true", help="turn off uploads, deletes and training (for a public demo)"
+    )
+    parser.add_argument("--data-dir", help="folder of the model store (default ./data, or $LSTMVIS_DATA_DIR)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Settings travel by environment so that every worker process sees them.
+    if args.read_only:
+        os.environ[READ_ONLY_ENV] = "1"
+    if args.data_dir:
+        os.environ[DATA_DIR_ENV] = args.data_dir
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("uvicorn.error").warning(
             "binding %s: the visualiser is reachable from other machines", args.host

@@ -7,7 +7,6 @@ from pathlib import Path
 import fastapi_offline
 import plotly
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -32,12 +31,29 @@ def plotly_js() -> FileResponse:
     return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
+DOCS_HTML = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>LSTM visualiser API</title>
+  <link rel="stylesheet" href="/vendor/swagger/swagger-ui.css">
+  <link rel="icon" href="/vendor/swagger/favicon.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/vendor/swagger/swagger-ui-bundle.js"></script>
+  <script src="/vendor/swagger-init.js"></script>
+</body>
+</html>
+"""
+
+
 @router.get("/docs", response_class=HTMLResponse)
 def docs() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="LSTM visualiser API",
-        swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
-        swagger_css_url="/vendor/swagger/swagger-ui.css",
-        swagger_favicon_url="/vendor/swagger/favicon.png",
-    )
+    """Swagger UI from local assets, started by a script file (no inline script, no CDN)."""
+    return HTMLResponse(DOCS_HTML)
+
+
+@router.get("/vendor/swagger-init.js")
+def swagger_init() -> FileResponse:
+    return FileResponse(Path(__file__).parent / "docs_assets" / "swagger-init.js", media_type="text/javascript")

@@ -10,8 +10,37 @@ import math
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..nn.losses import LOSS_KINDS
+
+ERROR_MEANINGS = {
+    400: "The body could not be parsed (not UTF-8, or JSON nested too deeply).",
+    403: "The server runs read-only (--read-only): uploads, deletes and training are off.",
+    404: "No such model, run or preset.",
+    413: "The request body, or the response it asks for, is over a size limit.",
+    422: "A field is invalid; `loc` names it and `msg` says what was expected.",
+    429: "Too many training runs at once.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI entries for the 4xx answers an operation can give, all as JSON `{"detail": ...}`.
+
+    The content type is spelled out so that routes streaming another type (server-sent
+    events) still document their errors as JSON.
+    """
+    from .schemas import ErrorResponse
+
+    return {
+        code: {
+            "model": ErrorResponse,
+            "description": ERROR_MEANINGS[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        }
+        for code in codes
+    }
 
 
 class FieldError(Exception):
@@ -72,3 +101,30 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
             item["input"] = err["input"]
         detail.append(item)
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+# FastAPI answers a body it cannot decode (invalid UTF-8, JSON nested deeper than Python's
+# parser recurses) with this bare 400; say what to fix instead.
+_UNPARSEABLE = "There was an error parsing the body"
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; list every method the path has.
+        allowed = sorted(
+            {
+                m
+                for r in request.app.routes
+                if getattr(r, "methods", None) and r.matches(request.scope)[0] != Match.NONE
+                for m in r.methods
+            }
+        )
+        headers = {"Allow": ", ".join(allowed)}
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE:
+        msg = "the body could not be parsed as JSON: it must be UTF-8, nested at most a few hundred levels, with integers of at most 4300 digits"
+        return JSONResponse(
+            status_code=400, content={"detail": [{"loc": ["body"], "msg": msg, "type": "body_unparseable"}]}
+        )
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from .. import __version__, limits
 from ..nn.spec import SPECS
+from ..security import read_only
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
@@ -17,8 +18,9 @@ def health() -> dict[str, str]:
 
 @router.get("/limits")
 def get_limits() -> dict[str, object]:
-    """The size limits the server enforces, and each cell's gate order and array names."""
+    """The size limits the server enforces, each cell's gate order and array names, and the mode."""
     return {
+        "read_only": read_only(),
         "limits": limits.as_dict(),
         "cells": {
             name: {"gate_order": list(s.blocks), "arrays": list(s.array_names()), "has_cell_state": s.has_cell_state}

@@ -10,21 +10,21 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from .. import limits, model_files
 from ..nn import layouts
+from ..security import require_writable
 from ..store import ModelRecord, get_store
-from .errors import FieldError
-from .schemas import ErrorResponse
+from .errors import FieldError, error_responses
 
 router = APIRouter(prefix="/api", tags=["models"])
 
 ModelId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="32 hex digits, as returned by POST /api/models.")]
 MAX_NAME = 100
-NOT_FOUND = {404: {"model": ErrorResponse, "description": "No model with this id."}}
+NOT_FOUND = error_responses(404, 422)
 
 
 class MappingRow(BaseModel):
@@ -89,7 +89,8 @@ def _check_sizes(imported: layouts.Imported) -> None:
     "/models",
     status_code=201,
     response_model=ModelDetail,
-    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses=error_responses(400, 403, 413, 422),
+    dependencies=[Depends(require_writable)],
 )
 def upload_model(
     file: Annotated[UploadFile, File(description=".npz, .safetensors or .json of named tensors (never a pickle).")],
@@ -168,7 +169,12 @@ def export_model(
     )
 
 
-@router.delete("/models/{model_id}", status_code=204, responses=NOT_FOUND)
+@router.delete(
+    "/models/{model_id}",
+    status_code=204,
+    responses=error_responses(403, 404, 422),
+    dependencies=[Depends(require_writable)],
+)
 def delete_model(model_id: ModelId) -> Response:
     if not get_store().delete(model_id):
         raise HTTPException(404, f"no model {model_id}")

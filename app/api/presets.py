@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from .. import limits
 from ..nn import tasks
 from ..nn.losses import NO_CLASS
-from .errors import FieldError
-from .schemas import ErrorResponse, TraceRequest
+from .errors import FieldError, error_responses
+from .schemas import TraceRequest
 
 router = APIRouter(prefix="/api", tags=["presets"])
 
@@ -139,7 +139,7 @@ def list_presets() -> PresetList:
     "/presets/{name}",
     response_model=Preset,
     response_model_exclude_none=True,
-    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses=error_responses(404, 422),
 )
 def get_preset(
     name: str,

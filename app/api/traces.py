@@ -11,26 +11,17 @@ from fastapi import APIRouter
 
 from .. import limits
 from ..nn import gradcheck, stack
-from .errors import FieldError
+from .errors import FieldError, error_responses
 from .numbers import NumpyJSONResponse
 from .problem import Problem, build
-from .schemas import ErrorResponse, GradCheckResponse, TraceRequest, TraceResponse
+from .schemas import GradCheckResponse, TraceRequest, TraceResponse
 from .trace_json import build_response, check_response_size
 
 router = APIRouter(prefix="/api", tags=["traces"])
 
 GRADCHECK_TOLERANCE = 1e-6
 
-ERRORS = {
-    413: {
-        "model": ErrorResponse,
-        "description": "The request body, or the response it asks for, is over a size limit.",
-    },
-    422: {
-        "model": ErrorResponse,
-        "description": "A field is invalid; `loc` names it and `msg` says what was expected.",
-    },
-}
+ERRORS = error_responses(400, 404, 413, 422)
 
 
 def _run(req: TraceRequest, backward: bool) -> tuple[Problem, stack.Trace]:

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import limits
 from ..nn import train as T
+from ..security import require_writable
 from ..training import Run, TooManyRuns, trainer
-from .errors import FieldError
-from .schemas import ErrorResponse, Finite, Int
+from .errors import FieldError, error_responses
+from .schemas import Finite, Int
 
 router = APIRouter(prefix="/api", tags=["train"])
 
@@ -24,7 +25,7 @@ MAX_TRAIN_STEPS = 20_000
 MAX_TRAIN_SECONDS = 300
 MAX_SEQ_LEN = 200
 MAX_TRAIN_TEXT = 5000
-NOT_FOUND = {404: {"model": ErrorResponse, "description": "No run with this id (finished runs are kept 10 minutes)."}}
+NOT_FOUND = error_responses(404, 422)  # finished runs are kept 10 minutes
 
 
 class TrainRequest(BaseModel):
@@ -69,7 +70,8 @@ class TrainStarted(BaseModel):
     "/train",
     status_code=202,
     response_model=TrainStarted,
-    responses={422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses=error_responses(400, 403, 413, 422, 429),
+    dependencies=[Depends(require_writable)],
 )
 def start_training(req: TrainRequest) -> TrainStarted:
     """Start a run in the background; follow it at /api/train/{id}/events."""
@@ -147,7 +149,12 @@ async def training_events(
         run.listen(-1)
 
 
-@router.delete("/train/{run_id}", status_code=202, responses=NOT_FOUND)
+@router.delete(
+    "/train/{run_id}",
+    status_code=202,
+    responses=error_responses(403, 404, 422),
+    dependencies=[Depends(require_writable)],
+)
 def cancel_training(run_id: RunId) -> dict:
     """Ask a run to stop; it ends within one optimiser step and emits its `done` event."""
     run = trainer.cancel(run_id)
