@@ -125,3 +125,34 @@ def test_a_killed_server_leaves_the_store_intact(tmp_path, moment):
         assert upload(server.url, 99).status_code == 201
     finally:
         server.stop()
+
+
+def test_several_worker_processes_share_one_store(tmp_path):
+    server = ServerProcess(tmp_path, ("--workers", "2"))
+    try:
+        ids: list[str] = []
+        lock = threading.Lock()
+
+        def writer(k: int) -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as c:
+                for j in range(5):
+                    data = model_files.write(P.init_params("gru", 2, 3, 1, 10 * k + j), "npz")
+                    r = c.post("/api/models", files={"file": ("m.npz", data)})
+                    assert r.status_code == 201, r.text
+                    with lock:
+                        ids.append(r.json()["id"])
+
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # Whichever worker answers, it sees every model any worker wrote.
+        for _ in range(6):
+            listed = {m["id"] for m in httpx.get(f"{server.url}/api/models").json()["models"]}
+            assert set(ids) <= listed and len(ids) == 20
+    finally:
+        server.stop()
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("SELECT COUNT(*) FROM models").fetchone() == (20,)
