@@ -99,6 +99,10 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
         }
         if "input" in err and _echo(err["input"]):
             item["input"] = err["input"]
+        # The bound that was crossed ({"le": 256}), for clients that show it; not exceptions.
+        ctx = {k: v for k, v in (err.get("ctx") or {}).items() if _echo(v)}
+        if ctx:
+            item["ctx"] = ctx
         detail.append(item)
     return JSONResponse(status_code=422, content={"detail": detail})
 

@@ -1,0 +1,138 @@
+// Colours: one identity hue per quantity, and fixed value scales.  Pure: no DOM.
+//
+// Identity hues are Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on
+// white).  Value scales never rescale per frame: sigmoid gates on 0..1, tanh-range values
+// on -1..1, gradients by sign with their size on a log10 axis from 1e-8 to 1e0.
+
+export const IDENTITY = Object.freeze({
+  f: "#D55E00", // vermillion
+  i: "#009E73", // bluish green
+  g: "#CC79A7", // reddish purple
+  o: "#56B4E9", // sky blue
+  c: "#0072B2", // blue
+  h: "#E69F00", // orange
+  x: "#6b6b6b",
+  y: "#222222",
+});
+
+// GRU and RNN blocks borrow the hue of the LSTM block playing the same part.
+const ALIAS = { r: "f", z: "i", n: "g", a: "g" };
+
+export function identity(name) {
+  return IDENTITY[name] ?? IDENTITY[ALIAS[name]] ?? "#444444";
+}
+
+/** The identity hue darkened for text on white (same hue, readable contrast). */
+export function identityText(name) {
+  return shade(identity(name), 0.35);
+}
+
+// Scales as [[position 0..1, "#rrggbb"], ...], the format Plotly's colorscale takes.
+export const SCALES = Object.freeze({
+  // Sigmoid gates, 0..1: light (closed) to dark (open), one hue-free ramp.
+  sigmoid: [
+    [0, "#f7f7f7"],
+    [0.25, "#cfcfcf"],
+    [0.5, "#9a9a9a"],
+    [0.75, "#5c5c5c"],
+    [1, "#1b1b1b"],
+  ],
+  // tanh outputs, c and h, -1..1 (clipped): blue below zero, red above.
+  tanh: [
+    [0, "#2166ac"],
+    [0.25, "#92c5de"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#f4a582"],
+    [1, "#b2182b"],
+  ],
+  // Signed gradients after signedLog (-1..1): purple negative, orange positive.
+  grad: [
+    [0, "#542788"],
+    [0.25, "#b2abd2"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#fdb863"],
+    [1, "#b35806"],
+  ],
+  // Gradient size on a rail (a norm, >= 0) after logUnit (0..1): pale to dark red.
+  norm: [
+    [0, "#dcdcdc"],
+    [0.25, "#fdd49e"],
+    [0.5, "#fc8d59"],
+    [0.75, "#d7301f"],
+    [1, "#7f0000"],
+  ],
+});
+
+// The log10 window gradients are shown in: 1e-8 .. 1e0.
+export const LOG_MIN = -8;
+export const LOG_MAX = 0;
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+/** |v| on the log window, as 0..1 (0 for zero or anything at or below 1e-8). */
+export function logUnit(v) {
+  const a = Math.abs(v);
+  if (!(a > 0)) return 0;
+  return clamp((Math.log10(a) - LOG_MIN) / (LOG_MAX - LOG_MIN), 0, 1);
+}
+
+/** sign(v) * logUnit(v): the position of a gradient on the diverging grad scale (-1..1). */
+export function signedLog(v) {
+  if (!Number.isFinite(v)) return null;
+  return Math.sign(v) * logUnit(v);
+}
+
+/** Parse "#rrggbb" to [r, g, b]. */
+export function hexToRgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function rgbToHex([r, g, b]) {
+  return "#" + [r, g, b].map((v) => Math.round(clamp(v, 0, 255)).toString(16).padStart(2, "0")).join("");
+}
+
+/** Mix a colour towards black by `amount` (0..1). */
+export function shade(hex, amount) {
+  return rgbToHex(hexToRgb(hex).map((v) => v * (1 - amount)));
+}
+
+/** The colour at position u (0..1, clamped) of a scale, as "#rrggbb". */
+export function colorAt(scale, u) {
+  const p = clamp(Number.isFinite(u) ? u : 0, 0, 1);
+  let k = 1;
+  while (k < scale.length - 1 && scale[k][0] < p) k += 1;
+  const [p0, c0] = scale[k - 1];
+  const [p1, c1] = scale[k];
+  const w = p1 > p0 ? (p - p0) / (p1 - p0) : 0;
+  const a = hexToRgb(c0);
+  const b = hexToRgb(c1);
+  return rgbToHex(a.map((v, j) => v + (b[j] - v) * w));
+}
+
+/** A CSS linear-gradient for a legend bar. */
+export function cssGradient(scale, direction = "to right") {
+  const stops = scale.map(([p, c]) => `${c} ${Math.round(p * 100)}%`);
+  return `linear-gradient(${direction}, ${stops.join(", ")})`;
+}
+
+// Rails in the backward pass: the size of the gradient picks one of NORM_BINS styles (one
+// per decade of the log window), so the rail segments of a frame are drawn by a few line
+// traces rather than one trace each.
+export const NORM_BINS = 8;
+export const RAIL_WIDTH = Object.freeze({ min: 0.8, max: 8 });
+
+/** Which width/colour bin a gradient norm falls in (0 .. NORM_BINS - 1). */
+export function normBin(norm) {
+  return Math.min(NORM_BINS - 1, Math.floor(logUnit(norm) * NORM_BINS));
+}
+
+/** The style of a bin: its centre on the log window, line width (px) and colour. */
+export function binStyle(bin) {
+  const u = (bin + 0.5) / NORM_BINS;
+  return {
+    u,
+    width: RAIL_WIDTH.min + (RAIL_WIDTH.max - RAIL_WIDTH.min) * u,
+    color: colorAt(SCALES.norm, u),
+  };
+}

@@ -1,0 +1,90 @@
+// The page's configuration: what the controls hold, made from a preset, and the request
+// body it becomes.  Pure: no DOM.
+//
+// A config is a plain object:
+//   preset, source ("text" | "numbers"), text, inputs (rows), targets (rows or class
+//   indices), numClasses, cell, hidden, layers, seed, forgetBias, loss ("cross_entropy" |
+//   "mse" | "dh"), mode ("forward" | "backward"), step (1-based, or null: the walk's start).
+// Numeric fields hold what the user typed until the request is built; the API is the one
+// judge of ranges, so its messages (and limits) are the ones the page shows.
+
+export const CELLS = ["lstm", "gru", "rnn"];
+export const MODES = ["forward", "backward"];
+export const PRECISION = 6; // significant digits asked of the API (hover shows 4)
+
+// Display order of each cell's blocks (the reading order of the equations); the API's
+// `gate_order` (PyTorch's i, f, g, o) is the order of the packed arrays, not of the picture.
+export const DISPLAY_GATES = Object.freeze({ lstm: ["f", "i", "g", "o"], gru: ["r", "z", "n"], rnn: ["h"] });
+export const SIGMOID = new Set(["i", "f", "o", "r", "z"]);
+
+/** Loss choices for a kind of sequence. */
+export function lossOptions(source) {
+  return source === "text" ? ["cross_entropy", "dh"] : ["mse", "cross_entropy", "dh"];
+}
+
+/** The config a preset's request body describes (forward pass, at its first step). */
+export function configFromPreset(preset) {
+  const req = preset.request;
+  const loss = req.loss || null;
+  const source = typeof req.text === "string" ? "text" : "numbers";
+  return {
+    preset: preset.name,
+    source,
+    text: source === "text" ? req.text : "",
+    inputs: source === "numbers" ? req.inputs : null,
+    targets: loss && Array.isArray(loss.targets) ? loss.targets : null,
+    numClasses: loss && Number.isInteger(loss.num_classes) ? loss.num_classes : null,
+    cell: req.cell ?? "lstm",
+    hidden: req.hidden_size ?? 8,
+    layers: req.num_layers ?? 1,
+    seed: req.seed ?? 0,
+    forgetBias: req.forget_bias ?? 0,
+    loss: loss ? loss.kind : source === "text" ? "cross_entropy" : "dh",
+    mode: "forward",
+    step: null,
+  };
+}
+
+const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/** A typed value as a number when it reads as one, else as typed (the API will say why). */
+export function asNumber(value) {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && NUMERIC.test(value)) return Number(value);
+  return value;
+}
+
+/** The loss part of the request body. */
+function lossBody(config) {
+  if (config.loss === "dh") return { kind: "dh" };
+  if (config.loss === "mse") {
+    const rows = config.targets || [];
+    const first = rows.find((row) => Array.isArray(row));
+    const width = first ? first.length : 1;
+    const targets = rows.map((row) => (Array.isArray(row) ? row : new Array(width).fill(null)));
+    return { kind: "mse", targets };
+  }
+  const body = { kind: "cross_entropy" };
+  if (config.source !== "text") {
+    body.targets = (config.targets || []).map((v) => (Array.isArray(v) ? (v[0] ?? null) : v));
+    if (Number.isInteger(config.numClasses)) body.num_classes = config.numClasses;
+  }
+  return body;
+}
+
+/** The POST /api/backward body for a config. */
+export function buildRequest(config) {
+  const body = {
+    cell: config.cell,
+    hidden_size: asNumber(config.hidden),
+    num_layers: asNumber(config.layers),
+    seed: asNumber(config.seed),
+    precision: PRECISION,
+    loss: lossBody(config),
+  };
+  // forget_bias exists for the LSTM only; the API refuses a non-zero one elsewhere.
+  if (config.cell === "lstm") body.forget_bias = asNumber(config.forgetBias);
+  if (config.source === "text") body.text = config.text;
+  else body.inputs = config.inputs;
+  return body;
+}

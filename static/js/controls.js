@@ -1,0 +1,215 @@
+// The control panel (DOM glue): config in and out of the form, and errors beside the
+// control that caused them.
+
+import { lossOptions } from "./config.js";
+import { t } from "./i18n.js";
+import { relabel } from "./labels.js";
+import { formatRows, parseRows } from "./sequence.js";
+
+const $ = (id) => document.getElementById(id);
+
+// Control name (as in config.js and api.js) -> the element that holds it.
+const ELEMENT = {
+  preset: "preset",
+  text: "text-input",
+  inputs: "inputs-input",
+  targets: "targets-input",
+  cell: "cell-type",
+  hidden: "hidden-size",
+  layers: "num-layers",
+  seed: "seed",
+  forgetBias: "forget-bias",
+  loss: "loss",
+  run: "run",
+};
+
+export function createControls({ presets, limits, onRun, onPreset }) {
+  const form = $("controls-form");
+  const errorEl = $("error");
+  const presetEl = $("preset");
+  const lossEl = $("loss");
+  let numClasses = null;
+  let presetName = null;
+  let invalid = null;
+
+  for (const p of presets) {
+    const option = document.createElement("option");
+    option.value = p.name;
+    option.textContent = p.title;
+    presetEl.append(option);
+  }
+  if (limits) {
+    const lim = limits.limits || {};
+    $("hidden-size").min = 1;
+    if (lim.max_hidden) $("hidden-size").max = lim.max_hidden;
+    $("num-layers").min = 1;
+    if (lim.max_layers) $("num-layers").max = lim.max_layers;
+    $("seed").min = 0;
+    if (lim.max_text_chars) $("text-input").maxLength = lim.max_text_chars;
+  }
+
+  const source = () => (form.elements.source.value === "numbers" ? "numbers" : "text");
+
+  function describePreset(name) {
+    const p = presets.find((q) => q.name === name);
+    $("preset-description").textContent = p ? p.description : "";
+  }
+
+  function fillLoss(kind, wanted) {
+    const options = lossOptions(kind);
+    lossEl.replaceChildren(
+      ...options.map((value) => {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = t(kind === "text" && value === "cross_entropy" ? "loss.cross_entropy.text" : `loss.${value}`);
+        return option;
+      }),
+    );
+    lossEl.value = options.includes(wanted) ? wanted : options[0];
+  }
+
+  function syncVisibility() {
+    const kind = source();
+    $("text-field").hidden = kind !== "text";
+    $("inputs-field").hidden = kind !== "numbers";
+    $("targets-field").hidden = kind !== "numbers" || lossEl.value === "dh";
+    const lstm = $("cell-type").value === "lstm";
+    $("forget-bias").disabled = !lstm;
+  }
+
+  function setSource(kind) {
+    form.elements.source.value = kind;
+    if (kind === "numbers" && $("inputs-input").value.trim() === "") {
+      // Start the editor from the first numeric preset rather than from nothing.
+      const example = presets.find((p) => Array.isArray(p.request.inputs));
+      if (example) {
+        $("inputs-input").value = formatRows(example.request.inputs);
+        const loss = example.request.loss;
+        if (loss && loss.targets) $("targets-input").value = formatRows(loss.targets);
+        fillLoss(kind, loss ? loss.kind : "dh");
+        numClasses = loss && Number.isInteger(loss.num_classes) ? loss.num_classes : null;
+        syncVisibility();
+        return;
+      }
+    }
+    fillLoss(kind, lossEl.value);
+    syncVisibility();
+  }
+
+  /** Put a config into the form. */
+  function write(config) {
+    presetName = config.preset;
+    presetEl.value = config.preset;
+    describePreset(config.preset);
+    form.elements.source.value = config.source;
+    $("text-input").value = config.text ?? "";
+    $("inputs-input").value = config.inputs ? formatRows(config.inputs) : "";
+    $("targets-input").value = config.targets ? formatRows(config.targets) : "";
+    numClasses = config.numClasses ?? null;
+    $("cell-type").value = config.cell;
+    $("hidden-size").value = String(config.hidden ?? "");
+    $("num-layers").value = String(config.layers ?? "");
+    $("seed").value = String(config.seed ?? "");
+    $("forget-bias").value = String(config.forgetBias ?? "");
+    fillLoss(config.source, config.loss);
+    syncVisibility();
+  }
+
+  /**
+   * The form as a config (on top of `base`, which carries mode and step), or
+   * {error: {control, message}} when the numbers editor does not parse.
+   */
+  function read(base) {
+    const kind = source();
+    const loss = lossEl.value;
+    const config = {
+      ...base,
+      preset: presetName,
+      source: kind,
+      text: $("text-input").value,
+      inputs: null,
+      targets: null,
+      numClasses,
+      cell: $("cell-type").value,
+      hidden: $("hidden-size").value,
+      layers: $("num-layers").value,
+      seed: $("seed").value,
+      forgetBias: $("forget-bias").value,
+      loss,
+    };
+    if (kind === "numbers") {
+      const inputs = parseRows($("inputs-input").value);
+      if (inputs.error) return { error: { control: "inputs", message: fieldMessage("inputs", inputs.error) } };
+      config.inputs = inputs.rows;
+      if (loss !== "dh") {
+        const targets = parseRows($("targets-input").value, { integers: loss === "cross_entropy", nulls: true });
+        if (targets.error) return { error: { control: "targets", message: fieldMessage("targets", targets.error) } };
+        config.targets = targets.rows;
+      }
+    }
+    return { config };
+  }
+
+  function fieldMessage(control, error) {
+    return t("error.field", { label: t(`label.${control}`), msg: t(error.key, error.params) });
+  }
+
+  function clearError() {
+    errorEl.hidden = true;
+    errorEl.textContent = "";
+    if (invalid) {
+      invalid.removeAttribute("aria-invalid");
+      const ids = (invalid.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== "error");
+      if (ids.length) invalid.setAttribute("aria-describedby", ids.join(" "));
+      else invalid.removeAttribute("aria-describedby");
+      invalid = null;
+    }
+  }
+
+  /** Show one message right under the control it is about; the control gets aria-invalid. */
+  function showError(control, message) {
+    clearError();
+    const name = ELEMENT[control] ? control : "run";
+    const el = $(ELEMENT[name]);
+    const field = form.querySelector(`[data-field="${name}"]`) || $("run").parentElement;
+    const pair = field.parentElement.classList.contains("pair") ? field.parentElement : null;
+    if (pair) pair.insertAdjacentElement("afterend", errorEl);
+    else field.append(errorEl);
+    errorEl.textContent = message;
+    errorEl.hidden = false;
+    errorEl.dataset.control = name;
+    if (el && name !== "run") {
+      el.setAttribute("aria-invalid", "true");
+      const ids = (el.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      el.setAttribute("aria-describedby", [...ids, "error"].join(" "));
+      invalid = el;
+    }
+  }
+
+  function setBusy(busy) {
+    const run = $("run");
+    run.disabled = busy;
+    relabel(run, busy ? "controls.running" : "controls.run", "text");
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onRun();
+  });
+  presetEl.addEventListener("change", () => onPreset(presetEl.value));
+  for (const radio of form.elements.source) radio.addEventListener("change", () => setSource(source()));
+  lossEl.addEventListener("change", syncVisibility);
+  $("cell-type").addEventListener("change", syncVisibility);
+
+  // Collapsible panel.
+  const toggle = $("toggle-controls");
+  toggle.addEventListener("click", () => {
+    const collapsed = $("app").classList.toggle("collapsed");
+    toggle.setAttribute("aria-expanded", String(!collapsed));
+    relabel(toggle, collapsed ? "controls.show" : "controls.hide");
+    relabel(toggle, collapsed ? "controls.show" : "controls.hide", "title");
+    window.dispatchEvent(new Event("resize"));
+  });
+
+  return { write, read, showError, clearError, setBusy };
+}

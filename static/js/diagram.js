@@ -1,0 +1,162 @@
+// The unrolled diagram and the overview strip on the page (DOM glue around Plotly).
+// frames.js and overview.js compute the traces; this module owns the window's position,
+// the elements' sizes and the Plotly calls.
+
+import { diagramHeight, diagramLayout, staticLayout } from "./figure.js";
+import { buildFrame } from "./frames.js";
+import { t } from "./i18n.js";
+import { geometry } from "./layout.js";
+import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
+import { centerWindow, followWindow, windowSize } from "./window.js";
+
+const PLOT_CONFIG = {
+  displayModeBar: false,
+  responsive: false,
+  scrollZoom: false,
+  doubleClick: false,
+  showTips: false,
+  staticPlot: false,
+};
+const STATIC_CONFIG = { displayModeBar: false, responsive: false, staticPlot: true };
+const LEFT_MARGIN = 74; // y-axis labels and the initial-state labels
+
+export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump }) {
+  const Plotly = () => window.Plotly; // read late: plotly.js may finish loading after this module
+  let revisionOfRun = 0;
+  let run = null;
+  let geom = null;
+  let layout = null;
+  let start = 0;
+  let last = null; // {mode, step} of the frame on screen (step 0-based)
+  let revision = 0;
+  let overviewBound = false;
+  let overviewKey = null; // what the overview's heatmap shows (run, mode, width)
+  const marks = {
+    frame: document.getElementById("overview-frame"),
+    cursor: document.getElementById("overview-cursor"),
+    veil: document.getElementById("overview-veil"),
+  };
+  let drawnWidth = 0;
+  let underlayKey = null; // the geometry and width the static graph was drawn for
+
+  function fit() {
+    const width = Math.max(320, Math.floor(element.clientWidth));
+    const size = windowSize(width - LEFT_MARGIN, run.steps);
+    if (!geom || geom.size !== size) {
+      geom = geometry({
+        size,
+        layers: run.numLayers,
+        gates: run.gates,
+        hasCellState: run.hasCellState,
+        hidden: run.hidden,
+      });
+    }
+    layout = diagramLayout(geom, { height: diagramHeight(geom) });
+    layout.width = width;
+    return width;
+  }
+
+  function describe(mode, step) {
+    element.setAttribute(
+      "aria-label",
+      t("diagram.label", {
+        cell: run.cell.toUpperCase(),
+        T: run.steps,
+        layers: run.numLayers,
+        mode: t(mode === "forward" ? "player.forward" : "player.backward").toLowerCase(),
+        t: step + 1,
+      }),
+    );
+    overview.setAttribute("aria-label", t("diagram.overviewLabel", { T: run.steps }));
+  }
+
+  function placeMarks(box) {
+    for (const [name, el] of Object.entries(marks)) {
+      const b = box[name];
+      el.hidden = b.width <= 0;
+      el.style.left = `${b.left}px`;
+      el.style.width = `${b.width}px`;
+      el.style.top = `${b.top}px`;
+      el.style.height = `${b.height}px`;
+    }
+  }
+
+  async function draw(mode, step) {
+    const frame = buildFrame(run, geom, { start, mode, step });
+    revision += 1;
+    layout.datarevision = revision;
+    const jobs = [];
+    const key = `${revisionOfRun}:${geom.size}:${layout.width}`;
+    if (key !== underlayKey) {
+      underlayKey = key;
+      const base = staticLayout(geom, { height: layout.height });
+      base.width = layout.width;
+      jobs.push(Plotly().react(underlay, [], base, STATIC_CONFIG));
+    }
+    jobs.push(Plotly().react(element, frame.data, layout, PLOT_CONFIG));
+    const showOverview = geom.size < run.steps;
+    overviewWrap.hidden = !showOverview;
+    if (showOverview) {
+      const height = overviewHeight(run.numLayers);
+      const key = `${revisionOfRun}:${mode}:${layout.width}`;
+      if (key !== overviewKey) {
+        overviewKey = key;
+        const ovLayout = overviewLayout(run, { height });
+        ovLayout.width = layout.width;
+        ovLayout.datarevision = revision;
+        jobs.push(Plotly().react(overview, buildOverview(run, mode).data, ovLayout, PLOT_CONFIG));
+        overviewCaptionEl.textContent = t(overviewCaption(run, mode));
+      }
+      placeMarks(overviewMarks(run, { start, size: geom.size, mode, step }, { width: layout.width, height }));
+    }
+    drawnWidth = layout.width;
+    await Promise.all(jobs);
+    if (showOverview && !overviewBound) {
+      overviewBound = true;
+      overview.on("plotly_click", (event) => {
+        const point = event && event.points && event.points[0];
+        if (point && Number.isFinite(point.x)) onJump(Math.round(point.x));
+      });
+    }
+    describe(mode, step);
+    // What is on screen, for the page's tests and for the panels of issue 4.
+    Object.assign(element.dataset, {
+      mode,
+      step: String(step + 1),
+      windowStart: String(start + 1),
+      windowSize: String(geom.size),
+      highlight: String(step - start),
+    });
+    last = { mode, step };
+    return frame.meta;
+  }
+
+  return {
+    /** A new run: fit the window to the width, centred on `step` (1-based). */
+    async setRun(nextRun, { mode, step }) {
+      run = nextRun;
+      revisionOfRun += 1;
+      geom = null;
+      fit();
+      start = centerWindow(step - 1, run.steps, geom.size);
+      return draw(mode, step - 1);
+    },
+    /** Show another step or mode of the same run. */
+    async show({ mode, step }) {
+      if (!run) return null;
+      const s = step - 1;
+      const inView = s >= start && s < start + geom.size;
+      start = inView ? followWindow(start, s, run.steps, geom.size) : centerWindow(s, run.steps, geom.size);
+      return draw(mode, s);
+    },
+    /** The element changed width: refit the window and redraw the same frame. */
+    async resize() {
+      if (!run || !last) return null;
+      const before = geom.size;
+      const width = fit();
+      if (Math.abs(width - drawnWidth) < 2 && before === geom.size) return null;
+      start = followWindow(start, last.step, run.steps, geom.size);
+      return draw(last.mode, last.step);
+    },
+  };
+}

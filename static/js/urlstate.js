@@ -1,0 +1,87 @@
+// The whole view in the URL's query string, so a reload or a pasted link restores it.
+// Pure: no DOM (the caller reads and writes location).
+//
+// Only what differs from the chosen preset is written: "?preset=sine&hidden=16&mode=backward&t=7".
+// Numeric sequences use the compact rows of sequence.js ("0.1,2;0.3,4").
+
+import { asNumber, CELLS, configFromPreset, MODES } from "./config.js";
+import { decodeRows, encodeRows, sameRows } from "./sequence.js";
+
+// URL key for each scalar config field.
+const SCALARS = [
+  ["cell", "cell"],
+  ["hidden", "hidden"],
+  ["layers", "layers"],
+  ["seed", "seed"],
+  ["forgetBias", "fb"],
+  ["loss", "loss"],
+  ["numClasses", "classes"],
+];
+
+// encodeURIComponent, keeping the row/column separators readable.
+const enc = (v) => encodeURIComponent(String(v)).replace(/%2C/gi, ",").replace(/%3B/gi, ";");
+
+const same = (a, b) => String(a) === String(b);
+
+/** The query string ("?..." or "") for a config, relative to its preset. */
+export function encodeState(config, presets) {
+  const preset = presets.find((p) => p.name === config.preset) || presets[0];
+  const base = configFromPreset(preset);
+  const parts = [["preset", preset.name]];
+  if (config.source !== base.source) parts.push(["src", config.source]);
+  if (config.source === "text") {
+    if (config.text !== base.text || config.source !== base.source) parts.push(["text", config.text]);
+  } else if (config.inputs && (config.source !== base.source || !sameRows(config.inputs, base.inputs))) {
+    parts.push(["inputs", encodeRows(config.inputs)]);
+  }
+  if (config.targets && !sameRows(config.targets, base.targets)) parts.push(["targets", encodeRows(config.targets)]);
+  for (const [field, key] of SCALARS) {
+    const v = config[field];
+    if (v !== null && v !== undefined && !same(v, base[field])) parts.push([key, v]);
+  }
+  if (config.mode && config.mode !== "forward") parts.push(["mode", config.mode]);
+  if (Number.isInteger(config.step)) parts.push(["t", config.step]);
+  return "?" + parts.map(([k, v]) => `${k}=${enc(v)}`).join("&");
+}
+
+/**
+ * The config a query string describes: its preset (or the default one), overridden by
+ * every key present.  Values that do not parse as numbers stay as written, so the API
+ * can say what is wrong with them next to the control that holds them.
+ */
+export function decodeState(search, presets, defaultName) {
+  const params = new URLSearchParams(search || "");
+  const preset =
+    presets.find((p) => p.name === params.get("preset")) ||
+    presets.find((p) => p.name === defaultName) ||
+    presets[0];
+  const config = configFromPreset(preset);
+  const src = params.get("src");
+  if (src === "text" || src === "numbers") config.source = src;
+  if (params.has("text")) config.text = params.get("text");
+  if (params.has("inputs")) config.inputs = decodeRows(params.get("inputs")) || config.inputs;
+  for (const [field, key] of SCALARS) {
+    if (!params.has(key)) continue;
+    const raw = params.get(key);
+    if (field === "cell") {
+      if (CELLS.includes(raw)) config.cell = raw;
+    } else if (field === "loss") {
+      if (["cross_entropy", "mse", "dh"].includes(raw)) config.loss = raw;
+    } else if (field === "numClasses") {
+      const v = asNumber(raw);
+      config.numClasses = Number.isInteger(v) ? v : null;
+    } else {
+      config[field] = asNumber(raw);
+    }
+  }
+  if (params.has("targets")) {
+    const rows = decodeRows(params.get("targets"), { integers: config.loss === "cross_entropy" });
+    if (rows) config.targets = rows;
+  }
+  if (config.source === "text" && typeof config.text !== "string") config.text = "";
+  const mode = params.get("mode");
+  if (MODES.includes(mode)) config.mode = mode;
+  const step = asNumber(params.get("t") ?? "");
+  config.step = Number.isInteger(step) && step >= 1 ? step : null;
+  return config;
+}

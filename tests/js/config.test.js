@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  asNumber,
+  buildRequest,
+  configFromPreset,
+  DISPLAY_GATES,
+  lossOptions,
+  PRECISION,
+} from "../../static/js/config.js";
+import { walkEnd, walkStart, walkStep } from "../../static/js/walk.js";
+import { fakePresets } from "./fixtures.js";
+
+const [hello, sine, copy] = fakePresets();
+
+test("a text preset becomes a text config with next-character cross-entropy", () => {
+  const c = configFromPreset(hello);
+  assert.equal(c.source, "text");
+  assert.equal(c.text, "hello world");
+  assert.equal(c.loss, "cross_entropy");
+  assert.equal(c.mode, "forward");
+  assert.equal(c.step, null);
+  const body = buildRequest(c);
+  assert.deepEqual(body, {
+    cell: "lstm",
+    hidden_size: 8,
+    num_layers: 1,
+    seed: 0,
+    precision: PRECISION,
+    loss: { kind: "cross_entropy" },
+    forget_bias: 0,
+    text: "hello world",
+  });
+});
+
+test("numeric presets keep their targets and class count", () => {
+  const s = buildRequest(configFromPreset(sine));
+  assert.deepEqual(s.inputs, [[0], [0.5], [1]]);
+  assert.deepEqual(s.loss, { kind: "mse", targets: [[0.5], [1], [0.5]] });
+  assert.equal(s.text, undefined);
+  const c = buildRequest(configFromPreset(copy));
+  assert.deepEqual(c.loss, { kind: "cross_entropy", targets: [null, 1, 0], num_classes: 4 });
+});
+
+test("mse targets: skipped steps widen to null rows", () => {
+  const c = { ...configFromPreset(sine), targets: [null, [1], null] };
+  assert.deepEqual(buildRequest(c).loss.targets, [[null], [1], [null]]);
+});
+
+test("forget_bias is only sent for the LSTM", () => {
+  const c = { ...configFromPreset(hello), cell: "gru", forgetBias: "3" };
+  assert.equal("forget_bias" in buildRequest(c), false);
+  assert.equal(buildRequest({ ...c, cell: "lstm" }).forget_bias, 3);
+});
+
+test("typed numbers become numbers; anything else goes as typed for the API to judge", () => {
+  assert.equal(asNumber("12"), 12);
+  assert.equal(asNumber(" 1.5 "), 1.5);
+  assert.equal(asNumber("abc"), "abc");
+  assert.equal(asNumber(""), "");
+  const body = buildRequest({ ...configFromPreset(hello), hidden: "1000", layers: "x" });
+  assert.equal(body.hidden_size, 1000);
+  assert.equal(body.num_layers, "x");
+});
+
+test("loss choices depend on the kind of sequence", () => {
+  assert.deepEqual(lossOptions("text"), ["cross_entropy", "dh"]);
+  assert.deepEqual(lossOptions("numbers"), ["mse", "cross_entropy", "dh"]);
+});
+
+test("the walk goes 1..T forward and T..1 backward", () => {
+  assert.equal(walkStart("forward", 10), 1);
+  assert.equal(walkEnd("forward", 10), 10);
+  assert.equal(walkStart("backward", 10), 10);
+  assert.equal(walkEnd("backward", 10), 1);
+  assert.equal(walkStep("forward", 3, 10, 1), 4);
+  assert.equal(walkStep("backward", 3, 10, 1), 2);
+  assert.equal(walkStep("backward", 1, 10, 1), 1);
+  assert.equal(walkStep("forward", 10, 10, 1), 10);
+  assert.equal(walkStep("backward", 10, 10, -1), 10);
+});
+
+test("gates are shown in reading order", () => {
+  assert.deepEqual(DISPLAY_GATES.lstm, ["f", "i", "g", "o"]);
+  assert.deepEqual(DISPLAY_GATES.gru, ["r", "z", "n"]);
+});

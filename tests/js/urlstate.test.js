@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { configFromPreset } from "../../static/js/config.js";
+import { decodeState, encodeState } from "../../static/js/urlstate.js";
+import { fakePresets } from "./fixtures.js";
+
+const presets = fakePresets();
+
+test("an untouched preset is just its name", () => {
+  assert.equal(encodeState(configFromPreset(presets[0]), presets), "?preset=hello");
+});
+
+test("only what differs from the preset is written", () => {
+  const c = { ...configFromPreset(presets[0]), hidden: 5, cell: "gru", mode: "backward", step: 3 };
+  const q = encodeState(c, presets);
+  assert.equal(q, "?preset=hello&cell=gru&hidden=5&mode=backward&t=3");
+});
+
+test("every field survives a round trip", () => {
+  const c = {
+    ...configFromPreset(presets[1]),
+    inputs: [[0.25], [-1e-3], [2]],
+    targets: [null, [1], [0.5]],
+    hidden: 12,
+    layers: 3,
+    seed: 42,
+    forgetBias: 1.5,
+    mode: "backward",
+    step: 2,
+  };
+  const back = decodeState(encodeState(c, presets), presets, "hello");
+  assert.deepEqual(back.inputs, c.inputs);
+  assert.deepEqual(back.targets, c.targets);
+  for (const key of ["preset", "source", "hidden", "layers", "seed", "forgetBias", "mode", "step", "loss", "cell"]) {
+    assert.deepEqual(back[key], c[key], key);
+  }
+});
+
+test("text with markup and separators round-trips", () => {
+  const text = "<img src=x onerror=alert(1)> a,b;c&d=e+f 한글";
+  const c = { ...configFromPreset(presets[0]), text };
+  const q = encodeState(c, presets);
+  assert.ok(!q.includes("<"));
+  assert.equal(decodeState(q, presets, "hello").text, text);
+});
+
+test("class targets decode as integers", () => {
+  const c = { ...configFromPreset(presets[2]), targets: [1, null, 3] };
+  const back = decodeState(encodeState(c, presets), presets, "hello");
+  assert.deepEqual(back.targets, [1, null, 3]);
+  assert.equal(back.numClasses, 4);
+});
+
+test("a text config on a numeric preset keeps its text", () => {
+  const c = { ...configFromPreset(presets[1]), source: "text", text: "abcabc", loss: "cross_entropy", targets: null };
+  const back = decodeState(encodeState(c, presets), presets, "hello");
+  assert.equal(back.source, "text");
+  assert.equal(back.text, "abcabc");
+});
+
+test("unknown or broken values fall back, numbers-to-be stay as typed", () => {
+  const back = decodeState("?preset=nope&cell=lstmx&hidden=abc&t=-2&mode=sideways&inputs=1,x", presets, "hello");
+  assert.equal(back.preset, "hello");
+  assert.equal(back.cell, "lstm");
+  assert.equal(back.hidden, "abc");
+  assert.equal(back.step, null);
+  assert.equal(back.mode, "forward");
+  assert.equal(decodeState("", presets, "sine").preset, "sine");
+});

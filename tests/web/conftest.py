@@ -1,0 +1,159 @@
+"""Browser tests: the real server (uvicorn in a thread) and one headless Chromium per session.
+
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python with
+executable_path, so nothing is downloaded.  Each test gets a fresh browser context whose
+page records console errors and refuses (and records) any request that leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+READY_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """The app on a free loopback port; the socket is bound first, so no other process can take it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config("app.main:app", host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the server thread stopped before it started serving")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start within 30 s")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        # Not a skip: the test command installs it, and a silent skip would hide the page.
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (scripts/test.sh does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Probe:
+    """A page and what it did: console errors, uncaught exceptions, requests off 127.0.0.1."""
+
+    page: object
+    base_url: str
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern] = field(default_factory=list)
+
+    def allow_error(self, pattern: str) -> None:
+        """An expected console error (e.g. Chromium's note on a 422 response)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+    def open(self, query: str = "") -> None:
+        self.page.goto(f"{self.base_url}/{query}")
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
+        self.page.wait_for_selector('body[data-state="ready"]', timeout=READY_TIMEOUT_MS)
+
+    def wait_state(self, state: str) -> None:
+        self.page.wait_for_selector(f'body[data-state="{state}"]', timeout=READY_TIMEOUT_MS)
+
+    def testid(self, name: str):
+        return self.page.get_by_test_id(name)
+
+    def drawn(self) -> dict:
+        """What the diagram element says is on screen (step 1-based, window, highlight slot)."""
+        return self.page.evaluate("() => ({...document.querySelector('[data-testid=diagram]').dataset})")
+
+    def wait_drawn_step(self, step: int) -> None:
+        self.page.wait_for_function(
+            "s => document.querySelector('[data-testid=diagram]').dataset.step === String(s)",
+            arg=step,
+            timeout=READY_TIMEOUT_MS,
+        )
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def _make_probe(browser, base_url: str, width: int) -> tuple[object, Probe]:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    probe = Probe(page=page, base_url=base_url)
+
+    def on_route(route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            probe.outside.append(url)
+            route.abort()
+
+    context.route("**/*", on_route)
+    page.on("console", lambda msg: probe.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: probe.errors.append(f"pageerror: {exc}"))
+    page.on("dialog", lambda dialog: (probe.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return context, probe
+
+
+@pytest.fixture
+def probe(browser, server_url) -> Iterator[Probe]:
+    """A fresh 1280 px page; after the test, no unexpected console error and no outside request."""
+    context, p = _make_probe(browser, server_url, 1280)
+    yield p
+    context.close()
+    assert p.unexpected_errors() == [], "console errors"
+    assert p.outside == [], "requests left 127.0.0.1"
+
+
+@pytest.fixture
+def probe_1024(browser, server_url) -> Iterator[Probe]:
+    context, p = _make_probe(browser, server_url, 1024)
+    yield p
+    context.close()
+    assert p.unexpected_errors() == [], "console errors"
+    assert p.outside == [], "requests left 127.0.0.1"
