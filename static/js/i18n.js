@@ -4,6 +4,8 @@
 // language lacks falls back to English, and an unknown key shows as itself so it is easy to
 // spot.  Placeholders are written {name} and filled from the `params` object of t().
 
+import { en as panelEn, ko as panelKo } from "./panels/strings.js";
+
 export const en = {
   "page.title": "LSTM visualiser",
   "page.subtitle": "Exact forward and backward passes, gate by gate",
@@ -171,7 +173,9 @@ export const en = {
   "label.loss": "Loss",
 };
 
-const dictionaries = { en };
+// The panels (gradient flow, models, training) keep their strings beside their code.
+Object.assign(en, panelEn);
+const dictionaries = { en, ko: { ...panelKo } };
 let current = "en";
 
 /** Register (or extend) a language's dictionary; keys it lacks fall back to English. */

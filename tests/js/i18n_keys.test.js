@@ -25,9 +25,12 @@ test("literal keys in the scripts exist", () => {
   }
 });
 
-test("the template holds no user-visible text outside i18n.js (but a title before scripts run)", () => {
-  const html = readFileSync(new URL("templates/index.html", root), "utf8")
+test("the templates hold no user-visible text outside i18n.js (but a title before scripts run)", () => {
+  const html = ["templates/index.html", "templates/panels.html"]
+    .map((file) => readFileSync(new URL(file, root), "utf8"))
+    .join("\n")
     .replace(/\{#[\s\S]*?#\}/g, "")
+    .replace(/\{%[\s\S]*?%\}/g, "")
     .replace(/<title>[^<]*<\/title>/, "")
     .replace(/<script[\s\S]*?<\/script>/g, "")
     .replace(/<svg[\s\S]*?<\/svg>/g, "")

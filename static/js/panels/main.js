@@ -1,0 +1,1 @@
+// Entry point of the panels below the cell view (DOM glue).
