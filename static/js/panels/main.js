@@ -1,1 +1,37 @@
-// Entry point of the panels below the cell view (DOM glue).
+// Entry point of the panels below the cell view (DOM glue): the gradient-flow comparison,
+// saved models and live training.  They follow the page through its document events:
+//   viz:run  {run, config}  a new run is on screen
+//   viz:lang {lang}         the language changed: re-label and redraw
+// and ask it to show a saved model with viz:use-model {id, text | inputs}.
+
+import { fetchJSON } from "../api.js";
+import { applyLabels } from "../labels.js";
+import { createGradflow } from "./gradflow.js";
+import { createModels } from "./models.js";
+import { createTraining } from "./training.js";
+
+async function main() {
+  const root = document.getElementById("panels");
+  if (!root) return;
+  const limits = await fetchJSON(window.fetch.bind(window), "/api/limits");
+  const readOnly = Boolean(limits.ok && limits.data.read_only);
+  const gradflow = createGradflow(root);
+  const training = createTraining(root, { readOnly });
+  const models = createModels(root, { readOnly });
+  applyLabels(root);
+
+  document.addEventListener("viz:run", (event) => {
+    gradflow.onRun(event.detail.config);
+    models.onRun(event.detail.config);
+  });
+  document.addEventListener("viz:models-changed", () => models.refresh());
+  document.addEventListener("viz:lang", () => {
+    applyLabels(root);
+    gradflow.redraw();
+    training.redraw();
+    models.redraw();
+  });
+  root.dataset.ready = "true";
+}
+
+main();

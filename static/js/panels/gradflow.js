@@ -1,0 +1,157 @@
+// The gradient-flow view: RNN, GRU and LSTM on the same sequence, gradient norms per step
+// on a log axis (DOM glue; the numbers come from flowdata.js).
+
+import { describeFailure, fetchJSON } from "../api.js";
+import { buildRequest } from "../config.js";
+import { t } from "../i18n.js";
+import { el, field, fillTable, numberInput, select } from "./dom.js";
+import { flowRows, flowSummary, flowTraces, thresholdShapes } from "./flowdata.js";
+
+const TASKS = ["adding", "copy", "temporal_order", "current"];
+const DEFAULT_LENGTH = { adding: 100, temporal_order: 100, copy: null };
+const REDRAW_DELAY_MS = 250;
+
+export function createGradflow(parent) {
+  const task = select(TASKS.map((name) => [name, `flow.task.${name}`]), { "data-testid": "gradflow-task" });
+  const length = numberInput({ value: 100, min: 4, max: 1000, step: 1, "data-testid": "gradflow-length" });
+  const delay = numberInput({ value: 20, min: 1, max: 990, step: 1 });
+  const bias = select([["0", "text:0"], ["1", "text:1"], ["3", "text:3"]], { "data-testid": "gradflow-forget-bias" });
+  const scale = numberInput({ value: 1, min: 0, max: 100, step: 0.1, "data-testid": "gradflow-scale" });
+  const hold = el("input", { type: "checkbox", "data-testid": "gradflow-hold" });
+  const clip = numberInput({ min: 0, step: "any", placeholder: "—", "data-testid": "gradflow-clip" });
+  const run = el("button", { type: "submit", className: "primary", i18n: "flow.run" });
+  const lengthField = field("flow.length", length);
+  const delayField = field("flow.delay", delay);
+  const holdLabel = el("label", { className: "check" }, [hold, el("span", { i18n: "flow.holdForget" })]);
+  const form = el("form", { className: "panel-controls" }, [
+    field("flow.task", task),
+    lengthField,
+    delayField,
+    field("flow.forgetBias", bias),
+    field("flow.scale", scale, "flow.scale.hint"),
+    field("flow.clip", clip, "flow.clip.hint"),
+    el("div", { className: "panel-field" }, [holdLabel]),
+    el("div", { className: "panel-field panel-actions" }, [run]),
+  ]);
+  const layerNote = el("p", { className: "hint" });
+  const plot = el("div", { className: "panel-plot", id: "gradflow-plot", "data-testid": "gradflow-plot" });
+  const summary = el("p", { className: "panel-summary" });
+  const head = el("tr", {}, ["cell", "loss", "first", "last", "ratio", "spectral", "clip", "saturation"].map((k) => el("th", { scope: "col", i18n: `flow.table.${k}` })));
+  const tbody = el("tbody");
+  const table = el("table", { className: "panel-table" }, [el("thead", {}, [head]), tbody]);
+  const error = el("p", { className: "panel-error", role: "alert", hidden: true });
+  const section = el("section", { id: "gradflow", className: "panel", "data-testid": "gradflow", dataset: { state: "idle", drawn: "0" } }, [
+    el("h2", { i18n: "flow.heading" }),
+    el("p", { className: "panel-intro", i18n: "flow.intro" }),
+    form,
+    error,
+    layerNote,
+    plot,
+    summary,
+    el("div", { className: "panel-table-wrap" }, [table]),
+  ]);
+  parent.append(section);
+
+  const view = { config: null, result: null, requestId: 0, timer: null };
+
+  function syncFields() {
+    const name = task.value;
+    lengthField.hidden = !(name in DEFAULT_LENGTH) || name === "copy";
+    delayField.hidden = name !== "copy";
+  }
+
+  async function requestBody() {
+    const common = {
+      forget_bias: Number(bias.value),
+      recurrent_scale: Number(scale.value || 1),
+      hold_forget: hold.checked,
+      precision: 6,
+    };
+    if (clip.value !== "") common.clip = Number(clip.value);
+    if (task.value === "current") {
+      if (!view.config) return null;
+      const body = buildRequest(view.config);
+      delete body.cell; // compare runs all three
+      delete body.model_id;
+      return { ...body, ...common };
+    }
+    const params = new URLSearchParams();
+    if (task.value === "copy") params.set("delay", delay.value);
+    else params.set("steps", length.value);
+    const preset = await fetchJSON(window.fetch.bind(window), `/api/presets/${task.value}?${params}`);
+    if (!preset.ok) return { failure: preset };
+    // The preset's own loss reads the last step (adding, temporal order) or the recall steps (copy).
+    return { ...preset.data.request, ...common, hidden_size: view.config ? Number(view.config.hidden) || 8 : 8 };
+  }
+
+  async function compare() {
+    const id = ++view.requestId;
+    section.dataset.state = "loading";
+    const body = await requestBody();
+    if (id !== view.requestId) return;
+    const result = body && !body.failure ? await fetchJSON(window.fetch.bind(window), "/api/compare", body) : body?.failure;
+    if (id !== view.requestId) return;
+    if (!result || !result.ok) {
+      const [first] = result ? describeFailure(result, "numbers") : [{ message: t("error.general", { msg: "?" }) }];
+      error.textContent = first.message;
+      error.hidden = false;
+      section.dataset.state = "error";
+      return;
+    }
+    error.hidden = true;
+    view.result = result.data;
+    draw();
+    section.dataset.state = "ready";
+  }
+
+  function draw() {
+    const result = view.result;
+    if (!result) return;
+    const layer = result.num_layers - 1; // the top layer: where the loss enters
+    layerNote.textContent = result.num_layers > 1 ? t("flow.layer", { layer: layer + 1, layers: result.num_layers }) : "";
+    const layout = {
+      margin: { l: 70, r: 20, t: 10, b: 50 },
+      height: 380,
+      xaxis: { title: { text: t("flow.axis.x") }, zeroline: false },
+      yaxis: { title: { text: t("flow.axis.y") }, type: "log", exponentformat: "power" },
+      legend: { orientation: "h", y: -0.22 },
+      shapes: thresholdShapes(),
+      hovermode: "closest",
+    };
+    window.Plotly.react(plot, flowTraces(result, layer), layout, {
+      displaylogo: false,
+      responsive: true,
+      toImageButtonOptions: { filename: "gradient-flow" },
+    });
+    fillTable(
+      tbody,
+      flowRows(result, layer).map((r) => [r.label, r.loss, r.first, r.last, r.ratio, r.spectral, r.clip, r.saturation]),
+    );
+    summary.textContent = flowSummary(result, layer);
+    section.dataset.cells = Object.keys(result.cells).join(" ");
+    section.dataset.drawn = String(Number(section.dataset.drawn) + 1);
+  }
+
+  function compareSoon() {
+    clearTimeout(view.timer);
+    view.timer = setTimeout(compare, REDRAW_DELAY_MS);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(view.timer);
+    compare();
+  });
+  for (const control of [bias, hold, task]) control.addEventListener("change", () => (syncFields(), compareSoon()));
+  syncFields();
+
+  return {
+    /** A new run on the page: remember its config; draw the first comparison. */
+    onRun(config) {
+      const first = view.config === null;
+      view.config = config;
+      if (first || task.value === "current") compare();
+    },
+    redraw: draw,
+  };
+}

@@ -1,0 +1,202 @@
+// Saved models: upload with the tensor-mapping table, pick, open, delete, export (DOM glue).
+
+import { describeFailure, fetchJSON } from "../api.js";
+import { t } from "../i18n.js";
+import { el, field, fillTable, select } from "./dom.js";
+
+const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
+const FORMATS = ["safetensors", "npz", "json"];
+
+/** Inputs of the right width when the page's sequence does not fit a model: a few sine waves. */
+export function probeInputs(width, steps = 12) {
+  return Array.from({ length: steps }, (_, s) => Array.from({ length: width }, (_, d) => Number(Math.sin(0.5 * s + d).toFixed(4))));
+}
+
+export function createModels(parent, { readOnly }) {
+  const file = el("input", { type: "file", accept: ".npz,.safetensors,.json", "data-testid": "model-file" });
+  const layout = select([["", "models.layout.auto"], ...LAYOUTS.map((l) => [l, `models.layout.${l}`])]);
+  const name = el("input", { type: "text", maxlength: 100, autocomplete: "off" });
+  const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });
+  const form = el("form", { className: "panel-controls" }, [
+    field("models.file", file),
+    field("models.layout", layout),
+    field("models.name", name),
+    el("div", { className: "panel-field panel-actions" }, [upload]),
+  ]);
+  const status = el("p", { className: "panel-summary", role: "status" });
+  const error = el("p", { className: "panel-error", role: "alert", hidden: true });
+  const head = el(
+    "tr",
+    {},
+    ["source", "shape", "target", "blocks", "note"].map((k) => el("th", { scope: "col", i18n: `models.mapping.${k}` })),
+  );
+  const tbody = el("tbody");
+  const mapping = el("div", { className: "panel-table-wrap", hidden: true }, [
+    el("h3", { i18n: "models.mapping" }),
+    el("table", { className: "panel-table", "data-testid": "model-mapping" }, [el("thead", {}, [head]), tbody]),
+  ]);
+  const list = el("select", { "data-testid": "model-list", size: 5, className: "model-list" });
+  const listField = field("models.saved", list);
+  const empty = el("p", { className: "hint", i18n: "models.none" });
+  const open = el("button", { type: "button", i18n: "models.open", "data-testid": "model-open" });
+  const remove = el("button", { type: "button", i18n: "models.delete", "data-testid": "model-delete" });
+  const exportLayout = select(LAYOUTS.map((l) => [l, `models.layout.${l}`]), { "data-testid": "export-layout" });
+  const exportFormat = select(FORMATS.map((f) => [f, `text:.${f}`]), { "data-testid": "export-format" });
+  const download = el("a", { className: "button", i18n: "models.download", "data-testid": "model-download", download: "" });
+  const actions = el("div", { className: "panel-controls" }, [
+    el("div", { className: "panel-field panel-actions" }, [open, remove]),
+    field("models.layout", exportLayout),
+    field("models.format", exportFormat),
+    el("div", { className: "panel-field panel-actions" }, [download]),
+  ]);
+  const section = el("section", { id: "models", className: "panel", "data-testid": "models", dataset: { state: "idle" } }, [
+    el("h2", { i18n: "models.heading" }),
+    el("p", { className: "panel-intro", i18n: "models.intro" }),
+    readOnly ? el("p", { className: "hint", i18n: "models.readOnly" }) : null,
+    readOnly ? null : form,
+    error,
+    status,
+    mapping,
+    listField,
+    empty,
+    actions,
+  ]);
+  parent.append(section);
+
+  const view = { models: [], config: null, detail: null, statusKey: null };
+
+  function showError(result) {
+    const [first] = describeFailure(result, "numbers");
+    error.textContent = first.message;
+    error.hidden = false;
+    section.dataset.state = "error";
+  }
+
+  function chosen() {
+    return view.models.find((m) => m.id === list.value) || null;
+  }
+
+  function syncActions() {
+    const model = chosen();
+    // The book's layout has no GRU.
+    for (const option of exportLayout.options) option.disabled = option.value === "book" && model?.cell === "gru";
+    if (exportLayout.selectedOptions[0]?.disabled) exportLayout.value = "pytorch";
+    open.disabled = !model;
+    remove.disabled = !model || readOnly;
+    download.toggleAttribute("aria-disabled", !model);
+    if (model) {
+      const query = new URLSearchParams({ layout: exportLayout.value, format: exportFormat.value });
+      download.href = `/api/models/${model.id}/export?${query}`;
+    } else download.removeAttribute("href");
+  }
+
+  function entryText(m) {
+    return t("models.entry", {
+      name: m.name,
+      cell: m.cell.toUpperCase(),
+      layers: m.num_layers,
+      hidden: m.hidden_size,
+      date: m.created_at.replace("T", " ").slice(0, 16),
+    });
+  }
+
+  async function refresh(selectId = null) {
+    const result = await fetchJSON(window.fetch.bind(window), "/api/models");
+    if (!result.ok) return showError(result);
+    view.models = result.data.models;
+    const keep = selectId ?? list.value;
+    list.replaceChildren(...view.models.map((m) => el("option", { value: m.id, text: entryText(m) })));
+    if (view.models.some((m) => m.id === keep)) list.value = keep;
+    empty.hidden = view.models.length > 0;
+    listField.hidden = view.models.length === 0;
+    syncActions();
+  }
+
+  function showMapping(detail) {
+    view.detail = detail;
+    const layoutLabel = t(`models.layout.${detail.layout}`);
+    status.textContent = t("models.uploaded", {
+      name: detail.name,
+      cell: detail.cell.toUpperCase(),
+      layers: detail.num_layers,
+      hidden: detail.hidden_size,
+      inputs: detail.input_size,
+      layout: layoutLabel,
+    });
+    fillTable(
+      tbody,
+      detail.mapping.map((m) => [m.source, m.shape.join(" × "), m.target, m.source_blocks.join(", ") || "—", m.note || ""]),
+    );
+    mapping.hidden = false;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!file.files.length) {
+      error.textContent = t("models.noFile");
+      error.hidden = false;
+      return;
+    }
+    const data = new FormData();
+    data.append("file", file.files[0]);
+    if (layout.value) data.append("layout", layout.value);
+    if (name.value.trim()) data.append("name", name.value.trim());
+    section.dataset.state = "loading";
+    let result;
+    try {
+      const response = await fetch("/api/models", { method: "POST", body: data });
+      result = { ok: response.ok, status: response.status, data: await response.json().catch(() => null) };
+    } catch {
+      result = { ok: false, status: 0, data: null };
+    }
+    if (!result.ok) return showError(result);
+    error.hidden = true;
+    showMapping(result.data);
+    await refresh(result.data.id);
+    section.dataset.state = "ready";
+  });
+
+  open.addEventListener("click", () => {
+    const model = chosen();
+    if (!model) return;
+    const detail = { id: model.id };
+    const config = view.config;
+    if (model.vocab) {
+      // A text model reads characters of its own vocabulary.
+      const text = config && config.source === "text" ? config.text : "";
+      detail.text = text && [...text].every((ch) => model.vocab.includes(ch)) ? text : model.vocab.join("");
+    } else {
+      const rows = config && config.source === "numbers" ? config.inputs : null;
+      const fits = Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.length === model.input_size);
+      detail.inputs = fits ? rows : probeInputs(model.input_size);
+    }
+    document.dispatchEvent(new CustomEvent("viz:use-model", { detail }));
+  });
+
+  remove.addEventListener("click", async () => {
+    const model = chosen();
+    if (!model) return;
+    const response = await fetch(`/api/models/${model.id}`, { method: "DELETE" });
+    if (!response.ok) return showError({ ok: false, status: response.status, data: await response.json().catch(() => null) });
+    error.hidden = true;
+    status.textContent = t("models.deleted", { name: model.name });
+    await refresh();
+  });
+
+  for (const control of [list, exportLayout, exportFormat]) control.addEventListener("change", syncActions);
+  refresh();
+
+  return {
+    onRun(config) {
+      view.config = config;
+    },
+    refresh,
+    redraw() {
+      const keep = list.value;
+      list.replaceChildren(...view.models.map((m) => el("option", { value: m.id, text: entryText(m) })));
+      list.value = keep;
+      if (view.detail) showMapping(view.detail);
+      syncActions();
+    },
+  };
+}

@@ -1,0 +1,297 @@
+// Train live: start, follow the event stream, cancel, see the loss fall and the gates change,
+// then open the trained model in every view (DOM glue; state folding is in trainstate.js).
+
+import { describeFailure, fetchJSON } from "../api.js";
+import { SCALES } from "../colors.js";
+import { sig } from "../format.js";
+import { t } from "../i18n.js";
+import { el, field, numberInput, select } from "./dom.js";
+import { checkpointHeatmaps, fraction, initialState, reduce } from "./trainstate.js";
+
+const GATES = { lstm: ["f", "i", "g", "o", "c", "h"], gru: ["r", "z", "n", "h"], rnn: ["h"] };
+const SIGMOID = new Set(["f", "i", "o", "r", "z"]);
+const CHART_DELAY_MS = 120;
+const PLAY_MS = 600;
+
+function scaleOf(name) {
+  return SIGMOID.has(name) ? "sigmoid" : name === "c" ? "cell" : "tanh";
+}
+
+export function createTraining(parent, { readOnly }) {
+  const task = select(["text", "sine", "adding", "copy"].map((k) => [k, `train.task.${k}`]), { "data-testid": "train-task" });
+  const text = el("input", { type: "text", value: "hello world", maxlength: 5000, "data-testid": "train-text" });
+  const seqLen = numberInput({ value: 20, min: 2, max: 200, step: 1 });
+  const cell = select([["lstm", "text:LSTM"], ["gru", "text:GRU"], ["rnn", "text:RNN"]]);
+  const hidden = numberInput({ value: 32, min: 1, max: 128, step: 1 });
+  const optimizer = select([["adam", "train.optimizer.adam"], ["sgd", "train.optimizer.sgd"]]);
+  const lr = numberInput({ value: 0.02, min: 0, step: "any" });
+  const steps = numberInput({ value: 300, min: 1, max: 20000, step: 1, "data-testid": "train-steps" });
+  const batch = numberInput({ value: 16, min: 1, max: 64, step: 1 });
+  const clip = numberInput({ value: 1, min: 0, step: "any" });
+  const timeLimit = numberInput({ value: 30, min: 1, max: 300, step: 1 });
+  const seed = numberInput({ value: 0, min: 0, step: 1 });
+  const start = el("button", { type: "submit", className: "primary", i18n: "train.start", "data-testid": "train-start" });
+  const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
+  const textField = field("train.text", text);
+  const form = el("form", { className: "panel-controls" }, [
+    field("train.task", task),
+    textField,
+    field("train.seqLen", seqLen),
+    field("train.cell", cell),
+    field("train.hidden", hidden),
+    field("train.optimizer", optimizer),
+    field("train.lr", lr),
+    field("train.steps", steps),
+    field("train.batch", batch),
+    field("train.clip", clip, "train.clip.hint"),
+    field("train.timeLimit", timeLimit),
+    field("train.seed", seed),
+    el("div", { className: "panel-field panel-actions" }, [start, cancel]),
+  ]);
+  const progress = el("progress", { max: 1, value: 0, "data-testid": "train-progress", "data-i18n-label": "train.progress" });
+  const status = el("p", { className: "panel-summary", role: "status", "aria-live": "polite" });
+  const error = el("p", { className: "panel-error", role: "alert", hidden: true });
+  const chart = el("div", { className: "panel-plot small", "data-testid": "loss-chart" });
+  const outcome = el("p", { className: "panel-summary" });
+  const sample = el("p", { className: "panel-summary sample" });
+  const openModel = el("button", { type: "button", className: "primary", i18n: "train.open", "data-testid": "train-open" });
+  const openRow = el("div", { className: "panel-actions", hidden: true }, [openModel]);
+  const slider = el("input", { type: "range", min: 0, max: 0, step: 1, value: 0, "data-testid": "checkpoint-slider" });
+  const play = el("button", { type: "button", i18n: "train.checkpoint.play" });
+  const checkpointLabel = el("span", { className: "hint" });
+  const heatmaps = el("div", { className: "panel-plot", "data-testid": "checkpoint-heatmaps" });
+  const checkpoints = el("div", { className: "checkpoints", hidden: true }, [
+    el("h3", { i18n: "train.checkpoints" }),
+    el("div", { className: "panel-controls" }, [field("train.checkpoint", slider), play, checkpointLabel]),
+    heatmaps,
+  ]);
+  const section = el("section", { id: "train", className: "panel", "data-testid": "train", dataset: { state: "idle" } }, [
+    el("h2", { i18n: "train.heading" }),
+    el("p", { className: "panel-intro", i18n: "train.intro" }),
+    readOnly ? el("p", { className: "hint", i18n: "train.readOnly" }) : form,
+    error,
+    progress,
+    status,
+    chart,
+    outcome,
+    sample,
+    openRow,
+    checkpoints,
+  ]);
+  parent.append(section);
+  if (readOnly) {
+    progress.hidden = true;
+    chart.hidden = true;
+  }
+
+  const view = { run: null, state: null, source: null, chartTimer: null, playTimer: null, cellType: "lstm", vocab: null, text: null, task: null };
+
+  function body() {
+    const out = {
+      task: task.value,
+      seq_len: Number(seqLen.value),
+      cell: cell.value,
+      hidden_size: Number(hidden.value),
+      optimizer: optimizer.value,
+      lr: Number(lr.value),
+      steps: Number(steps.value),
+      batch_size: Number(batch.value),
+      clip: clip.value === "" ? null : Number(clip.value),
+      time_limit_s: Number(timeLimit.value),
+      seed: Number(seed.value),
+    };
+    if (task.value === "text") out.text = text.value;
+    return out;
+  }
+
+  function drawStatus() {
+    const s = view.state;
+    progress.value = fraction(s);
+    let line = s.step ? t("train.status", { step: s.step, steps: s.steps, loss: sig(s.loss), rate: Math.round(s.stepsPerS), elapsed: s.elapsedS.toFixed(1) }) : t("train.waiting");
+    if (s.clipped && !s.done) line = t("train.status.clipped", { status: line, norm: sig(s.gradNorm, 3), clip: clip.value });
+    status.textContent = line;
+    progress.dataset.step = String(s.step);
+  }
+
+  function drawChart() {
+    view.chartTimer = null;
+    const s = view.state;
+    if (!s) return;
+    const layout = {
+      margin: { l: 60, r: 15, t: 10, b: 45 },
+      height: 240,
+      xaxis: { title: { text: t("train.axis.step") }, range: [0, s.steps] },
+      yaxis: { title: { text: t("train.axis.loss") }, type: "log", exponentformat: "power" },
+      showlegend: false,
+    };
+    const trace = { type: "scatter", mode: "lines", x: s.curve.step, y: s.curve.loss.map((v) => (v > 0 ? v : null)), line: { color: "#0072B2", width: 2 }, name: t("train.lossChart"), hovertemplate: `${t("train.axis.step")} %{x}: %{y:.4g}<extra></extra>` };
+    window.Plotly.react(chart, [trace], layout, { displaylogo: false, responsive: true, toImageButtonOptions: { filename: "training-loss" } });
+    chart.dataset.points = String(s.curve.step.length);
+  }
+
+  function chartSoon() {
+    if (view.chartTimer === null) view.chartTimer = setTimeout(drawChart, CHART_DELAY_MS);
+  }
+
+  function drawCheckpoint() {
+    const s = view.state;
+    if (!s || !s.checkpoints.length) return;
+    const k = Math.min(Number(slider.value), s.checkpoints.length - 1);
+    const checkpoint = s.checkpoints[k];
+    checkpointLabel.textContent = t("train.checkpoint.label", { step: checkpoint.step, loss: sig(checkpoint.probe_loss) });
+    const maps = checkpointHeatmaps(checkpoint, GATES[view.cellType] || ["h"]);
+    const n = maps.length;
+    const traces = maps.map((m, j) => ({
+      type: "heatmap",
+      z: m.z,
+      xaxis: j ? `x${j + 1}` : "x",
+      yaxis: j ? `y${j + 1}` : "y",
+      // Fixed ranges: gates 0..1, g and h -1..1, the unbounded cell state -2..2.
+      zmin: SIGMOID.has(m.name) ? 0 : m.name === "c" ? -2 : -1,
+      zmax: m.name === "c" ? 2 : 1,
+      colorscale: SIGMOID.has(m.name) ? SCALES.sigmoid : SCALES.tanh,
+      // One colour bar per scale, each beside the first heatmap that uses it.
+      showscale: maps.findIndex((other) => scaleOf(other.name) === scaleOf(m.name)) === j,
+      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh", "cell"].indexOf(scaleOf(m.name)), title: { text: m.name === "c" ? "c" : "" } },
+      hovertemplate: t("train.heatmap.hover", { name: m.name, unit: "%{y}", t: "%{x}", value: "%{z:.4g}" }) + "<extra></extra>",
+      x: Array.from({ length: m.steps }, (_, i) => i + 1),
+    }));
+    const layout = { height: 230, margin: { l: 40, r: 120, t: 30, b: 35 }, annotations: [] };
+    const gap = 0.04;
+    const width = (1 - gap * (n - 1)) / n;
+    maps.forEach((m, j) => {
+      const x0 = j * (width + gap);
+      layout[j ? `xaxis${j + 1}` : "xaxis"] = { domain: [x0, x0 + width], title: { text: t("train.heatmap.step") } };
+      layout[j ? `yaxis${j + 1}` : "yaxis"] = { anchor: j ? `x${j + 1}` : "x", title: { text: j ? "" : t("train.heatmap.unit") }, autorange: "reversed" };
+      layout.annotations.push({ text: `<b>${m.name}</b>`, x: x0 + width / 2, y: 1.12, xref: "paper", yref: "paper", showarrow: false });
+    });
+    window.Plotly.react(heatmaps, traces, layout, { displaylogo: false, responsive: true, toImageButtonOptions: { filename: `gates-step-${checkpoint.step}` } });
+    heatmaps.dataset.checkpoint = String(k);
+    heatmaps.dataset.step = String(checkpoint.step);
+  }
+
+  function drawOutcome() {
+    const done = view.state.done;
+    if (!done) return;
+    const loss = done.final_loss === null || done.final_loss === undefined ? "–" : sig(done.final_loss);
+    const elapsed = (done.elapsed_s ?? view.state.elapsedS).toFixed(1);
+    const parts = [t(`train.done.${done.reason}`, { steps: done.step, elapsed, loss, error: done.error ?? "" })];
+    if (done.accuracy !== null && done.accuracy !== undefined) parts.push(t("train.accuracy", { accuracy: `${Math.round(done.accuracy * 100)} %` }));
+    outcome.textContent = parts.join(" ");
+    sample.textContent = done.sample ? t("train.sample", { sample: done.sample }) : "";
+    openRow.hidden = !done.model_id;
+  }
+
+  function onEvent(event, data) {
+    view.state = reduce(view.state, { event, data });
+    if (event === "progress") {
+      drawStatus();
+      chartSoon();
+    } else if (event === "checkpoint") {
+      const last = view.state.checkpoints.length - 1;
+      const following = Number(slider.value) >= Number(slider.max);
+      slider.max = String(last);
+      checkpoints.hidden = false;
+      if (following) {
+        slider.value = String(last);
+        drawCheckpoint();
+      }
+    } else if (event === "done") {
+      view.source?.close();
+      drawStatus();
+      drawChart();
+      drawOutcome();
+      start.disabled = false;
+      cancel.disabled = true;
+      section.dataset.state = "done";
+      section.dataset.reason = data.reason;
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    view.source?.close();
+    error.hidden = true;
+    const request = body();
+    const result = await fetchJSON(window.fetch.bind(window), "/api/train", request);
+    if (!result.ok) {
+      const [first] = describeFailure(result, "numbers");
+      error.textContent = first.message;
+      error.hidden = false;
+      section.dataset.state = "error";
+      return;
+    }
+    view.run = result.data;
+    view.cellType = request.cell;
+    view.text = request.task === "text" ? request.text : null;
+    view.task = request.task;
+    view.vocab = result.data.vocab;
+    view.state = initialState(request.steps);
+    outcome.textContent = "";
+    sample.textContent = "";
+    openRow.hidden = true;
+    slider.max = "0";
+    slider.value = "0";
+    checkpoints.hidden = true;
+    start.disabled = true;
+    cancel.disabled = false;
+    section.dataset.state = "running";
+    drawStatus();
+    drawChart();
+    const source = new EventSource(result.data.events);
+    view.source = source;
+    for (const kind of ["progress", "checkpoint", "done"]) {
+      source.addEventListener(kind, (message) => {
+        if (view.source === source) onEvent(kind, JSON.parse(message.data));
+      });
+    }
+    source.onerror = () => {
+      // The stream ends after "done"; EventSource would reconnect and replay: stop it.
+      if (view.state?.done) source.close();
+    };
+  });
+
+  cancel.addEventListener("click", () => {
+    if (view.run) fetch(`/api/train/${view.run.id}`, { method: "DELETE" });
+  });
+
+  slider.addEventListener("input", drawCheckpoint);
+  play.addEventListener("click", () => {
+    clearInterval(view.playTimer);
+    slider.value = "0";
+    drawCheckpoint();
+    view.playTimer = setInterval(() => {
+      if (Number(slider.value) >= Number(slider.max)) return clearInterval(view.playTimer);
+      slider.value = String(Number(slider.value) + 1);
+      drawCheckpoint();
+    }, PLAY_MS);
+  });
+
+  openModel.addEventListener("click", async () => {
+    const done = view.state?.done;
+    if (!done?.model_id) return;
+    const detail = { id: done.model_id };
+    if (view.text) detail.text = view.text;
+    else {
+      // A sequence of the task the model learnt, from the task's preset (same channels).
+      const preset = await fetchJSON(window.fetch.bind(window), `/api/presets/${view.task}`);
+      if (preset.ok) detail.inputs = preset.data.request.inputs;
+    }
+    document.dispatchEvent(new CustomEvent("viz:use-model", { detail }));
+    document.dispatchEvent(new CustomEvent("viz:models-changed"));
+  });
+
+  task.addEventListener("change", () => {
+    textField.hidden = task.value !== "text";
+  });
+
+  return {
+    redraw() {
+      if (!view.state) return;
+      drawStatus();
+      drawChart();
+      drawCheckpoint();
+      drawOutcome();
+    },
+  };
+}
