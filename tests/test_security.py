@@ -172,3 +172,15 @@ def test_concurrent_uploads_and_deletes_of_the_same_model():
         listed = http.get("/api/models").json()["models"]
         assert model_id not in {m["id"] for m in listed}
         assert statuses.count(201) == sum(1 for m in listed if m["name"] == "same")
+
+
+def test_traces_are_gzipped_for_remote_clients_only():
+    body = {"text": "hello world " * 8, "hidden_size": 32}
+    with TestClient(create_app()) as remote:  # the test client's address is "testclient"
+        r = remote.post("/api/backward", json=body, headers={"accept-encoding": "gzip"})
+        assert r.headers.get("content-encoding") == "gzip"
+    with live_server() as url:
+        r = httpx.post(f"{url}/api/backward", json=body, headers={"accept-encoding": "gzip"})
+        assert r.status_code == 200 and "content-encoding" not in r.headers
+        js = httpx.get(f"{url}/vendor/plotly.min.js", headers={"accept-encoding": "gzip"})
+        assert js.headers["content-encoding"] == "gzip"  # precompressed once, free to send
