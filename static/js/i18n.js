@@ -1,8 +1,10 @@
 // Every user-visible string of the page, by key.  Pure: no DOM.
 //
-// `en` is complete; other languages (a `ko` dictionary is planned) may be partial: a key a
-// language lacks falls back to English, and an unknown key shows as itself so it is easy to
-// spot.  Placeholders are written {name} and filled from the `params` object of t().
+// `en` and `ko` are complete (tests/js/i18n_complete.test.js checks that every key is in
+// both, with the same placeholders).  A key a language lacks would fall back to English, and
+// an unknown key shows as itself so it is easy to spot.  Placeholders are written {name} and
+// filled from the `params` object of t().  The explanation's texts use the small markup of
+// explain.js ([[f|coloured phrase]], **bold**, blank line = new paragraph).
 
 import { en as panelEn, ko as panelKo } from "./panels/strings.js";
 
@@ -137,6 +139,103 @@ export const en = {
   "legend.identity": "Quantities",
 
   "detail.placeholder": "Cell view, heatmaps, equations and the explanation will appear here.",
+
+  "detail.label": "Inside one cell: the cell view, equations, heatmaps and the guided explanation",
+
+  "lang.toggle": "한국어",
+  "lang.label": "Language: switch to Korean",
+  "export.json": "Export trace (JSON)",
+  "export.label": "Download the current trace, its request and the view as a JSON file",
+
+  "preset.hello.title": "Text: hello world",
+  "preset.hello.description": "Next-character prediction on a short text: one-hot characters, cross-entropy.",
+  "preset.sine.title": "Sine wave",
+  "preset.sine.description": "Predict the next value of a sine wave (24 steps, mean squared error).",
+  "preset.adding.title": "Adding problem",
+  "preset.adding.description": "Two marked values among 20; the target, read at the last step only, is their sum.",
+  "preset.copy.title": "Copy task",
+  "preset.copy.description": "See 4 symbols, wait 3 steps, then repeat them (cross-entropy on the recall steps).",
+  "preset.temporal_order.title": "Temporal order",
+  "preset.temporal_order.description": "Which of X and Y came first and which second, among 24 noise symbols? Scored at the last step.",
+
+  "controls.savedModel": "Saved model: {name}",
+  "controls.savedNote": "Its cell type and sizes are used; those controls are locked.",
+  "controls.seeded": "Back to a seeded model",
+
+  "cell.heading": "Inside the cell",
+  "cell.where": "t = {t} · layer {k} · {mode}",
+  "cell.layer": "Layer",
+  "cell.label": "Computational graph of the {cell} cell at t = {t}, layer {k}, {mode}.",
+  "cell.hint": "Hover a strip for its numbers. Click a unit to select it (Shift-click adds one). Click a cell in the diagram to show it here.",
+  "cell.fromPrev": "from step t−1",
+  "cell.toPrev": "back to step t−1",
+  "cell.toNext": "to step t+1",
+  "cell.fromNext": "from step t+1",
+  "cell.toAbove": "to the layer above",
+  "cell.fromAbove": "from the layer above",
+  "cell.toAboveTop": "to the output",
+  "cell.fromAboveTop": "from the loss",
+  "cell.xIn": "the input",
+  "cell.xInBelow": "h of the layer below",
+  "cell.xBack": "to the input",
+  "cell.xBackBelow": "down to the layer below",
+  "cell.slice": "slice node",
+  "cell.sliceBack": "slice node: joins",
+  "cell.sliceHover": "Slice node: splits A by name into A_f, A_g, A_i, A_o (the API packs A as {order}; the book slices f, g, i, o).",
+  "cell.sliceHoverBack": "Slice node, backward: joins dA_f, dA_g, dA_i, dA_o back into dA, each into its own slice ({order}).",
+  "cell.affine": "one affine map for all four gates",
+  "cell.affineRnn": "the affine map",
+  "cell.affineBack": "on to the weights, x and h of t−1",
+  "cell.packing": "A, packed {order}",
+  "cell.legend.sigmoid": "σ gates, 0..1",
+  "cell.legend.tanh": "other values, −1..1 (clipped)",
+  "cell.legend.grad": "gradients: sign, log₁₀ size",
+  "cell.zero": "zero: the initial state",
+
+  "heat.heading": "Heatmaps: hidden unit × time",
+  "heat.hint": "Layer {k}. Click a unit to select it (Shift-click adds one); the dark line marks the current step.",
+  "heat.unit": "unit",
+
+  "unit.heading": "Selected units over time",
+  "unit.valueAxis": "value",
+  "unit.gradAxis": "|gradient| (log scale)",
+
+  "eq.heading": "Equations",
+  "eq.where": "{mode} · unit {u} · t = {t} · layer {k}",
+  "eq.note": "d· is ∂L/∂·; ⊙ is the Hadamard (element-wise) product. The numbers are this unit's values from the trace.",
+  "eq.joined": "joined by name, packed as PyTorch's i, f, g, o",
+  "eq.throughN": "through n",
+  "eq.throughGates": "through the gates",
+
+  "explain.heading": "Guided explanation",
+  "explain.next": "Next",
+  "explain.prev": "Back",
+  "explain.progress": "Step {k} of {n}",
+  "explain.hide": "Hide",
+  "explain.show": "Show",
+  "explain.lstmOnly": "This walk-through follows the LSTM; switch the cell type to LSTM to see every part it points at.",
+  "explain.goto": "Go to step {k}",
+
+  "explain.why.title": "Why an LSTM adds a cell state and three gates",
+  "explain.why.body": "A plain RNN carries everything in one hidden state h. On the way back, its gradient is multiplied, step after step, by the same weights and by the slope of tanh, and over many steps it fades away. This is the **vanishing gradient** problem, and it makes dependencies across long distances hard to learn.\n\nThe LSTM keeps a second state, the [[c|cell state cₜ]], on a path of its own along the top of the cell. Three gates decide what happens on that path: the [[f|forget gate f]], the [[i|input gate i]] and the [[o|output gate o]]. Each gate is a vector with one number between 0 and 1 per hidden unit, and it scales how much passes.",
+  "explain.order.title": "The gates are computed together, but read in order",
+  "explain.order.body": "All four blocks come from one affine map, A = W_ih·xₜ + W_hh·hₜ₋₁ + b, a vector four times as wide as the hidden state. The **slice node** cuts A into four named pieces, one each for [[f|f]], [[i|i]], [[g|g]] and [[o|o]], and each piece goes through its own function (σ or tanh).\n\nThey are computed in parallel, but the story reads in order: forget, input, output. The book slices A as f, g, i, o; PyTorch (and this page's data) packs it as i, f, g, o. The order does not matter as long as every slice is taken by its name, which is why the slice node names each one.",
+  "explain.forget.title": "1. Forget gate: how much of the old memory to keep",
+  "explain.forget.body": "[[f|fₜ = σ(A_f)]] is computed from the previous hidden state hₜ₋₁ and the current input xₜ. The sigmoid squeezes each unit into 0..1: near 0 means forget, near 1 means keep.\n\nIt multiplies the previous cell state element by element: [[f|fₜ]] ⊙ [[c|cₜ₋₁]]. Hover the strips to see, unit by unit, how much of the old memory survives into this step.",
+  "explain.candidate.title": "2. Input gate, part one: the candidate g",
+  "explain.candidate.body": "Before deciding how much to write, the cell proposes what to write: the candidate memory [[g|gₜ = tanh(A_g)]], made from hₜ₋₁ and xₜ like the gates. tanh keeps it in −1..1, so a unit can push the memory up or down.\n\nThe book calls g the new memory cell; it is also called the candidate cell state.",
+  "explain.input.title": "2. Input gate, part two: how much of g to add",
+  "explain.input.body": "[[i|iₜ = σ(A_i)]] gives, per unit, the share of the candidate that goes in. The two meet in a **Hadamard product** [[i|iₜ]] ⊙ [[g|gₜ]]: each unit is multiplied by the same unit of the other vector, with no sums.\n\nAdding this to what the forget gate kept gives the new cell state: [[c|cₜ = fₜ ⊙ cₜ₋₁ + iₜ ⊙ gₜ]]. Only a multiplication and an addition touch the cell state; no weight matrix does.",
+  "explain.output.title": "3. Output gate: what becomes the hidden state",
+  "explain.output.body": "[[o|oₜ = σ(A_o)]] decides how much of the new memory to show. The cell state goes through tanh and is scaled by the gate: [[h|hₜ = oₜ ⊙ tanh(cₜ)]].\n\nThen hₜ goes two ways: to the next step, where it is hₜ₋₁, and up to the layer above or to the output. The backward pass starts from this fork.",
+  "explain.twoWays.title": "Backward: dhₜ arrives from two places",
+  "explain.twoWays.body": "Now we walk from the last step back to the first (backpropagation through time). A d in front of a name means the partial derivative of the loss by it: dhₜ = ∂L/∂hₜ.\n\nBecause hₜ went two ways, its gradient is the sum of two parts: [[h|dhₜ = dhₜ(above) + dhₜ(next)]], one from the layer above (or the loss) and one from step t+1. The two small nodes on the right show each part, and the product node shows their sum.",
+  "explain.gates.title": "Backward to each gate",
+  "explain.gates.body": "From dhₜ the gradient runs back through the same nodes, and each node applies its local derivative.\n\n[[o|doₜ = dhₜ ⊙ tanh(cₜ)]]. The cell state gets [[c|dcₜ = dcₜ(next) + dhₜ ⊙ oₜ ⊙ (1 − tanh²(cₜ))]]: its part from step t+1 plus the part through tanh. The + node copies dcₜ to both of its inputs, and each × node multiplies by the other factor: [[g|dgₜ = dcₜ ⊙ iₜ]], [[i|diₜ = dcₜ ⊙ gₜ]], [[f|dfₜ = dcₜ ⊙ cₜ₋₁]].",
+  "explain.slice.title": "Backward through the slice node",
+  "explain.slice.body": "Each gate's gradient goes through the derivative of its activation (σ′ = σ(1 − σ), tanh′ = 1 − tanh²) and becomes dA_f, dA_g, dA_i or dA_o. The slice node's backward is the reverse of slicing: it **joins** the four pieces back into one dA, each in the place its name has in A.\n\nFrom dA, one matrix product each gives the gradients of the weights, of the input, dxₜ = W_ihᵀ·dA, and of the previous hidden state, dhₜ₋₁ = W_hhᵀ·dA, which flows on to step t−1.",
+  "explain.vanishing.title": "Part 2: why the cell path eases vanishing gradients",
+  "explain.vanishing.body": "Follow the top line backwards: [[c|dcₜ₋₁ = dcₜ ⊙ fₜ]]. Between two cell states the gradient meets no weight matrix and no squashing slope, only the forget gate, unit by unit. Over many steps it is multiplied by one f after another, so where the forget gate stays near 1 the gradient travels far almost unchanged.\n\nIn a plain RNN every step multiplies by W_hhᵀ and by the slope of tanh (at most 1), so the gradient usually shrinks geometrically (or sometimes explodes). Step backwards through the diagram and watch the [[c|c rail]]; then set the forget-gate bias to 3, run again, and it stays thick for longer. The LSTM does not remove the problem entirely (f can close), but it gives the gradient a path that the network can learn to keep open.",
 
   "error.network": "The server could not be reached. Is it still running?",
   "error.server": "The server failed ({status}). Try again, or try a smaller model.",
