@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
 
 import uvicorn
 
@@ -33,8 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.data_dir:
         os.environ[DATA_DIR_ENV] = args.data_dir
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("uvicorn.error").warning(
-            "binding %s: the visualiser is reachable from other machines", args.host
+        # Printed, not logged: uvicorn has not set up logging yet, and this must be seen.
+        print(
+            f"WARNING: binding {args.host}: the visualiser is reachable from other machines "
+            "(use --read-only for a public demo)",
+            file=sys.stderr,
         )
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
@@ -69,17 +68,17 @@ def test_read_only_mode_turns_off_writes(client, monkeypatch):
     assert client.post("/api/forward", json={"model_id": model["id"], "inputs": [[1.0]]}).status_code == 200
 
 
-def test_read_only_flag_and_a_warning_for_wide_binds(monkeypatch, caplog):
+def test_read_only_flag_and_a_warning_for_wide_binds(monkeypatch, capsys):
     calls = {}
     monkeypatch.setattr(entry.uvicorn, "run", lambda *a, **k: calls.update(k))
-    monkeypatch.delenv(READ_ONLY_ENV, raising=False)
-    with caplog.at_level(logging.WARNING):
-        entry.main(["--host", "0.0.0.0", "--read-only"])
-    assert calls["host"] == "0.0.0.0" and "reachable from other machines" in caplog.text
-    assert os.environ.pop(READ_ONLY_ENV) == "1"  # main() sets it for the worker processes
-    caplog.clear()
+    # Recorded as absent, so it is removed again after the test whatever main() sets.
+    monkeypatch.setenv(READ_ONLY_ENV, "")
+    entry.main(["--host", "0.0.0.0", "--read-only"])
+    assert calls["host"] == "0.0.0.0" and "reachable from other machines" in capsys.readouterr().err
+    assert os.environ[READ_ONLY_ENV] == "1"  # main() sets it for the worker processes
+    monkeypatch.setenv(READ_ONLY_ENV, "")
     entry.main([])
-    assert calls["host"] == "127.0.0.1" and calls["port"] == 8000 and "reachable" not in caplog.text
+    assert calls["host"] == "127.0.0.1" and calls["port"] == 8000 and "reachable" not in capsys.readouterr().err
 
 
 def test_an_oversized_body_is_refused_from_its_length_before_it_is_read():
