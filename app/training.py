@@ -122,16 +122,22 @@ class Trainer:
         checkpoint_steps = sorted({round(k * s.steps / max(1, run.checkpoints)) for k in range(run.checkpoints + 1)})
         every = max(1, math.ceil(s.steps / PROGRESS_EVENTS))
         params = T.init_model(s, data)
-        reason, step, loss = "completed", 0, float("nan")
+        reason = "completed"
+        # Every event carries the progress fields of the latest step; before the first step,
+        # the loss and gradient norm of the untrained model on the probe sequence.
+        probe_loss, probe_grads = T.batch_gradient(
+            s.cell, params, s.num_layers, T.Batch([data.probe_x], [data.probe_loss])
+        )
+        latest = self._progress(T.StepReport(0, probe_loss, T.global_norm(probe_grads), False), 0.0)
         try:
-            self._checkpoint(run, params, 0, start)
+            self._checkpoint(run, params, latest, start)
             for report, _ in T.train(s, data, params):  # params are updated in place
-                step, loss = report.step, report.loss
                 elapsed = time.perf_counter() - start
+                latest = self._progress(report, elapsed)
                 if report.step % every == 0 or report.step == 1:
-                    run.emit("progress", self._progress(report, elapsed))
+                    run.emit("progress", latest)
                 if report.step in checkpoint_steps:
-                    self._checkpoint(run, params, report.step, start)
+                    self._checkpoint(run, params, latest, start)
                 if not math.isfinite(report.loss):
                     reason = "diverged"
                     break
@@ -144,18 +150,11 @@ class Trainer:
                 if elapsed > run.time_limit_s and report.step < s.steps:
                     reason = "time_limit"
                     break
-            self._finish(run, params, reason, step, loss, time.perf_counter() - start)
+            self._finish(run, params, reason, latest, time.perf_counter() - start)
         except Exception as err:  # a run must always end with a final event
             run.emit(
                 "done",
-                {
-                    "done": True,
-                    "reason": "error",
-                    "error": str(err),
-                    "step": step,
-                    "final_loss": None,
-                    "model_id": None,
-                },
+                {**latest, "done": True, "reason": "error", "error": str(err), "final_loss": None, "model_id": None},
             )
             run.reason = "error"
         finally:
@@ -174,12 +173,12 @@ class Trainer:
         }
 
     @staticmethod
-    def _checkpoint(run: Run, params: dict[str, np.ndarray], step: int, start: float) -> None:
+    def _checkpoint(run: Run, params: dict[str, np.ndarray], latest: dict[str, Any], start: float) -> None:
         s, data = run.settings, run.data
         trace = T.probe(s.cell, params, s.num_layers, data)
         layers = [{n: layer[n] for n in SNAPSHOT_ARRAYS[s.cell]} for layer in trace.layers]
         payload = {
-            "step": step,
+            **latest,
             "elapsed_s": time.perf_counter() - start,
             "probe_loss": trace.loss,
             "accuracy": T.accuracy(trace, data),
@@ -189,8 +188,9 @@ class Trainer:
         run.emit("checkpoint", prepare(payload, 4))
 
     @staticmethod
-    def _finish(run: Run, params: dict[str, np.ndarray], reason: str, step: int, loss: float, elapsed: float) -> None:
+    def _finish(run: Run, params: dict[str, np.ndarray], reason: str, latest: dict[str, Any], elapsed: float) -> None:
         s, data = run.settings, run.data
+        step, loss = latest["step"], latest["loss"]
         trace = T.probe(s.cell, params, s.num_layers, data)
         model_id = None
         sample = None
@@ -219,9 +219,10 @@ class Trainer:
         run.emit(
             "done",
             {
+                **latest,
+                "loss": loss if math.isfinite(loss) else None,
                 "done": True,
                 "reason": reason,
-                "step": step,
                 "final_loss": loss if math.isfinite(loss) else None,
                 "probe_loss": trace.loss if math.isfinite(trace.loss) else None,
                 "accuracy": T.accuracy(trace, data),

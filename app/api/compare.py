@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..nn import flow, stack
 from ..nn.spec import CELLS, param_name
+from ..store import get_store
 from .errors import FieldError
 from .numbers import NumpyJSONResponse, prepare
 from .problem import Problem, build
@@ -99,7 +100,7 @@ def _default_loss(req: CompareRequest) -> dict[str, Any] | None:
     return None
 
 
-def _cell_request(req: CompareRequest, cell: str) -> TraceRequest:
+def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None) -> TraceRequest:
     over = (req.overrides or {}).get(cell) or CellOverride()
     if cell != "lstm" and (over.c0 is not None or over.forget_bias is not None):
         raise FieldError(("overrides", cell), f"c0 and forget_bias apply to the LSTM only, not the {cell}")
@@ -111,6 +112,9 @@ def _cell_request(req: CompareRequest, cell: str) -> TraceRequest:
     }
     fields["cell"] = cell
     fields["fields"] = None
+    # A saved model stands in for its own cell; the other two are seeded at its sizes.
+    if req.model_id is not None and cell != model_cell:
+        fields["model_id"] = None
     fields["forget_bias"] = (
         (over.forget_bias if over.forget_bias is not None else req.forget_bias) if cell == "lstm" else 0.0
     )
@@ -122,11 +126,11 @@ def _cell_request(req: CompareRequest, cell: str) -> TraceRequest:
     return TraceRequest.model_validate(fields)
 
 
-def _build(req: CompareRequest, cell: str) -> Problem:
+def _build(req: CompareRequest, cell: str, model_cell: str | None) -> Problem:
     """build() for one cell; an error in an overridden field is reported at its override."""
     over = (req.overrides or {}).get(cell)
     try:
-        return build(_cell_request(req, cell))
+        return build(_cell_request(req, cell, model_cell))
     except FieldError as err:
         name = err.loc[1] if len(err.loc) > 1 else None
         if over is not None and name in over.model_fields_set:
@@ -141,12 +145,19 @@ def compare(req: CompareRequest) -> NumpyJSONResponse:
         raise FieldError(
             ("weights",), "the three cells need different weights: give them as overrides.rnn/gru/lstm.weights"
         )
+    model_cell = None
+    if req.model_id is not None:
+        record = get_store().get(req.model_id)
+        if record is None:
+            raise FieldError(("model_id",), f"no saved model {req.model_id}", status=404)
+        model_cell = record.cell
+        req = req.model_copy(update={"hidden_size": record.hidden_size, "num_layers": record.num_layers})
     default_loss = _default_loss(req)
     if default_loss is not None:
         req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
     cells: dict[str, Any] = {}
     for cell in COMPARE_ORDER:
-        prob = _build(req, cell)
+        prob = _build(req, cell, model_cell)
         over = (req.overrides or {}).get(cell)
         scale = over.recurrent_scale if over is not None and over.recurrent_scale is not None else req.recurrent_scale
         if scale != 1.0:

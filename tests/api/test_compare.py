@@ -140,3 +140,18 @@ def test_long_sequences_are_accepted(client):
     body = client.get("/api/presets/adding", params={"steps": 500}).json()["request"]
     res = compare(client, body | {"precision": 4})
     assert res["steps"] == 500 and len(res["cells"]["lstm"]["forget_product"][0]) == 500
+
+
+def test_a_saved_model_stands_in_for_its_own_cell(client):
+    from app import model_files
+    from app.nn import params as P
+
+    weights = P.init_params("gru", 2, 5, 2, seed=3)
+    model = client.post("/api/models", files={"file": ("g.npz", model_files.write(weights, "npz"))}).json()
+    inputs = [[0.1, -0.2]] * 6
+    res = compare(client, {"model_id": model["id"], "inputs": inputs, "return_params": True})
+    assert res["hidden_size"] == 5 and res["num_layers"] == 2
+    np.testing.assert_array_equal(res["cells"]["gru"]["params"]["weight_hh_l1"], weights["weight_hh_l1"])
+    assert np.array(res["cells"]["lstm"]["params"]["weight_hh_l0"]).shape == (20, 5)  # seeded, same size
+    r = client.post("/api/compare", json={"model_id": "f" * 32, "inputs": inputs})
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"] == ["body", "model_id"]

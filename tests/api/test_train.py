@@ -54,8 +54,8 @@ def test_a_run_streams_progress_and_checkpoints_and_ends_with_done(url):
     assert kinds[-1] == "done" and kinds.count("done") == 1
     assert kinds.count("checkpoint") == 6  # before training and at 5 points
     progress = [e["data"] for e in evs if e["event"] == "progress"]
-    for p in progress:
-        assert {"step", "loss", "grad_norm", "elapsed_s", "steps_per_s"} <= set(p)
+    for e in evs:  # every event, checkpoints and the final one too, carries the progress fields
+        assert {"step", "loss", "grad_norm", "elapsed_s", "steps_per_s"} <= set(e["data"]), e["event"]
     steps = [p["step"] for p in progress]
     assert steps == sorted(steps) and steps[-1] == 150
     assert progress[-1]["loss"] < progress[0]["loss"] / 10  # the loss falls
