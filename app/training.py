@@ -162,6 +162,27 @@ class Trainer:
             run.finished_at = time.monotonic()
 
     @staticmethod
+    def _save(run: Run, params: dict[str, np.ndarray], step: int, meta: dict[str, Any]):
+        s, data = run.settings, run.data
+        checkpoint = "checkpoint" in meta
+        return get_store().add(
+            name=f"{run.name} · step {step}" if checkpoint else run.name,
+            cell=s.cell,
+            params=params,
+            layout="pytorch",
+            meta={
+                "source": f"training ({run.task})" + (" checkpoint" if checkpoint else ""),
+                "vocab": data.vocab,
+                **meta,
+                "training": {"task": run.task, "steps": step, "settings": s.__dict__, **meta.get("training", {})},
+            },
+            input_size=data.input_size,
+            hidden_size=s.hidden_size,
+            num_layers=s.num_layers,
+            output_size=data.output_size,
+        )
+
+    @staticmethod
     def _progress(report: T.StepReport, elapsed: float) -> dict[str, Any]:
         return {
             "step": report.step,
@@ -177,8 +198,12 @@ class Trainer:
         s, data = run.settings, run.data
         trace = T.probe(s.cell, params, s.num_layers, data)
         layers = [{n: layer[n] for n in SNAPSHOT_ARRAYS[s.cell]} for layer in trace.layers]
+        # Each checkpoint is kept as a (hidden) saved model, so the page can open the model as
+        # it was at that step in every view and a link to it survives a reload.
+        record = Trainer._save(run, params, latest["step"], {"checkpoint": {"run": run.id, "step": latest["step"]}})
         payload = {
             **latest,
+            "model_id": record.id,
             "elapsed_s": time.perf_counter() - start,
             "probe_loss": trace.loss,
             "accuracy": T.accuracy(trace, data),
@@ -199,22 +224,7 @@ class Trainer:
                 s.cell, params, s.num_layers, data.vocab, data.vocab[int(data.probe_x[0].argmax())], len(data.probe_x)
             )
         if reason in ("completed", "time_limit"):
-            record = get_store().add(
-                name=run.name,
-                cell=s.cell,
-                params=params,
-                layout="pytorch",
-                meta={
-                    "source": f"training ({run.task})",
-                    "vocab": data.vocab,
-                    "training": {"task": run.task, "steps": step, "final_loss": loss, "settings": s.__dict__},
-                },
-                input_size=data.input_size,
-                hidden_size=s.hidden_size,
-                num_layers=s.num_layers,
-                output_size=data.output_size,
-            )
-            model_id = record.id
+            model_id = Trainer._save(run, params, step, {"training": {"final_loss": loss}}).id
         run.reason = reason
         run.emit(
             "done",

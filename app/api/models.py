@@ -126,8 +126,12 @@ def upload_model(
 
 
 @router.get("/models", response_model=ModelList)
-def list_models() -> ModelList:
-    return ModelList(models=[ModelSummary(**r.summary()) for r in get_store().list()])
+def list_models(
+    checkpoints: Annotated[bool, Query(description="Also list the checkpoints training runs keep.")] = False,
+) -> ModelList:
+    """Saved models, newest first."""
+    records = [r for r in get_store().list() if checkpoints or "checkpoint" not in r.meta]
+    return ModelList(models=[ModelSummary(**r.summary()) for r in records])
 
 
 def _record(model_id: str) -> ModelRecord:

@@ -6,6 +6,7 @@ import json
 import time
 
 import httpx
+import numpy as np
 import pytest
 
 from app import training
@@ -61,6 +62,12 @@ def test_a_run_streams_progress_and_checkpoints_and_ends_with_done(url):
     assert progress[-1]["loss"] < progress[0]["loss"] / 10  # the loss falls
     checkpoint = next(e["data"] for e in evs if e["event"] == "checkpoint")
     assert len(checkpoint["layers"][0]["f"]) == 10 and checkpoint["step"] == 0
+    # Each checkpoint is a saved model, hidden from the plain list, that traces like the snapshot.
+    all_models = httpx.get(f"{url}/api/models", params={"checkpoints": "true"}).json()["models"]
+    assert checkpoint["model_id"] in {m["id"] for m in all_models}
+    assert checkpoint["model_id"] not in {m["id"] for m in httpx.get(f"{url}/api/models").json()["models"]}
+    r = httpx.post(f"{url}/api/forward", json={"model_id": checkpoint["model_id"], "text": "hello world", "fields": ["f"]})
+    np.testing.assert_allclose(r.json()["layers"][0]["f"], checkpoint["layers"][0]["f"], atol=5e-4)
     done = evs[-1]["data"]
     assert done["done"] is True and done["reason"] == "completed" and done["final_loss"] < 0.05
     assert done["accuracy"] == 1.0 and done["sample"] == "hello world"

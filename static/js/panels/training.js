@@ -59,10 +59,12 @@ export function createTraining(parent, { readOnly }) {
   const slider = el("input", { type: "range", min: 0, max: 0, step: 1, value: 0, "data-testid": "checkpoint-slider" });
   const play = el("button", { type: "button", i18n: "train.checkpoint.play" });
   const checkpointLabel = el("span", { className: "hint" });
+  const follow = el("input", { type: "checkbox", "data-testid": "checkpoint-follow" });
+  const followLabel = el("label", { className: "check" }, [follow, el("span", { i18n: "train.checkpoint.follow" })]);
   const heatmaps = el("div", { className: "panel-plot", "data-testid": "checkpoint-heatmaps" });
   const checkpoints = el("div", { className: "checkpoints", hidden: true }, [
     el("h3", { i18n: "train.checkpoints" }),
-    el("div", { className: "panel-controls" }, [field("train.checkpoint", slider), play, checkpointLabel]),
+    el("div", { className: "panel-controls" }, [field("train.checkpoint", slider), play, followLabel, checkpointLabel]),
     heatmaps,
   ]);
   const section = el("section", { id: "train", className: "panel", "data-testid": "train", dataset: { state: "idle" } }, [
@@ -168,6 +170,22 @@ export function createTraining(parent, { readOnly }) {
     window.Plotly.react(heatmaps, traces, layout, { displaylogo: false, responsive: true, toImageButtonOptions: { filename: `gates-step-${checkpoint.step}` } });
     heatmaps.dataset.checkpoint = String(k);
     heatmaps.dataset.step = String(checkpoint.step);
+    if (follow.checked && checkpoint.model_id && view.shown !== checkpoint.model_id) {
+      // The diagram, cell view and heatmaps above show the model as it was at this step.
+      view.shown = checkpoint.model_id;
+      showModel(checkpoint.model_id);
+    }
+  }
+
+  async function showModel(id) {
+    const detail = { id };
+    if (view.text) detail.text = view.text;
+    else {
+      // A sequence of the task the model learnt, from the task's preset (same channels).
+      view.presetInputs ??= await fetchJSON(window.fetch.bind(window), `/api/presets/${view.task}`);
+      if (view.presetInputs.ok) detail.inputs = view.presetInputs.data.request.inputs;
+    }
+    document.dispatchEvent(new CustomEvent("viz:use-model", { detail }));
   }
 
   function drawOutcome() {
@@ -225,6 +243,8 @@ export function createTraining(parent, { readOnly }) {
     view.cellType = request.cell;
     view.text = request.task === "text" ? request.text : null;
     view.task = request.task;
+    view.presetInputs = null;
+    view.shown = null;
     view.vocab = result.data.vocab;
     view.state = initialState(request.steps);
     outcome.textContent = "";
@@ -270,15 +290,12 @@ export function createTraining(parent, { readOnly }) {
   openModel.addEventListener("click", async () => {
     const done = view.state?.done;
     if (!done?.model_id) return;
-    const detail = { id: done.model_id };
-    if (view.text) detail.text = view.text;
-    else {
-      // A sequence of the task the model learnt, from the task's preset (same channels).
-      const preset = await fetchJSON(window.fetch.bind(window), `/api/presets/${view.task}`);
-      if (preset.ok) detail.inputs = preset.data.request.inputs;
-    }
-    document.dispatchEvent(new CustomEvent("viz:use-model", { detail }));
+    await showModel(done.model_id);
     document.dispatchEvent(new CustomEvent("viz:models-changed"));
+  });
+  follow.addEventListener("change", () => {
+    view.shown = null;
+    drawCheckpoint();
   });
 
   task.addEventListener("change", () => {
