@@ -4,7 +4,8 @@
 // A config is a plain object:
 //   preset, source ("text" | "numbers"), text, inputs (rows), targets (rows or class
 //   indices), numClasses, cell, hidden, layers, seed, forgetBias, loss ("cross_entropy" |
-//   "mse" | "dh"), mode ("forward" | "backward"), step (1-based, or null: the walk's start).
+//   "mse" | "dh"), mode ("forward" | "backward"), step (1-based, or null: the walk's start),
+//   modelId (a saved model's 32-hex id, or null: weights from the seed), lang ("en" | "ko").
 // Numeric fields hold what the user typed until the request is built; the API is the one
 // judge of ranges, so its messages (and limits) are the ones the page shows.
 
@@ -42,8 +43,11 @@ export function configFromPreset(preset) {
     loss: loss ? loss.kind : source === "text" ? "cross_entropy" : "dh",
     mode: "forward",
     step: null,
+    modelId: null,
   };
 }
+
+export const MODEL_ID = /^[0-9a-f]{32}$/;
 
 const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
@@ -72,8 +76,18 @@ function lossBody(config) {
   return body;
 }
 
-/** The POST /api/backward body for a config. */
+/**
+ * The POST /api/backward body for a config.  With a saved model (`modelId`), the model
+ * defines the cell, its sizes and weights: cell, hidden_size, num_layers, seed and
+ * forget_bias are left out and the API answers with the model's own.
+ */
 export function buildRequest(config) {
+  if (config.modelId) {
+    const body = { model_id: config.modelId, precision: PRECISION, loss: lossBody(config) };
+    if (config.source === "text") body.text = config.text;
+    else body.inputs = config.inputs;
+    return body;
+  }
   const body = {
     cell: config.cell,
     hidden_size: asNumber(config.hidden),
@@ -87,4 +101,39 @@ export function buildRequest(config) {
   if (config.source === "text") body.text = config.text;
   else body.inputs = config.inputs;
   return body;
+}
+
+/**
+ * The config to run a saved model with (the "viz:use-model" event): `detail` is the event's
+ * {id, text?, inputs?}, `model` the saved model's summary from GET /api/models/{id} (or null
+ * when it could not be read).  Keeps the current sequence unless one is given; a model
+ * trained on text (it has a vocabulary) always gets a text sequence, the current one when
+ * the current sequence is text, else the text it was trained on or the first text preset's.
+ */
+export function configForModel(config, detail, model, presets = []) {
+  const next = { ...config, modelId: detail.id, step: null };
+  const vocab = model && Array.isArray(model.vocab) ? model.vocab : null;
+  if (typeof detail.text === "string") {
+    next.source = "text";
+    next.text = detail.text;
+  } else if (Array.isArray(detail.inputs)) {
+    next.source = "numbers";
+    next.inputs = detail.inputs;
+  } else if (vocab && config.source !== "text") {
+    next.source = "text";
+    const preset = presets.find((p) => typeof p.request.text === "string");
+    const own = model && typeof model.source === "string" && model.source ? model.source : null;
+    next.text = own || (preset ? preset.request.text : vocab.join(""));
+  }
+  if (next.source !== config.source) {
+    next.targets = null;
+    next.numClasses = null;
+    next.loss = next.source === "text" ? "cross_entropy" : "dh";
+  }
+  if (model) {
+    next.cell = model.cell;
+    next.hidden = model.hidden_size;
+    next.layers = model.num_layers;
+  }
+  return next;
 }

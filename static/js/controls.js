@@ -2,7 +2,7 @@
 // control that caused them.
 
 import { lossOptions } from "./config.js";
-import { t } from "./i18n.js";
+import { hasKey, t } from "./i18n.js";
 import { relabel } from "./labels.js";
 import { formatRows, parseRows } from "./sequence.js";
 
@@ -23,7 +23,10 @@ const ELEMENT = {
   run: "run",
 };
 
-export function createControls({ presets, limits, onRun, onPreset }) {
+// What a saved model defines itself (locked while one is in use).
+const MODEL_OWNED = ["cell-type", "hidden-size", "num-layers", "seed"];
+
+export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   const form = $("controls-form");
   const errorEl = $("error");
   const presetEl = $("preset");
@@ -32,10 +35,12 @@ export function createControls({ presets, limits, onRun, onPreset }) {
   let presetName = null;
   let invalid = null;
 
+  // Preset titles and descriptions come from the API in English; i18n.js has them by name.
+  const presetText = (p, what) => (hasKey(`preset.${p.name}.${what}`) ? t(`preset.${p.name}.${what}`) : p[what]);
   for (const p of presets) {
     const option = document.createElement("option");
     option.value = p.name;
-    option.textContent = p.title;
+    option.textContent = presetText(p, "title");
     presetEl.append(option);
   }
   if (limits) {
@@ -52,7 +57,7 @@ export function createControls({ presets, limits, onRun, onPreset }) {
 
   function describePreset(name) {
     const p = presets.find((q) => q.name === name);
-    $("preset-description").textContent = p ? p.description : "";
+    $("preset-description").textContent = p ? presetText(p, "description") : "";
   }
 
   function fillLoss(kind, wanted) {
@@ -68,13 +73,16 @@ export function createControls({ presets, limits, onRun, onPreset }) {
     lossEl.value = options.includes(wanted) ? wanted : options[0];
   }
 
+  let saved = null; // {id, name} while a saved model is in use
+
   function syncVisibility() {
     const kind = source();
     $("text-field").hidden = kind !== "text";
     $("inputs-field").hidden = kind !== "numbers";
     $("targets-field").hidden = kind !== "numbers" || lossEl.value === "dh";
     const lstm = $("cell-type").value === "lstm";
-    $("forget-bias").disabled = !lstm;
+    $("forget-bias").disabled = !lstm || Boolean(saved);
+    for (const id of MODEL_OWNED) $(id).disabled = Boolean(saved);
   }
 
   function setSource(kind) {
@@ -211,5 +219,36 @@ export function createControls({ presets, limits, onRun, onPreset }) {
     window.dispatchEvent(new Event("resize"));
   });
 
-  return { write, read, showError, clearError, setBusy };
+  /** A saved model is in use ({id, name}; name may be null until known), or none (null). */
+  function setSavedModel(model) {
+    saved = model;
+    const note = $("model-note");
+    note.hidden = !saved;
+    if (saved) $("model-name").textContent = t("controls.savedModel", { name: saved.name || saved.id });
+    syncVisibility();
+  }
+
+  /** Show the sizes the API answered with (a saved model's own). */
+  function showShape({ cell, hidden, layers }) {
+    $("cell-type").value = cell;
+    $("hidden-size").value = String(hidden);
+    $("num-layers").value = String(layers);
+    syncVisibility();
+  }
+
+  /** Re-render the texts built here in the current language. */
+  function relabelAll() {
+    for (const option of presetEl.options) {
+      const p = presets.find((q) => q.name === option.value);
+      if (p) option.textContent = presetText(p, "title");
+    }
+    describePreset(presetEl.value);
+    fillLoss(source(), lossEl.value);
+    syncVisibility();
+    if (saved) setSavedModel(saved);
+  }
+
+  $("use-seeded").addEventListener("click", () => onSeeded());
+
+  return { write, read, showError, clearError, setBusy, setSavedModel, showShape, relabel: relabelAll };
 }

@@ -20,7 +20,7 @@ const PLOT_CONFIG = {
 const STATIC_CONFIG = { displayModeBar: false, responsive: false, staticPlot: true };
 const LEFT_MARGIN = 74; // y-axis labels and the initial-state labels
 
-export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump }) {
+export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell }) {
   const Plotly = () => window.Plotly; // read late: plotly.js may finish loading after this module
   let revisionOfRun = 0;
   let run = null;
@@ -38,6 +38,24 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   };
   let drawnWidth = 0;
   let underlayKey = null; // the geometry and width the static graph was drawn for
+  let focus = { layer: 0, emphasis: null }; // the selected layer and what the explanation points at
+
+  // Clicking a cell selects it: its step and its layer (pixels to data units via the axes).
+  element.addEventListener("click", (event) => {
+    const full = element._fullLayout;
+    if (!run || !geom || !full || !full.xaxis) return;
+    const box = element.getBoundingClientRect();
+    const x = full.xaxis.p2l(event.clientX - box.left - full.xaxis._offset);
+    const y = full.yaxis.p2l(event.clientY - box.top - full.yaxis._offset);
+    const slot = Math.round(x);
+    if (slot < 0 || slot >= geom.size || Math.abs(x - slot) > geom.half + 0.02) return;
+    for (let k = 0; k < geom.layers; k += 1) {
+      if (y >= geom.boxBottom(k) - 0.05 && y <= geom.boxTop(k) + 0.05 && start + slot < run.steps) {
+        onSelectCell(start + slot + 1, k);
+        return;
+      }
+    }
+  });
 
   function fit() {
     const width = Math.max(320, Math.floor(element.clientWidth));
@@ -82,7 +100,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   }
 
   async function draw(mode, step) {
-    const frame = buildFrame(run, geom, { start, mode, step });
+    const frame = buildFrame(run, geom, { start, mode, step, layer: focus.layer, emphasis: focus.emphasis });
     revision += 1;
     layout.datarevision = revision;
     const jobs = [];
@@ -126,6 +144,8 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       windowStart: String(start + 1),
       windowSize: String(geom.size),
       highlight: String(step - start),
+      layer: String(focus.layer + 1),
+      emphasis: (focus.emphasis || []).join(" "),
     });
     last = { mode, step };
     return frame.meta;
@@ -148,6 +168,19 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       const inView = s >= start && s < start + geom.size;
       start = inView ? followWindow(start, s, run.steps, geom.size) : centerWindow(s, run.steps, geom.size);
       return draw(mode, s);
+    },
+    /** Select a layer and/or set what the explanation emphasises; redraws the frame on screen. */
+    async setFocus(next) {
+      focus = { ...focus, ...next };
+      if (!run || !last) return null;
+      return draw(last.mode, last.step);
+    },
+    /** Redraw everything in the current language (tick labels, hover texts, captions). */
+    async refresh() {
+      if (!run || !last) return null;
+      underlayKey = null;
+      overviewKey = null;
+      return draw(last.mode, last.step);
     },
     /** The element changed width: refit the window and redraw the same frame. */
     async resize() {

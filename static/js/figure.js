@@ -4,7 +4,7 @@
 import { identityText } from "./colors.js";
 import { t as tr } from "./i18n.js";
 
-export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Noto Sans KR', sans-serif";
+export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic', 'Nanum Gothic', sans-serif";
 
 const STATIC_SHAPES = new WeakMap();
 

@@ -6,7 +6,7 @@
 // outline marks the current step.  Only trace data changes from frame to frame: the boxes
 // are in the static graph (figure.js).  Steps are 0-based here.
 
-import { binStyle, colorAt, identityText, normBin, SCALES } from "./colors.js";
+import { binStyle, colorAt, hexToRgb, identity, identityText, normBin, SCALES } from "./colors.js";
 import { escapeHtml, sig4, subscript } from "./format.js";
 import { FONT } from "./figure.js";
 import { t as tr } from "./i18n.js";
@@ -156,17 +156,77 @@ function focusTraces(geom, start, mode, step) {
   return [veil, frame];
 }
 
+/** The selected layer's box at the current step (when there is more than one layer). */
+function selectedTrace(geom, start, step, layer) {
+  const s = step - start;
+  const show = geom.layers > 1 && Number.isInteger(layer) && s >= 0 && s < geom.size;
+  const y0 = show ? geom.boxBottom(layer) - 0.07 : 0;
+  const y1 = show ? geom.boxTop(layer) + 0.07 : 0;
+  return polygon("selected-layer", show ? s - geom.half - 0.05 : 0, show ? s + geom.half + 0.05 : 0, y0, y1, {
+    line: { width: 2, color: "#0072B2", dash: "dot" },
+    fill: "none",
+  });
+}
+
+const rgba = (hex, alpha) => `rgba(${hexToRgb(hex).join(",")},${alpha})`;
+
+/**
+ * What the guided explanation points at in the diagram: outlines around the named gate
+ * strips of the selected cell, and a wide translucent band along the c or h rail.
+ */
+function emphasisTraces(geom, start, step, layer, names) {
+  const k = Number.isInteger(layer) ? layer : 0;
+  const s = step - start;
+  const inView = s >= 0 && s < geom.size;
+  const set = new Set(names || []);
+  const x = [];
+  const y = [];
+  if (inView) {
+    geom.gates.forEach((gate, r) => {
+      if (!set.has(gate)) return;
+      const [lo, hi] = geom.band.strips[r];
+      const x0 = geom.labelX(s) - geom.labelW / 2;
+      const x1 = s + geom.half - 0.02;
+      const y0 = geom.boxBottom(k) + lo - 0.025;
+      const y1 = geom.boxBottom(k) + hi + 0.025;
+      x.push(x0, x1, x1, x0, x0, null);
+      y.push(y0, y0, y1, y1, y0, null);
+    });
+  }
+  const rail = (which) => {
+    const on = set.has(which) && (which === "h" || geom.hasCellState);
+    const yr = on ? geom.railY(k, which) : 0;
+    return {
+      type: "scatter",
+      mode: "lines",
+      name: `emph:${which}`,
+      x: on ? [geom.xRange[0] + 0.3, geom.xRange[1]] : [],
+      y: on ? [yr, yr] : [],
+      line: { width: 12, color: rgba(identity(which), 0.28) },
+      hoverinfo: "skip",
+      showlegend: false,
+    };
+  };
+  return [
+    rail("c"),
+    rail("h"),
+    { type: "scatter", mode: "lines", name: "emph:gates", x, y, line: { width: 2.5, color: "#111111" }, hoverinfo: "skip", showlegend: false },
+  ];
+}
+
 /**
  * The traces of one frame.  `step` is 0-based; `start` is the window's first step.
  * Returns {data, meta}: meta tells tests and the page what is drawn where.
  */
-export function buildFrame(run, geom, { start, mode, step }) {
+export function buildFrame(run, geom, { start, mode, step, layer = 0, emphasis = null }) {
   const data = [
+    ...emphasisTraces(geom, start, step, layer, emphasis),
     ...stripTraces(run, geom, start, mode, step),
     ...railTraces(run, geom, start, mode, step),
     outputTrace(run, geom, start, mode, step),
     ...labelTraces(run, geom, start, mode, step),
     ...focusTraces(geom, start, mode, step),
+    selectedTrace(geom, start, step, layer),
   ];
   return { data, meta: { start, mode, step, slot: step - start, size: geom.size } };
 }

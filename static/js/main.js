@@ -3,21 +3,25 @@
 //
 // body[data-state]: "loading" while a request runs, "ready" once its result is drawn,
 // "error" after a failed request (the previous view stays).
-// For the panels of issue 4, document receives:
+// For the panels below, document receives:
 //   "viz:run"   detail {run, config}           after each successful Run
 //   "viz:frame" detail {run, mode, step}       after each drawn frame (step 1-based)
+//   "viz:lang"  detail {lang}                  after the language changed (labels applied)
+// and the page listens for:
+//   "viz:use-model" detail {id, text?, inputs?} run a saved model (keeping the sequence unless given)
 
 import { describeFailure, fetchJSON } from "./api.js";
-import { buildRequest, configFromPreset } from "./config.js";
+import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./config.js";
 import { createControls } from "./controls.js";
+import { createDetail } from "./detail.js";
 import { createDiagram } from "./diagram.js";
 import { sig4 } from "./format.js";
-import { t } from "./i18n.js";
-import { applyLabels } from "./labels.js";
+import { language, t } from "./i18n.js";
+import { applyLanguage, createLangToggle, downloadJSON } from "./lang.js";
 import { renderLegend } from "./legend.js";
 import { createPlayer } from "./player.js";
-import { makeRun } from "./run.js";
-import { decodeState, encodeState } from "./urlstate.js";
+import { exportPayload, makeRun } from "./run.js";
+import { decodeState, encodeState, langFromSearch } from "./urlstate.js";
 import { walkStart } from "./walk.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +35,7 @@ const page = {
   requestId: 0,
   urlTimer: null,
   firstDrawn: false,
+  modelName: null, // the saved model's name, once known
 };
 
 function setState(state) {
@@ -41,7 +46,7 @@ function writeUrl() {
   clearTimeout(page.urlTimer);
   page.urlTimer = null;
   if (!page.config) return;
-  const query = encodeState(page.config, page.presets);
+  const query = encodeState({ ...page.config, lang: language() }, page.presets);
   if (query !== location.search) history.replaceState(null, "", `${location.pathname}${query}`);
 }
 
@@ -65,7 +70,7 @@ function renderSummary(run) {
 }
 
 async function main() {
-  applyLabels(document);
+  applyLanguage(langFromSearch(location.search));
   const [presets, limits] = await Promise.all([
     fetchJSON(window.fetch.bind(window), "/api/presets"),
     fetchJSON(window.fetch.bind(window), "/api/limits"),
@@ -89,8 +94,9 @@ async function main() {
       const preset = page.presets.find((p) => p.name === name);
       if (!preset) return;
       controls.write(configFromPreset(preset));
-      runFromControls();
+      runFromControls({ seeded: true });
     },
+    onSeeded: () => runFromControls({ seeded: true }),
   });
   const diagram = createDiagram({
     element: $("diagram"),
@@ -99,15 +105,65 @@ async function main() {
     overviewWrap: $("overview-wrap"),
     overviewCaptionEl: $("overview-caption"),
     onJump: (step) => player.jump(step),
+    onSelectCell: (step, layer) => {
+      detail.selectLayer(layer);
+      player.jump(step);
+    },
+  });
+  const detail = createDetail({
+    setMode: (mode) => player.setMode(mode),
+    setFocus: (focus) => diagram.setFocus(focus),
+  });
+  detail.start();
+
+  createLangToggle({ button: $("lang-toggle"), onChange: (lang) => switchLanguage(lang) });
+  $("export-json").addEventListener("click", () => {
+    if (!page.run) return;
+    const payload = exportPayload(page.run, {
+      request: buildRequest(page.config),
+      config: page.config,
+      view: { layer: detail.layer + 1, units: detail.units.map((u) => u + 1), lang: language() },
+    });
+    downloadJSON(`lstmvis-${page.run.cell}-T${page.run.steps}-${page.config.mode}-t${page.config.step}.json`, payload);
+  });
+
+  async function switchLanguage(lang) {
+    applyLanguage(lang);
+    controls.relabel();
+    player.refresh();
+    if (page.run) {
+      renderLegend($("legend"), { mode: page.config.mode, cell: page.run.cell, lossKind: page.run.lossKind });
+      renderSummary(page.run);
+    }
+    writeUrl();
+    document.dispatchEvent(new CustomEvent("viz:lang", { detail: { lang: language() } }));
+    await Promise.all([diagram.refresh(), detail.relabel()]);
+    document.body.dataset.lang = language();
+  }
+
+  // Another panel asks to run a saved model (its id, optionally a sequence of its own).
+  document.addEventListener("viz:use-model", async (event) => {
+    const ask = (event && event.detail) || {};
+    if (typeof ask.id !== "string" || !MODEL_ID.test(ask.id)) return;
+    const info = await fetchJSON(window.fetch.bind(window), `/api/models/${ask.id}`);
+    const model = info.ok ? info.data : null;
+    page.modelName = model ? model.name : null;
+    const base = page.config || decodeState("", page.presets, page.defaultName);
+    const config = configForModel({ ...base, mode: player.state.mode }, ask, model, page.presets);
+    controls.write(config);
+    controls.setSavedModel({ id: ask.id, name: page.modelName });
+    run(config);
   });
 
   async function showFrame({ step, mode }) {
     if (!page.run) return;
     await diagram.show({ mode, step });
+    const charts = detail.show({ mode, step });
     if (page.config.mode !== mode) renderLegend($("legend"), { mode, cell: page.run.cell, lossKind: page.run.lossKind });
     page.config = { ...page.config, mode, step };
     writeUrlSoon();
     document.dispatchEvent(new CustomEvent("viz:frame", { detail: { run: page.run, mode, step } }));
+    await charts;
   }
 
   async function run(config) {
@@ -126,6 +182,14 @@ async function main() {
       return;
     }
     const runData = makeRun(result.data, config);
+    if (config.modelId) {
+      // The saved model's own cell and sizes, as the API answered them.
+      controls.showShape({ cell: runData.cell, hidden: runData.hidden, layers: runData.numLayers });
+      controls.setSavedModel({ id: config.modelId, name: page.modelName });
+      if (!page.modelName) nameModel(config.modelId);
+    } else {
+      controls.setSavedModel(null);
+    }
     const step = Math.max(1, Math.min(runData.steps, config.step ?? walkStart(config.mode, runData.steps)));
     page.run = runData;
     page.config = { ...config, step };
@@ -138,14 +202,30 @@ async function main() {
       page.firstDrawn = true;
       performance.mark("lstmvis:first-diagram");
     }
+    await detail.setRun(runData, { mode: config.mode, step });
+    if (id !== page.requestId) return;
     setState("ready");
     document.dispatchEvent(new CustomEvent("viz:run", { detail: { run: runData, config: page.config } }));
   }
 
-  function runFromControls() {
+  /** The saved model's name for the note in the controls (its id until this answers). */
+  async function nameModel(id) {
+    const info = await fetchJSON(window.fetch.bind(window), `/api/models/${id}`);
+    if (info.ok && info.data && page.config && page.config.modelId === id) {
+      page.modelName = info.data.name;
+      controls.setSavedModel({ id, name: page.modelName });
+    }
+  }
+
+  function runFromControls({ seeded = false } = {}) {
     // A new configuration starts its walk from the beginning, in the mode on screen.
     const mode = player.state.mode;
-    const read = controls.read({ mode, step: null });
+    const modelId = seeded || !page.config ? null : page.config.modelId || null;
+    if (seeded) {
+      page.modelName = null;
+      controls.setSavedModel(null);
+    }
+    const read = controls.read({ mode, step: null, modelId });
     if (read.error) {
       controls.showError(read.error.control, read.error.message);
       setState("error");
@@ -156,6 +236,7 @@ async function main() {
 
   let resizeTimer = null;
   window.addEventListener("resize", () => {
+    // (the detail views refit themselves)
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => diagram.resize(), 120);
   });

@@ -26,9 +26,15 @@ export function createPlayer({ onChange }) {
   for (const n of SPEEDS) {
     const option = document.createElement("option");
     option.value = String(n);
-    option.textContent = n === 1 ? t("player.speed.one") : t("player.speed.option", { n });
     speedEl.append(option);
   }
+  function labelSpeeds() {
+    for (const option of speedEl.options) {
+      const n = Number(option.value);
+      option.textContent = n === 1 ? t("player.speed.one") : t("player.speed.option", { n });
+    }
+  }
+  labelSpeeds();
   speedEl.value = String(DEFAULT_SPEED);
 
   function render() {
@@ -153,6 +159,13 @@ export function createPlayer({ onChange }) {
     },
     jump(next) {
       if (ready) go(next, "jump");
+    },
+    /** Switch the pass (the walk restarts at its first step), as the mode buttons do. */
+    setMode,
+    /** Re-render the texts in the current language. */
+    refresh() {
+      labelSpeeds();
+      render();
     },
     stop,
     get state() {

@@ -91,6 +91,9 @@ export function makeRun(resp, config = null) {
     numLayers: resp.num_layers,
     inputSize: resp.input_size,
     gates: DISPLAY_GATES[resp.cell] || ["h"],
+    // The API's packing order of the stacked arrays (`a`, the weights): PyTorch's i, f, g, o.
+    // The page reads every block by its name through this list, never by position.
+    gateOrder: resp.gate_order || [],
     hasCellState: resp.cell === "lstm",
     tokens: resp.tokens || null,
     vocab: resp.vocab || null,
@@ -98,6 +101,7 @@ export function makeRun(resp, config = null) {
     loss: resp.loss,
     layers,
     output,
+    response: resp, // the raw /api/backward answer (for the JSON export)
     classTargets: cls,
     valueTargets: vals,
     norms: layers.map((layer) => layerNorms(layer, steps)),
@@ -116,5 +120,17 @@ export function makeRun(resp, config = null) {
       const k = argmax(output.probs[t]);
       return { k, p: output.probs[t][k] };
     },
+  };
+}
+
+/** What "Export trace (JSON)" writes: the request, the API's answer and where the view is. */
+export function exportPayload(run, { request, config, view }) {
+  return {
+    format: "lstmvis-trace",
+    version: 1,
+    exported_at: new Date().toISOString(),
+    request,
+    view: { mode: config.mode, step: config.step, ...view },
+    response: run.response,
   };
 }

@@ -4,7 +4,7 @@
 // Only what differs from the chosen preset is written: "?preset=sine&hidden=16&mode=backward&t=7".
 // Numeric sequences use the compact rows of sequence.js ("0.1,2;0.3,4").
 
-import { asNumber, CELLS, configFromPreset, MODES } from "./config.js";
+import { asNumber, CELLS, configFromPreset, MODEL_ID, MODES } from "./config.js";
 import { decodeRows, encodeRows, sameRows } from "./sequence.js";
 
 // URL key for each scalar config field.
@@ -35,12 +35,17 @@ export function encodeState(config, presets) {
     parts.push(["inputs", encodeRows(config.inputs)]);
   }
   if (config.targets && !sameRows(config.targets, base.targets)) parts.push(["targets", encodeRows(config.targets)]);
+  // A saved model defines its own cell and sizes: those are not part of the link.
+  const fromModel = config.modelId ? new Set(["cell", "hidden", "layers", "seed", "forgetBias"]) : new Set();
   for (const [field, key] of SCALARS) {
+    if (fromModel.has(field)) continue;
     const v = config[field];
     if (v !== null && v !== undefined && !same(v, base[field])) parts.push([key, v]);
   }
+  if (config.modelId) parts.push(["model", config.modelId]);
   if (config.mode && config.mode !== "forward") parts.push(["mode", config.mode]);
   if (Number.isInteger(config.step)) parts.push(["t", config.step]);
+  if (config.lang && config.lang !== "en") parts.push(["lang", config.lang]);
   return "?" + parts.map(([k, v]) => `${k}=${enc(v)}`).join("&");
 }
 
@@ -83,5 +88,14 @@ export function decodeState(search, presets, defaultName) {
   if (MODES.includes(mode)) config.mode = mode;
   const step = asNumber(params.get("t") ?? "");
   config.step = Number.isInteger(step) && step >= 1 ? step : null;
+  const model = params.get("model");
+  config.modelId = model && MODEL_ID.test(model) ? model : null;
+  config.lang = langFromSearch(search);
   return config;
+}
+
+/** The language a query string asks for ("en" unless it names another known one). */
+export function langFromSearch(search, known = ["en", "ko"]) {
+  const lang = new URLSearchParams(search || "").get("lang");
+  return known.includes(lang) ? lang : "en";
 }

@@ -4,9 +4,11 @@ import { test } from "node:test";
 import {
   asNumber,
   buildRequest,
+  configForModel,
   configFromPreset,
   DISPLAY_GATES,
   lossOptions,
+  MODEL_ID,
   PRECISION,
 } from "../../static/js/config.js";
 import { walkEnd, walkStart, walkStep } from "../../static/js/walk.js";
@@ -84,4 +86,54 @@ test("the walk goes 1..T forward and T..1 backward", () => {
 test("gates are shown in reading order", () => {
   assert.deepEqual(DISPLAY_GATES.lstm, ["f", "i", "g", "o"]);
   assert.deepEqual(DISPLAY_GATES.gru, ["r", "z", "n"]);
+});
+
+const MODEL = "0123456789abcdef0123456789abcdef";
+
+test("a saved model: model_id instead of cell, sizes, seed and forget_bias", () => {
+  const c = { ...configFromPreset(hello), modelId: MODEL, cell: "gru", forgetBias: 3 };
+  const body = buildRequest(c);
+  assert.equal(body.model_id, MODEL);
+  for (const key of ["cell", "hidden_size", "num_layers", "seed", "forget_bias"]) assert.equal(key in body, false, key);
+  assert.equal(body.text, "hello world");
+  assert.deepEqual(body.loss, { kind: "cross_entropy" });
+  const numbers = buildRequest({ ...configFromPreset(sine), modelId: MODEL });
+  assert.deepEqual(numbers.inputs, [[0], [0.5], [1]]);
+  assert.equal(numbers.model_id, MODEL);
+  assert.equal(MODEL_ID.test(MODEL), true);
+  assert.equal(MODEL_ID.test("../etc"), false);
+});
+
+test("using a saved model keeps the sequence unless one is given; a text model gets text", () => {
+  const presets = fakePresets();
+  const text = configFromPreset(hello);
+  const textModel = { id: MODEL, name: "m", cell: "lstm", hidden_size: 32, num_layers: 2, vocab: ["a", "b"], source: null };
+  let c = configForModel(text, { id: MODEL }, textModel, presets);
+  assert.equal(c.modelId, MODEL);
+  assert.equal(c.text, "hello world");
+  assert.equal(c.source, "text");
+  assert.deepEqual([c.cell, c.hidden, c.layers], ["lstm", 32, 2]);
+  assert.equal(c.step, null);
+  c = configForModel(text, { id: MODEL, text: "abab" }, textModel, presets);
+  assert.equal(c.text, "abab");
+  // the current sequence is numbers but the model was trained on text: text it is
+  const nums = configFromPreset(sine);
+  c = configForModel(nums, { id: MODEL }, textModel, presets);
+  assert.equal(c.source, "text");
+  assert.equal(c.text, "hello world");
+  assert.equal(c.loss, "cross_entropy");
+  assert.equal(c.targets, null);
+  c = configForModel(nums, { id: MODEL }, { ...textModel, source: "abcabc" }, presets);
+  assert.equal(c.text, "abcabc");
+  // a numeric model keeps the numbers; given inputs replace them
+  const numModel = { id: MODEL, cell: "gru", hidden_size: 4, num_layers: 1, vocab: null };
+  c = configForModel(nums, { id: MODEL }, numModel, presets);
+  assert.deepEqual(c.inputs, nums.inputs);
+  assert.equal(c.loss, "mse");
+  c = configForModel(nums, { id: MODEL, inputs: [[1], [2]] }, numModel, presets);
+  assert.deepEqual(c.inputs, [[1], [2]]);
+  // the model summary could not be read: still runs the id with the current sequence
+  c = configForModel(text, { id: MODEL }, null, presets);
+  assert.equal(c.modelId, MODEL);
+  assert.equal(c.cell, text.cell);
 });

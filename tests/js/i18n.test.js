@@ -9,13 +9,15 @@ test("placeholders are filled, unknown ones left visible", () => {
 });
 
 test("a missing key in another language falls back to English", () => {
-  addDictionary("ko", { "player.forward": "순전파" });
-  assert.equal(setLanguage("ko"), "ko");
-  assert.equal(t("player.forward"), "순전파");
+  // A partial dictionary (a language being written): what it lacks comes from English.
+  addDictionary("xx-test", { "player.forward": "Vorwärts" });
+  assert.equal(setLanguage("xx-test"), "xx-test");
+  assert.equal(t("player.forward"), "Vorwärts");
   assert.equal(t("player.backward"), en["player.backward"]);
   assert.equal(t("no.such.key"), "no.such.key");
   assert.equal(setLanguage("xx"), "en");
   assert.equal(language(), "en");
+  assert.equal(t("player.forward", {}, "xx-test"), "Vorwärts");
   assert.equal(t("player.forward", {}, "ko"), "순전파");
 });
 

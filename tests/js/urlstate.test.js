@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { configFromPreset } from "../../static/js/config.js";
-import { decodeState, encodeState } from "../../static/js/urlstate.js";
+import { decodeState, encodeState, langFromSearch } from "../../static/js/urlstate.js";
 import { fakePresets } from "./fixtures.js";
 
 const presets = fakePresets();
@@ -67,4 +67,19 @@ test("unknown or broken values fall back, numbers-to-be stay as typed", () => {
   assert.equal(back.step, null);
   assert.equal(back.mode, "forward");
   assert.equal(decodeState("", presets, "sine").preset, "sine");
+});
+
+test("a saved model and the language are in the link; the model's own sizes are not", () => {
+  const id = "0123456789abcdef0123456789abcdef";
+  const c = { ...configFromPreset(presets[0]), modelId: id, cell: "gru", hidden: 32, lang: "ko" };
+  const q = encodeState(c, presets);
+  assert.equal(q, `?preset=hello&model=${id}&lang=ko`);
+  const back = decodeState(q, presets, "hello");
+  assert.equal(back.modelId, id);
+  assert.equal(back.lang, "ko");
+  assert.equal(decodeState("?model=not-an-id", presets, "hello").modelId, null);
+  assert.equal(decodeState("?lang=xx", presets, "hello").lang, "en");
+  assert.equal(langFromSearch("?preset=sine&lang=ko"), "ko");
+  assert.equal(langFromSearch(""), "en");
+  assert.equal(encodeState({ ...configFromPreset(presets[0]), lang: "en" }, presets), "?preset=hello");
 });
