@@ -61,13 +61,3 @@ class NumpyJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def count_numbers(tree: Any) -> int:
-    if isinstance(tree, np.ndarray):
-        return tree.size
-    if isinstance(tree, dict):
-        return sum(count_numbers(v) for v in tree.values())
-    if isinstance(tree, list):
-        return sum(count_numbers(v) for v in tree)
-    return 1

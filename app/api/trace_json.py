@@ -10,7 +10,7 @@ from .. import limits
 from ..nn.spec import PARAM_KINDS, SPECS
 from ..nn.stack import Trace
 from .errors import FieldError
-from .numbers import count_numbers, prepare
+from .numbers import prepare
 from .problem import Problem
 from .schemas import TraceRequest
 
@@ -109,22 +109,10 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
 
 def check_finite(tree: Any, path: tuple = ()) -> None:
     """Overflow (say weights near 1e300) would turn into NaN; refuse rather than emit null."""
-    if isinstance(tree, np.ndarray):
-        if not np.isfinite(tree).all():
-            raise FieldError(
-                ("weights",), f"float64 overflowed computing {'.'.join(map(str, path))}: inputs or weights too large"
-            )
-    elif isinstance(tree, float):
-        if not np.isfinite(tree):
-            raise FieldError(
-                ("weights",), f"float64 overflowed computing {'.'.join(map(str, path))}: inputs or weights too large"
-            )
-    elif isinstance(tree, dict):
-        for k, v in tree.items():
+    if isinstance(tree, dict | list):
+        items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+        for k, v in items:
             check_finite(v, (*path, k))
-    elif isinstance(tree, list):
-        for k, v in enumerate(tree):
-            check_finite(v, (*path, k))
-
-
-__all__ = ["build_response", "check_response_size", "count_numbers"]
+    elif isinstance(tree, np.ndarray | float) and not np.all(np.isfinite(tree)):
+        where = ".".join(map(str, path))
+        raise FieldError(("weights",), f"float64 overflowed computing {where}: inputs or weights too large")
