@@ -9,9 +9,11 @@ machine.
   (cold HTTP cache: plotly.js, 4.8 MB, is fetched and parsed every time) and again on a
   reload in the same context (warm cache).
 * one step: T = 50, H = 32 (a 51-character text, one LSTM layer), 1280 x 900 px; the time
-  from clicking "next" to the frame being drawn and painted (Plotly.react for the diagram
-  and the overview, then a requestAnimationFrame and a task, so layout and paint are in),
-  in forward and in backward mode.
+  from clicking "next" to the frame being drawn and painted in every view (Plotly.react for
+  the diagram and the overview; the cell view, the equations and the step markers of the
+  heatmaps and the unit chart; then a requestAnimationFrame and a task, so layout and
+  paint are in), in forward and in backward mode.  Also the cell view's own share (the
+  page's `lstmvis:detail-step` measure: cell view, equations, markers, without paint).
 
     python -m benchmarks.page_timing [--runs 7 --steps 20]
 """
@@ -50,18 +52,23 @@ TEXT_51 = "long short-term memory keeps a cell state c and an h"[:51]
 # Click "next" `n` times in the page; per click, ms until the frame is drawn and painted.
 STEP_TIMES = """async (n) => {
   const diagram = document.querySelector('[data-testid=diagram]');
+  const cell = document.querySelector('[data-testid=cell-detail]');
   const next = document.querySelector('[data-testid=step-next]');
   const painted = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
   const times = [];
+  performance.clearMeasures('lstmvis:detail-step');
   for (let k = 0; k < n; k += 1) {
     const before = diagram.dataset.step;
     const t0 = performance.now();
     next.click();
-    while (diagram.dataset.step === before) await new Promise((r) => setTimeout(r, 0));
+    while (diagram.dataset.step === before || cell.dataset.step !== diagram.dataset.step) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
     await painted();
     times.push(performance.now() - t0);
   }
-  return times;
+  const detail = performance.getEntriesByName('lstmvis:detail-step').map((e) => e.duration);
+  return { times, detail };
 }"""
 
 # ms since navigation start: the first diagram, and where the time before it went.
@@ -115,7 +122,7 @@ def first_diagram(browser, url: str) -> tuple[dict, dict]:
     return cold, warm
 
 
-def step_times(browser, url: str, steps: int) -> dict[str, list[float]]:
+def step_times(browser, url: str, steps: int) -> dict[str, dict[str, list[float]]]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{url}/?text={quote(TEXT_51)}&hidden=32")
@@ -123,7 +130,8 @@ def step_times(browser, url: str, steps: int) -> dict[str, list[float]]:
     assert page.get_by_test_id("current-step").text_content() == "t = 1 / 50"
     out = {"forward": page.evaluate(STEP_TIMES, steps)}
     page.get_by_test_id("mode-backward").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=diagram]').dataset.step === '50'")
+    page.wait_for_function("() => document.querySelector('[data-testid=cell-detail]').dataset.step === '50'")
+    page.wait_for_function("() => document.querySelector('[data-testid=heatmaps]').dataset.mode === 'backward'")
     out["backward"] = page.evaluate(STEP_TIMES, steps)
     context.close()
     return out
@@ -142,14 +150,16 @@ def main() -> None:
             cold: list[dict] = []
             warm: list[dict] = []
             step: dict[str, list[float]] = {"forward": [], "backward": []}
+            detail: dict[str, list[float]] = {"forward": [], "backward": []}
             per_run: dict[str, list[float]] = {"forward": [], "backward": []}
             for _ in range(args.runs):
                 c, w = first_diagram(browser, url)
                 cold.append(c)
                 warm.append(w)
-                for mode, times in step_times(browser, url, args.steps).items():
-                    step[mode] += times
-                    per_run[mode].append(statistics.median(times))
+                for mode, got in step_times(browser, url, args.steps).items():
+                    step[mode] += got["times"]
+                    detail[mode] += got["detail"]
+                    per_run[mode].append(statistics.median(got["times"]))
             version = browser.version
             browser.close()
     finally:
@@ -174,6 +184,11 @@ def main() -> None:
         print(
             f"one step, T = 50, H = 32, {mode}: median {statistics.median(times):.1f} ms, p90 {p90:.1f} ms "
             f"(per-run medians: {fmt(per_run[mode], 1)})"
+        )
+        share = sorted(detail[mode])
+        print(
+            f"    of which the cell view, equations and chart markers ({mode}): median "
+            f"{statistics.median(share):.1f} ms, p90 {share[int(0.9 * (len(share) - 1))]:.1f} ms"
         )
 
 

@@ -7,9 +7,14 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Real headless Chromium for the browser tests: Debian's package, no browser download.
-if [ ! -x /usr/bin/chromium ]; then
+# fonts-nanum: a Korean font, so the Korean screenshots show letters, not boxes.
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+dpkg -s fonts-nanum > /dev/null 2>&1 || missing="$missing fonts-nanum"
+if [ -n "$missing" ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
 fi
 
 # torch is pinned to the CPU build this machine type keeps on local disk (see requirements-test.txt).

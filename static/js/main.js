@@ -158,7 +158,9 @@ async function main() {
   async function showFrame({ step, mode }) {
     if (!page.run) return;
     await diagram.show({ mode, step });
+    const t0 = performance.now();
     const charts = detail.show({ mode, step });
+    performance.measure("lstmvis:detail-step", { start: t0 }); // the cell view's share (benchmarks/page_timing.py)
     if (page.config.mode !== mode) renderLegend($("legend"), { mode, cell: page.run.cell, lossKind: page.run.lossKind });
     page.config = { ...page.config, mode, step };
     writeUrlSoon();

@@ -66,7 +66,9 @@ def test_a_run_streams_progress_and_checkpoints_and_ends_with_done(url):
     all_models = httpx.get(f"{url}/api/models", params={"checkpoints": "true"}).json()["models"]
     assert checkpoint["model_id"] in {m["id"] for m in all_models}
     assert checkpoint["model_id"] not in {m["id"] for m in httpx.get(f"{url}/api/models").json()["models"]}
-    r = httpx.post(f"{url}/api/forward", json={"model_id": checkpoint["model_id"], "text": "hello world", "fields": ["f"]})
+    r = httpx.post(
+        f"{url}/api/forward", json={"model_id": checkpoint["model_id"], "text": "hello world", "fields": ["f"]}
+    )
     np.testing.assert_allclose(r.json()["layers"][0]["f"], checkpoint["layers"][0]["f"], atol=5e-4)
     done = evs[-1]["data"]
     assert done["done"] is True and done["reason"] == "completed" and done["final_loss"] < 0.05

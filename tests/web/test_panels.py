@@ -78,7 +78,6 @@ def model_bytes(cell: str = "gru", inputs: int = 2, hidden: int = 3) -> bytes:
     return model_files.write(P.init_params(cell, inputs, hidden, 1, 5), "npz")
 
 
-@pytest.mark.skip(reason="transitional: the page's viz:use-model handler lands with the cell view")
 def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
     probe.open()
     probe.testid("model-file").set_input_files(
@@ -125,7 +124,6 @@ def test_refused_upload_says_why(probe):
     probe.allow_error("status of 422")
 
 
-@pytest.mark.skip(reason="transitional: the page's viz:use-model handler lands with the cell view")
 def test_train_watch_it_learn_open_the_model_and_scrub_checkpoints(probe):
     probe.open()
     probe.testid("train-steps").fill("200")

@@ -1,0 +1,432 @@
+// The cell view (DOM glue): the computational graph of cellgraph.js drawn as SVG, each
+// node's vector as a strip of coloured bricks on a fixed scale, a tooltip with the numbers,
+// the selected units outlined and the explanation's nodes emphasised.
+//
+// The SVG is built once per (run, layer); a step only rewrites brick colours (and only the
+// ones that changed), so stepping stays cheap.  Text goes in with textContent only.
+
+import { colorAt, identity, identityText, SCALES, signedLog } from "./colors.js";
+import {
+  cellGraph,
+  cellValues,
+  columnValue,
+  nodeCaption,
+  nodeColumns,
+  nodeLabel,
+  quarters,
+  stripNodes,
+} from "./cellgraph.js";
+import { mathPlain, mathSegments } from "./equations.js";
+import { sig4 } from "./format.js";
+import { t } from "./i18n.js";
+
+const NS = "http://www.w3.org/2000/svg";
+const STRIP_H = 13;
+const QUARTER_GAP = 4;
+const OP_WIDTH = { "σ": 18, "×": 18, "+": 18, tanh: 34, "W·+b": 40 };
+
+function svg(tag, attrs = {}, parent = null) {
+  const el = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  if (parent) parent.append(el);
+  return el;
+}
+
+/** Fill a <text> with a math string: subscripts and superscripts as tspans. */
+function setMath(textEl, text) {
+  textEl.replaceChildren();
+  let shifted = false;
+  for (const seg of mathSegments(text)) {
+    const span = svg("tspan", {}, textEl);
+    span.textContent = seg.text;
+    if (seg.sub || seg.sup) {
+      span.setAttribute("font-size", "0.72em");
+      span.setAttribute("dy", seg.sub ? "0.32em" : "-0.5em");
+      shifted = seg.sub ? "sub" : "sup";
+    } else if (shifted) {
+      span.setAttribute("dy", shifted === "sub" ? "-0.32em" : "0.5em");
+      shifted = false;
+    }
+  }
+}
+
+// Each scale sampled at 256 levels once, so a step's few hundred bricks cost a lookup each.
+const LEVELS = 255;
+const LUT = Object.fromEntries(
+  ["sigmoid", "tanh", "grad"].map((name) => [name, Array.from({ length: LEVELS + 1 }, (_, j) => colorAt(SCALES[name], j / LEVELS))]),
+);
+const level = (u) => Math.round(Math.min(1, Math.max(0, Number.isFinite(u) ? u : 0)) * LEVELS);
+
+function brickColor(scale, mode, v) {
+  if (mode === "backward") {
+    const s = signedLog(v);
+    return s === null ? "#ffffff" : LUT.grad[level((s + 1) / 2)];
+  }
+  if (scale === "sigmoid") return LUT.sigmoid[level(v)];
+  return LUT.tanh[level((v + 1) / 2)];
+}
+
+export function createCellDetail({ element, tooltip, onSelectUnit }) {
+  let run = null;
+  let k = 0;
+  let graph = null;
+  let root = null;
+  let nodes = new Map(); // id -> {spec, box, label, caption, bricks, colors, cols, colX, colW, sels, group}
+  let edges = [];
+  let mode = "forward";
+  let step = 0; // 0-based
+  let values = null;
+  let units = [0];
+  let emphasis = null;
+  let builtFor = null;
+
+  function stripGeometry(n, cols) {
+    const x0 = n.x - n.w / 2 + 7;
+    const width = n.w - 14;
+    if (n.size === "4H") {
+      const per = cols.length / 4;
+      const qw = (width - 3 * QUARTER_GAP) / 4;
+      const cw = qw / per;
+      const colX = cols.map((_, j) => x0 + Math.floor(j / per) * (qw + QUARTER_GAP) + (j % per) * cw);
+      return { colX, colW: cw, qw, x0 };
+    }
+    const cw = width / cols.length;
+    return { colX: cols.map((_, j) => x0 + j * cw), colW: cw, x0 };
+  }
+
+  function buildNode(layerG, n) {
+    const g = svg("g", { class: `node kind-${n.kind}`, "data-node": n.id }, layerG);
+    const entry = { spec: n, group: g, bricks: [], colors: [], sels: [] };
+    if (n.kind === "slice") {
+      g.setAttribute("data-testid", "slice-node");
+      entry.box = svg("rect", { class: "box", x: n.x - n.w / 2, y: n.y - n.h / 2, width: n.w, height: n.h, rx: 8 }, g);
+      entry.caption = svg("text", { class: "slice-name", x: n.x - n.w / 2 - 8, y: n.y - 2, "text-anchor": "end" }, g);
+      entry.role = svg("text", { class: "caption", x: n.x - n.w / 2 - 8, y: n.y + 15, "text-anchor": "end" }, g);
+      entry.title = svg("title", {}, g);
+      nodes.set(n.id, entry);
+      return;
+    }
+    const colour = n.name ? identity(n.name) : "#7a7a7a";
+    entry.box = svg(
+      "rect",
+      { class: "box", x: n.x - n.w / 2, y: n.y - n.h / 2, width: n.w, height: n.h, rx: n.kind === "port" ? 4 : 6, stroke: colour },
+      g,
+    );
+    let labelX = n.x - n.w / 2 + 7;
+    const top = n.y - n.h / 2;
+    if (n.op) {
+      const ow = OP_WIDTH[n.op] || 20;
+      svg("rect", { class: "op", x: labelX - 1, y: top + 5, width: ow, height: 15, rx: 7.5, stroke: colour }, g);
+      const opText = svg("text", { class: "op-text", x: labelX - 1 + ow / 2, y: top + 16.5, "text-anchor": "middle" }, g);
+      opText.textContent = n.op;
+      labelX += ow + 5;
+    }
+    entry.label = svg("text", { class: "label", x: labelX, y: top + 17, fill: n.name ? identityText(n.name) : "#333333" }, g);
+    if (n.kind === "io" || n.caption) {
+      entry.caption = svg("text", { class: "caption", x: n.x, y: n.y + n.h / 2 + 14, "text-anchor": "middle" }, g);
+    }
+    if (n.size !== "none") {
+      const cols = nodeColumns(n, run, k);
+      const geo = stripGeometry(n, cols);
+      Object.assign(entry, { cols, ...geo });
+      const y = n.y + n.h / 2 - STRIP_H - 6;
+      entry.stripY = y;
+      const strip = svg("g", { class: "strip" }, g);
+      cols.forEach((_, j) => {
+        const r = svg("rect", { class: "u", x: geo.colX[j], y, width: geo.colW + 0.3, height: STRIP_H, fill: "#ffffff", "data-col": j }, strip);
+        entry.bricks.push(r);
+        entry.colors.push("#ffffff");
+      });
+      if (n.size === "4H") {
+        // Name every quarter of A (the API's packing order), in its gate's colour.
+        const per = cols.length / 4;
+        quarters(run).forEach((q, qi) => {
+          const qx = geo.colX[qi * per];
+          svg("rect", { class: "quarter", x: qx - 0.5, y: y - 0.5, width: geo.qw + 1, height: STRIP_H + 1, stroke: identity(q.gate) }, g);
+          const letter = svg("text", { class: "quarter-name", x: qx + geo.qw / 2, y: y - 3, "text-anchor": "middle", fill: identityText(q.gate) }, g);
+          letter.textContent = q.gate;
+        });
+      } else {
+        svg("rect", { class: "strip-frame", x: geo.x0 - 0.5, y: y - 0.5, width: n.w - 13, height: STRIP_H + 1 }, g);
+      }
+      entry.selLayer = svg("g", { class: "sels" }, g);
+    }
+    nodes.set(n.id, entry);
+  }
+
+  function build() {
+    graph = cellGraph(run.cell);
+    nodes = new Map();
+    edges = [];
+    root = svg("svg", {
+      viewBox: `0 0 ${graph.width} ${graph.height}`,
+      class: "cell-svg",
+      role: "img",
+      "data-cell": run.cell,
+    });
+    const defs = svg("defs", {}, root);
+    for (const name of ["f", "i", "g", "o", "c", "h", "x", "r", "z", "n", "none"]) {
+      const marker = svg(
+        "marker",
+        { id: `arrow-${name}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" },
+        defs,
+      );
+      svg("path", { d: "M0,1 L10,5 L0,9 z", fill: name === "none" ? "#7a7a7a" : identity(name) }, marker);
+    }
+    const edgeG = svg("g", { class: "edges" }, root);
+    for (const e of graph.edges) {
+      const line = svg(
+        "polyline",
+        {
+          class: "edge",
+          points: e.points.map((p) => p.join(",")).join(" "),
+          stroke: e.name ? identity(e.name) : "#7a7a7a",
+          "data-from": e.from,
+          "data-to": e.to,
+        },
+        edgeG,
+      );
+      if (e.dot) svg("circle", { class: "fork", cx: e.points[0][0], cy: e.points[0][1], r: 3.5, fill: e.name ? identity(e.name) : "#7a7a7a" }, edgeG);
+      if (e.note) {
+        const note = svg("text", { class: "edge-note", x: e.note.x, y: e.note.y, "text-anchor": "middle", fill: identityText(e.name) }, edgeG);
+        setMath(note, e.note.text);
+      }
+      edges.push({ spec: e, line, marker: `url(#arrow-${e.name || "none"})` });
+    }
+    const nodeG = svg("g", { class: "nodes" }, root);
+    // The slice container first, so its ports draw on top of it.
+    for (const n of graph.nodes.filter((q) => q.kind === "slice")) buildNode(nodeG, n);
+    for (const n of graph.nodes.filter((q) => q.kind !== "slice")) buildNode(nodeG, n);
+    if (graph.formula) {
+      const f = svg("text", { class: "formula", x: graph.formula.x, y: graph.formula.y }, root);
+      const sub = svg("text", { class: "caption formula-note", x: graph.formula.x, y: graph.formula.y + 17 }, root);
+      nodes.set("#formula", { spec: { id: "#formula" }, label: f, caption: sub, bricks: [] });
+    }
+    element.replaceChildren(root);
+    builtFor = { run, k };
+    labels();
+    placeSelection();
+    applyEmphasis();
+  }
+
+  function labels() {
+    const top = k === run.numLayers - 1;
+    const order = run.gateOrder.join(", ");
+    for (const [id, entry] of nodes) {
+      const n = entry.spec;
+      if (id === "#formula") {
+        setMath(entry.label, mode === "backward" ? graph.formula.backward : graph.formula.forward);
+        const affine = graph.nodes.find((q) => q.id === "affine");
+        const key = nodeCaption(affine, mode);
+        entry.caption.textContent = key ? t(key) : "";
+        continue;
+      }
+      if (n.kind === "slice") {
+        entry.caption.textContent = t(nodeCaption(n, mode));
+        entry.role.textContent = t(mode === "backward" ? "cell.sliceJoin" : "cell.sliceSplit");
+        entry.title.textContent = t(mode === "backward" ? "cell.sliceHoverBack" : "cell.sliceHover", { order });
+        continue;
+      }
+      setMath(entry.label, nodeLabel(n, mode));
+      if (entry.caption) {
+        let key = nodeCaption(n, mode, { top });
+        if (key && n.id === "x" && k > 0) key = `${key}Below`;
+        if (n.id === "affine" && graph.formula) key = null; // said by the formula beside it
+        entry.caption.textContent = key ? t(key) : "";
+      }
+    }
+    root.classList.toggle("backward", mode === "backward");
+    // Backward, every arrow points the other way: the gradient flows against the forward edges.
+    for (const e of edges) {
+      e.line.setAttribute(mode === "backward" ? "marker-start" : "marker-end", e.marker);
+      e.line.removeAttribute(mode === "backward" ? "marker-end" : "marker-start");
+    }
+    root.setAttribute(
+      "aria-label",
+      t("cell.label", {
+        cell: run.cell.toUpperCase(),
+        t: step + 1,
+        k: k + 1,
+        mode: t(mode === "backward" ? "player.backward" : "player.forward"),
+      }),
+    );
+  }
+
+  function paint() {
+    values = cellValues(run, k, step, mode);
+    for (const [id, entry] of nodes) {
+      if (!entry.bricks.length) continue;
+      const vec = values[id];
+      if (!vec) continue;
+      const scale = entry.spec.scale;
+      for (let j = 0; j < entry.bricks.length; j += 1) {
+        const c = brickColor(scale, mode, columnValue(vec, entry.cols[j]));
+        if (c !== entry.colors[j]) {
+          entry.colors[j] = c;
+          entry.bricks[j].setAttribute("fill", c);
+        }
+      }
+    }
+    Object.assign(element.dataset, { step: String(step + 1), mode, layer: String(k + 1), cell: run.cell });
+  }
+
+  /** The strip columns of a node that hold unit u (one per quarter for A). */
+  function columnsOf(entry, u) {
+    const out = [];
+    const H = run.hidden;
+    const targets = entry.spec.size === "4H" ? [0, 1, 2, 3].map((q) => q * H + u) : [u];
+    entry.cols.forEach(([a, b], j) => {
+      if (targets.some((v) => v >= a && v < b)) out.push(j);
+    });
+    return out;
+  }
+
+  function placeSelection() {
+    for (const entry of nodes.values()) {
+      if (!entry.selLayer) continue;
+      entry.selLayer.replaceChildren();
+      if (entry.spec.size === "D") continue; // the input's entries are not hidden units
+      for (const u of units) {
+        for (const j of columnsOf(entry, u)) {
+          svg("rect", { class: "sel", x: entry.colX[j] - 1, y: entry.stripY - 1.5, width: entry.colW + 2, height: STRIP_H + 3 }, entry.selLayer);
+        }
+      }
+    }
+    element.dataset.units = units.map((u) => u + 1).join(",");
+  }
+
+  function applyEmphasis() {
+    if (!root) return;
+    const on = Array.isArray(emphasis) && emphasis.length > 0;
+    root.classList.toggle("emph-on", on);
+    const set = new Set(on ? emphasis : []);
+    for (const [id, entry] of nodes) {
+      if (entry.group) entry.group.classList.toggle("emph", set.has(id));
+    }
+    for (const e of edges) {
+      const hit = set.has(e.spec.from) && set.has(e.spec.to);
+      e.line.classList.toggle("emph", hit);
+    }
+    element.dataset.emphasis = on ? [...set].filter((id) => nodes.has(id)).join(" ") : "";
+  }
+
+  // ---- hover and click ----
+  function brickAt(target) {
+    const brick = target.closest && target.closest("rect.u");
+    if (!brick) return null;
+    const g = brick.closest("g.node");
+    const entry = nodes.get(g.dataset.node);
+    return { entry, j: Number(brick.dataset.col), brick };
+  }
+
+  function unitOf(entry, j) {
+    const [a] = entry.cols[j];
+    return entry.spec.size === "4H" ? a % run.hidden : a;
+  }
+
+  function showTip(event) {
+    const hit = brickAt(event.target);
+    const sliceHit = !hit && event.target.closest && event.target.closest("[data-testid=slice-node]");
+    if (!hit && !sliceHit) {
+      tooltip.hidden = true;
+      return;
+    }
+    const lines = [];
+    if (sliceHit) {
+      lines.push(t(mode === "backward" ? "cell.sliceHoverBack" : "cell.sliceHover", { order: run.gateOrder.join(", ") }));
+      tooltip.dataset.node = "slice";
+      delete tooltip.dataset.value;
+    } else {
+      const { entry, j } = hit;
+      const n = entry.spec;
+      const [a, b] = entry.cols[j];
+      const vec = values[n.id];
+      const v = columnValue(vec, [a, b]);
+      let name = mathPlain(nodeLabel(n, mode));
+      let unitText;
+      if (n.size === "4H") {
+        const q = quarters(run).find((qq) => a >= qq.start && a < qq.end);
+        name = `${mode === "backward" ? "dA" : "A"}_${q.gate}`;
+        const u0 = a - q.start;
+        unitText = b - a === 1 ? t("hover.unit", { u: u0 + 1 }) : t("hover.units", { u0: u0 + 1, u1: b - q.start });
+      } else {
+        unitText = b - a === 1 ? t("hover.unit", { u: a + 1 }) : t("hover.units", { u0: a + 1, u1: b });
+      }
+      lines.push(name);
+      lines.push(`${t("hover.where", { t: step + 1, k: k + 1 })} · ${unitText}`);
+      lines.push(b - a === 1 ? `${name} = ${sig4(v)}` : t("hover.mean", { value: sig4(v), min: sig4(Math.min(...vec.slice(a, b))), max: sig4(Math.max(...vec.slice(a, b))) }));
+      if (step === 0 && mode === "forward" && (n.id === "c_prev" || n.id === "h_prev")) lines.push(t("cell.zero"));
+      tooltip.dataset.node = n.id;
+      tooltip.dataset.unit = String(unitOf(entry, j) + 1);
+      tooltip.dataset.value = b - a === 1 ? String(v) : "";
+      tooltip.style.borderColor = n.name ? identity(n.name) : "#888888";
+    }
+    tooltip.replaceChildren(
+      ...lines.map((line, i) => {
+        const div = document.createElement(i === 0 ? "strong" : "div");
+        div.textContent = line;
+        return div;
+      }),
+    );
+    tooltip.hidden = false;
+    const box = element.getBoundingClientRect();
+    const x = event.clientX - box.left;
+    const y = event.clientY - box.top;
+    const w = tooltip.offsetWidth;
+    tooltip.style.left = `${Math.max(0, Math.min(box.width - w, x + 14))}px`;
+    tooltip.style.top = `${y + 16}px`;
+  }
+
+  element.addEventListener("pointermove", showTip);
+  element.addEventListener("pointerleave", () => {
+    tooltip.hidden = true;
+  });
+  element.addEventListener("click", (event) => {
+    const hit = brickAt(event.target);
+    if (!hit || hit.entry.spec.size === "D") return;
+    onSelectUnit(unitOf(hit.entry, hit.j), { add: event.shiftKey || event.ctrlKey || event.metaKey });
+  });
+
+  return {
+    /** A run (or another layer of it): rebuild the graph, then draw (mode, step). */
+    setRun(nextRun, { layer, mode: m, step: s }) {
+      run = nextRun;
+      k = layer;
+      mode = m;
+      step = s - 1;
+      units = units.filter((u) => u < run.hidden);
+      if (!units.length) units = [0];
+      build();
+      paint();
+    },
+    /** Another step or mode of the same run and layer. */
+    show({ mode: m, step: s }) {
+      if (!run) return;
+      const relabel = m !== mode;
+      mode = m;
+      step = s - 1;
+      if (relabel) labels();
+      paint();
+    },
+    setLayer(layer) {
+      if (!run || layer === k) return;
+      k = layer;
+      build();
+      paint();
+    },
+    setUnits(next) {
+      units = next.slice();
+      if (root) placeSelection();
+    },
+    setEmphasis(ids) {
+      emphasis = ids;
+      applyEmphasis();
+    },
+    relabel() {
+      if (root) labels();
+    },
+    get state() {
+      return { layer: k, step: step + 1, mode, built: builtFor };
+    },
+  };
+}

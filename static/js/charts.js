@@ -1,0 +1,223 @@
+// The heatmaps (hidden unit x time, one panel per quantity) and the selected units' line
+// chart, as Plotly figures.  Pure: no DOM.  Only run, layer, mode and language change these;
+// the current step is a marker the view positions over them (no Plotly call per step).
+
+import { identity, identityText, SCALES, signedLog } from "./colors.js";
+import { SIGMOID } from "./config.js";
+import { FONT } from "./figure.js";
+import { t as tr } from "./i18n.js";
+
+/** The quantities with a heatmap, per cell type, in the seed's reading order. */
+export const HEATMAP_NAMES = Object.freeze({ lstm: ["f", "i", "g", "o", "c", "h"], gru: ["r", "z", "n", "h"], rnn: ["a", "h"] });
+const COLUMNS = { lstm: 3, gru: 2, rnn: 2 };
+const PANEL_H = 132; // px per panel row (plot area)
+const GAP_Y = 46; // px between panel rows (room for the title)
+const MARGIN = { l: 44, r: 12, t: 30, b: 34 };
+
+/** Name shown on a panel's title: "f · forget gate" or "dL/df". */
+function panelTitle(name, mode) {
+  const long = name === "c" || name === "h" ? tr(`name.${name}`) : name === "a" ? "A" : tr(`gate.${name}`);
+  return mode === "backward" ? `dL/d${name === "a" ? "A" : name}  ·  ${long}` : long;
+}
+
+/** The grid of panels: [{name, row, col, domain: {x, y}}] and the figure height (px). */
+export function heatmapGrid(cell) {
+  const names = HEATMAP_NAMES[cell] || HEATMAP_NAMES.rnn;
+  const cols = COLUMNS[cell] || 2;
+  const rows = Math.ceil(names.length / cols);
+  const plotH = rows * PANEL_H + (rows - 1) * GAP_Y;
+  const height = plotH + MARGIN.t + MARGIN.b;
+  const gapX = 0.06;
+  const w = (1 - gapX * (cols - 1)) / cols;
+  const panels = names.map((name, k) => {
+    const row = Math.floor(k / cols);
+    const col = k % cols;
+    const top = 1 - (row * (PANEL_H + GAP_Y)) / plotH;
+    const bottom = top - PANEL_H / plotH;
+    return { name, row, col, domain: { x: [col * (w + gapX), col * (w + gapX) + w], y: [Math.max(0, bottom), Math.min(1, top)] } };
+  });
+  return { panels, height, margin: MARGIN };
+}
+
+const axisId = (k) => (k === 0 ? "" : String(k + 1));
+
+/** The data matrix (unit x time) a panel shows, raw. */
+function matrix(layer, name, mode) {
+  const rows = mode === "backward" ? layer.grad && layer.grad[name] : layer[name];
+  if (!rows) return null;
+  const T = rows.length;
+  const H = rows[0].length;
+  return Array.from({ length: H }, (_, u) => Array.from({ length: T }, (_, t) => rows[t][u]));
+}
+
+/**
+ * The heatmaps of layer k in a mode, for a figure `width` px wide, with the selected units
+ * outlined: {data, layout}.
+ */
+export function heatmapFigure(run, { k, mode, units = [], width }) {
+  const grid = heatmapGrid(run.cell);
+  const layer = run.layers[k];
+  const T = run.steps;
+  const H = run.hidden;
+  const xs = Array.from({ length: T }, (_, t) => t + 1);
+  const ys = Array.from({ length: H }, (_, u) => u + 1);
+  const data = [];
+  const layout = {
+    width,
+    height: grid.height,
+    margin: grid.margin,
+    font: { family: FONT, size: 11, color: "#333333" },
+    paper_bgcolor: "#ffffff",
+    plot_bgcolor: "#ffffff",
+    dragmode: false,
+    hovermode: "closest",
+    hoverlabel: { bgcolor: "#ffffff", bordercolor: "#888888", font: { family: FONT, size: 12, color: "#222222" }, align: "left" },
+    showlegend: false,
+    annotations: [],
+    shapes: [],
+  };
+  const unitWord = tr("hover.unit", { u: "%{y}" });
+  grid.panels.forEach((panel, j) => {
+    const raw = matrix(layer, panel.name, mode);
+    const id = axisId(j);
+    const forward = mode !== "backward";
+    const sigmoid = SIGMOID.has(panel.name);
+    const z = raw ? raw.map((r) => r.map((v) => (forward ? v : signedLog(v)))) : [[]];
+    const symbol = forward ? panel.name : `dL/d${panel.name}`;
+    data.push({
+      type: "heatmap",
+      name: `heat:${panel.name}`,
+      xaxis: `x${id}`,
+      yaxis: `y${id}`,
+      x: xs,
+      y: ys,
+      z,
+      customdata: raw || [[]],
+      colorscale: forward ? (sigmoid ? SCALES.sigmoid : SCALES.tanh) : SCALES.grad,
+      zmin: forward && sigmoid ? 0 : -1,
+      zmax: 1,
+      zsmooth: false,
+      showscale: false,
+      hovertemplate: `<b>${symbol}</b><br>t = %{x} · ${unitWord}<br>${symbol} = %{customdata:.4g}<extra></extra>`,
+      hoverlabel: { bordercolor: identityText(panel.name) },
+    });
+    layout[`xaxis${id}`] = {
+      domain: panel.domain.x,
+      range: [0.5, T + 0.5],
+      anchor: `y${id}`,
+      fixedrange: true,
+      showgrid: false,
+      zeroline: false,
+      ticks: "outside",
+      ticklen: 3,
+      tickfont: { size: 10 },
+      nticks: Math.min(T, 12),
+      title: panel.row === Math.ceil(grid.panels.length / (COLUMNS[run.cell] || 2)) - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
+    };
+    layout[`yaxis${id}`] = {
+      domain: panel.domain.y,
+      range: [H + 0.5, 0.5], // unit 1 on top
+      anchor: `x${id}`,
+      fixedrange: true,
+      showgrid: false,
+      zeroline: false,
+      ticks: "outside",
+      ticklen: 3,
+      tickfont: { size: 10 },
+      nticks: Math.min(H, 6),
+      title: panel.col === 0 ? { text: tr("heat.unit"), font: { size: 11 }, standoff: 2 } : undefined,
+    };
+    layout.annotations.push({
+      xref: "paper",
+      yref: "paper",
+      x: panel.domain.x[0],
+      y: panel.domain.y[1],
+      yshift: 4,
+      xanchor: "left",
+      yanchor: "bottom",
+      showarrow: false,
+      align: "left",
+      text: `<b>${panelTitle(panel.name, mode)}</b>`,
+      font: { size: 12, color: identityText(panel.name === "a" ? "x" : panel.name) },
+    });
+    for (const u of units) {
+      layout.shapes.push({
+        type: "rect",
+        xref: `x${id}`,
+        yref: `y${id}`,
+        x0: 0.5,
+        x1: T + 0.5,
+        y0: u + 0.5,
+        y1: u + 1.5,
+        line: { color: "#111111", width: 1.6 },
+        fillcolor: "rgba(0,0,0,0)",
+      });
+    }
+  });
+  return { data, layout };
+}
+
+/** The pixel box of panel j's plot area in a figure of `width` px: {left, top, width, height}. */
+export function panelBox(cell, j, width) {
+  const grid = heatmapGrid(cell);
+  const panel = grid.panels[j];
+  const plotW = width - grid.margin.l - grid.margin.r;
+  const plotH = grid.height - grid.margin.t - grid.margin.b;
+  return {
+    left: grid.margin.l + panel.domain.x[0] * plotW,
+    width: (panel.domain.x[1] - panel.domain.x[0]) * plotW,
+    top: grid.margin.t + (1 - panel.domain.y[1]) * plotH,
+    height: (panel.domain.y[1] - panel.domain.y[0]) * plotH,
+  };
+}
+
+const DASHES = ["solid", "dash", "dot", "dashdot"];
+export const UNIT_CHART_MARGIN = { l: 58, r: 12, t: 40, b: 40 };
+export const UNIT_CHART_HEIGHT = 300;
+
+/**
+ * The selected units' c_t and h_t over time (forward), or |dL/dc_t| and |dL/dh_t| on a log
+ * axis (backward: gradients span decades, and their fading is the point).
+ */
+export function unitChartFigure(run, { k, mode, units, width }) {
+  const layer = run.layers[k];
+  const names = run.hasCellState ? ["c", "h"] : ["h"];
+  const back = mode === "backward";
+  const xs = Array.from({ length: run.steps }, (_, t) => t + 1);
+  const data = [];
+  units.forEach((u, j) => {
+    for (const name of names) {
+      const rows = back ? layer.grad[name] : layer[name];
+      const raw = rows.map((r) => r[u]);
+      const symbol = back ? `dL/d${name}` : name;
+      data.push({
+        type: "scatter",
+        mode: "lines+markers",
+        name: `${symbol} · ${tr("hover.unit", { u: u + 1 })}`,
+        x: xs,
+        y: back ? raw.map((v) => (v === 0 ? null : Math.abs(v))) : raw,
+        customdata: raw,
+        line: { color: identity(name), width: 2, dash: DASHES[j % DASHES.length] },
+        marker: { size: 4 },
+        hovertemplate: `<b>${symbol}</b> · ${tr("hover.unit", { u: u + 1 })}<br>t = %{x}<br>${symbol} = %{customdata:.4g}<extra></extra>`,
+      });
+    }
+  });
+  const layout = {
+    width,
+    height: UNIT_CHART_HEIGHT,
+    margin: UNIT_CHART_MARGIN,
+    font: { family: FONT, size: 11, color: "#333333" },
+    paper_bgcolor: "#ffffff",
+    plot_bgcolor: "#ffffff",
+    dragmode: false,
+    hovermode: "closest",
+    showlegend: true,
+    legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 11 } },
+    xaxis: { range: [0.5, run.steps + 0.5], fixedrange: true, title: { text: "t", standoff: 4 }, zeroline: false, gridcolor: "#eeeeee" },
+    yaxis: back
+      ? { type: "log", fixedrange: true, title: { text: tr("unit.gradAxis") }, exponentformat: "power", gridcolor: "#eeeeee" }
+      : { fixedrange: true, title: { text: tr("unit.valueAxis") }, zeroline: true, zerolinecolor: "#bbbbbb", gridcolor: "#eeeeee" },
+  };
+  return { data, layout };
+}

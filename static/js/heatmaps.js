@@ -1,0 +1,91 @@
+// The heatmaps of one layer (DOM glue around Plotly): redrawn when the run, the layer, the
+// mode, the language or the selected units change; the current step is a marker per panel,
+// a plain element positioned over the plot, so stepping costs no Plotly call.
+
+import { HEATMAP_NAMES, heatmapFigure, panelBox } from "./charts.js";
+
+export const EXPORT_CONFIG = (filename) => ({
+  displayModeBar: true,
+  displaylogo: false,
+  responsive: false,
+  scrollZoom: false,
+  doubleClick: false,
+  showTips: false,
+  modeBarButtons: [["toImage"]],
+  toImageButtonOptions: { format: "png", filename, scale: 2 },
+});
+
+export function createHeatmaps({ element, stage, onSelectUnit }) {
+  const Plotly = () => window.Plotly;
+  let run = null;
+  let key = null;
+  let cursors = [];
+  let state = { k: 0, mode: "forward", step: 1, units: [0] };
+  let bound = false;
+  let width = 0;
+
+  function placeCursors() {
+    if (!run) return;
+    const names = HEATMAP_NAMES[run.cell] || HEATMAP_NAMES.rnn;
+    while (cursors.length < names.length) {
+      const el = document.createElement("div");
+      el.className = "heat-cursor";
+      el.setAttribute("aria-hidden", "true");
+      stage.append(el);
+      cursors.push(el);
+    }
+    cursors.forEach((el, j) => {
+      el.hidden = j >= names.length;
+      if (el.hidden) return;
+      const box = panelBox(run.cell, j, width);
+      const colW = box.width / run.steps;
+      el.style.left = `${box.left + (state.step - 1) * colW}px`;
+      el.style.width = `${Math.max(2, colW)}px`;
+      el.style.top = `${box.top}px`;
+      el.style.height = `${box.height}px`;
+    });
+    element.dataset.step = String(state.step);
+  }
+
+  async function draw() {
+    width = Math.max(320, Math.floor(element.clientWidth));
+    const fig = heatmapFigure(run, { k: state.k, mode: state.mode, units: state.units, width });
+    await Plotly().react(element, fig.data, fig.layout, EXPORT_CONFIG(`heatmaps-layer${state.k + 1}-${state.mode}`));
+    if (!bound) {
+      bound = true;
+      element.on("plotly_click", (event) => {
+        const point = event && event.points && event.points[0];
+        if (!point || !Number.isFinite(point.y)) return;
+        const native = event.event || {};
+        onSelectUnit(Math.round(point.y) - 1, { add: Boolean(native.shiftKey || native.ctrlKey || native.metaKey) });
+      });
+    }
+    Object.assign(element.dataset, { mode: state.mode, layer: String(state.k + 1), units: state.units.map((u) => u + 1).join(",") });
+    placeCursors();
+  }
+
+  /** Redraw when anything but the step changed (or `force`, e.g. for a language change). */
+  function update(next, force = false) {
+    state = { ...state, ...next };
+    if (!run) return null;
+    const nextKey = `${state.k}:${state.mode}:${state.units.join(",")}:${element.clientWidth}`;
+    if (force || nextKey !== key) {
+      key = nextKey;
+      return draw();
+    }
+    placeCursors();
+    return null;
+  }
+
+  return {
+    setRun(nextRun, next) {
+      run = nextRun;
+      key = null;
+      return update(next);
+    },
+    update,
+    refresh() {
+      return update({}, true);
+    },
+  };
+}
