@@ -3,7 +3,8 @@
 //
 // Each step has a title and a body in i18n.js ("explain.<id>.title", "explain.<id>.body"),
 // the pass it is told in (the view switches to it), the cell-view nodes it talks about and
-// what it marks in the unrolled diagram (gate strips by name, the c or h rail).
+// what it marks in the unrolled diagram (gate strips by name, the c or h rail), and
+// optionally a `view` (an element id) the step is about, brought into sight and outlined.
 //
 // Body markup: [[f|forget gate f]] is a phrase in f's identity colour; **text** is bold;
 // a blank line starts a new paragraph.
@@ -39,6 +40,8 @@ export const STEPS = Object.freeze([
     diagram: ["f", "i", "g", "o"],
   },
   { id: "vanishing", mode: "backward", nodes: ["c_prev", "mul_f", "f", "add", "c_next"], diagram: ["c", "f"] },
+  // The measured version of part 2: the gradient-flow comparison below the cell view.
+  { id: "compare", mode: "backward", nodes: ["c_prev", "mul_f", "c_next"], diagram: ["c", "h"], view: "gradflow" },
 ]);
 
 /** The step at index k (clamped). */

@@ -72,10 +72,19 @@ export function createExplainView({ onStep }) {
     Object.assign(panel.dataset, { step: String(index + 1), stepId: step.id, open: String(open) });
   }
 
+  function showView(step) {
+    for (const el of document.querySelectorAll(".explain-view")) el.classList.remove("explain-view");
+    const view = open && step && step.view ? document.getElementById(step.view) : null;
+    if (!view) return;
+    view.classList.add("explain-view");
+    view.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
   function go(k) {
     index = Math.max(0, Math.min(STEPS.length - 1, k));
     render();
     onStep(open ? stepAt(index) : null);
+    showView(stepAt(index));
   }
 
   prev.addEventListener("click", () => go(index - 1));
@@ -87,6 +96,7 @@ export function createExplainView({ onStep }) {
     relabel(toggle, open ? "explain.hide" : "explain.show", "text");
     render();
     onStep(open ? stepAt(index) : null);
+    showView(open ? stepAt(index) : null);
   });
 
   return {

@@ -156,6 +156,32 @@ function focusTraces(geom, start, mode, step) {
   return [veil, frame];
 }
 
+/**
+ * Backward, LSTM: the constant error carousel's rule written on the c rail that leaves the
+ * current cell towards t-1, dc_{t-1} = dc_t ⊙ f_t, with its numbers in the hover.  Always
+ * one trace (empty when it does not apply), so the frame keeps its shape.
+ */
+function carouselTrace(run, geom, start, mode, step) {
+  const s = step - start;
+  const points = [];
+  if (mode === "backward" && geom.hasCellState && step > 0 && s > 0 && s < geom.size) {
+    const [x0, x1] = geom.railX(s);
+    for (let k = 0; k < geom.layers; k += 1) {
+      const n = run.norms[k];
+      const into = n.gcTotal[step];
+      const out = n.gc[step - 1];
+      points.push({
+        x: (x0 + x1) / 2,
+        y: geom.railY(k, "c"),
+        text: "⊙ f",
+        color: identityText("f"),
+        hover: tr("diagram.carousel", { t: step + 1, into: sig4(into), out: sig4(out), ratio: into > 0 ? sig4(out / into) : "–" }),
+      });
+    }
+  }
+  return textTrace("carousel", points, { size: 12, position: "top center", hover: true });
+}
+
 /** The selected layer's box at the current step (when there is more than one layer). */
 function selectedTrace(geom, start, step, layer) {
   const s = step - start;
@@ -227,6 +253,7 @@ export function buildFrame(run, geom, { start, mode, step, layer = 0, emphasis =
     ...labelTraces(run, geom, start, mode, step),
     ...focusTraces(geom, start, mode, step),
     selectedTrace(geom, start, step, layer),
+    carouselTrace(run, geom, start, mode, step),
   ];
   return { data, meta: { start, mode, step, slot: step - start, size: geom.size } };
 }

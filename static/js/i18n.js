@@ -73,6 +73,7 @@ export const en = {
   "diagram.label": "Unrolled {cell}: {T} steps, {layers} layers; {mode} pass at t = {t}.",
   "diagram.layer": "layer {k}",
   "diagram.output": "output",
+  "diagram.carousel": "<b>cell path, t = {t} → t − 1</b><br>dc<sub>t−1</sub> = dc<sub>t</sub> ⊙ f<sub>t</sub> (the part through c)<br>‖dc<sub>t</sub>‖ = {into} → ‖dc<sub>t</sub> ⊙ f<sub>t</sub>‖ = {out} (× {ratio})",
   "diagram.input": "input",
   "diagram.overview": "Whole sequence: click to jump",
   "overview.mean": "mean {name}",
@@ -238,6 +239,8 @@ export const en = {
   "explain.slice.body": "Each gate's gradient goes through the derivative of its activation (σ′ = σ(1 − σ), tanh′ = 1 − tanh²) and becomes dA_f, dA_g, dA_i or dA_o. The slice node's backward is the reverse of slicing: it **joins** the four pieces back into one dA, each in the place its name has in A.\n\nFrom dA, one matrix product each gives the gradients of the weights, of the input, dxₜ = W_ihᵀ·dA, and of the previous hidden state, dhₜ₋₁ = W_hhᵀ·dA, which flows on to step t−1.",
   "explain.vanishing.title": "Part 2: why the cell path eases vanishing gradients",
   "explain.vanishing.body": "Follow the top line backwards: [[c|dcₜ₋₁ = dcₜ ⊙ fₜ]]. Between two cell states the gradient meets no weight matrix and no squashing slope, only the forget gate, unit by unit. Over many steps it is multiplied by one f after another, so where the forget gate stays near 1 the gradient travels far almost unchanged.\n\nIn a plain RNN every step multiplies by W_hhᵀ and by the slope of tanh (at most 1), so the gradient usually shrinks geometrically (or sometimes explodes). Step backwards through the diagram and watch the [[c|c rail]]; then set the forget-gate bias to 3, run again, and it stays thick for longer. The LSTM does not remove the problem entirely (f can close), but it gives the gradient a path that the network can learn to keep open.",
+  "explain.compare.title": "Measure it: RNN, GRU and LSTM side by side",
+  "explain.compare.body": "The view below runs one sequence through a plain RNN, a GRU and an LSTM of the same size and scores only the last step, so the curves show how much gradient is left at each earlier step. The vertical axis is logarithmic: a straight falling line means the gradient shrinks by the same factor at every step, which is vanishing.\n\nCompare the RNN's [[h|‖dL/dhₜ‖]] with the LSTM's [[c|‖dL/dcₜ‖]]. Then change the LSTM's forget-gate bias from 0 to 3: f moves towards 1, the product of the forget gates along the cell path stays large, and far more gradient reaches step 1. Raise the recurrent weight scale and the RNN's gradient explodes instead.",
 
   "error.network": "The server could not be reached. Is it still running?",
   "error.server": "The server failed ({status}). Try again, or try a smaller model.",
@@ -342,6 +345,7 @@ export const ko = {
   "diagram.label": "펼쳐 놓은 {cell}: 시점 {T}개, 층 {layers}개. t = {t}의 {mode} 단계예요.",
   "diagram.layer": "{k}층",
   "diagram.output": "출력",
+  "diagram.carousel": "<b>셀 상태 경로, t = {t} → t − 1</b><br>dc<sub>t−1</sub> = dc<sub>t</sub> ⊙ f<sub>t</sub> (c를 거쳐 가는 몫)<br>‖dc<sub>t</sub>‖ = {into} → ‖dc<sub>t</sub> ⊙ f<sub>t</sub>‖ = {out} (× {ratio})",
   "diagram.input": "입력",
   "diagram.overview": "전체 시퀀스: 클릭하면 그 시점으로 이동해요",
   "overview.mean": "{name} 평균",
@@ -540,6 +544,8 @@ export const ko = {
   "explain.slice.body": "게이트마다 기울기가 활성화 함수의 미분(σ′ = σ(1 − σ), tanh′ = 1 − tanh²)을 거쳐 dA_f, dA_g, dA_i, dA_o가 돼요. 슬라이스 노드의 역전파는 자르기의 반대예요. 네 조각을 A에서 각자 이름이 차지하던 자리에 다시 **이어 붙여서** 하나의 dA로 만들어요.\n\ndA에 행렬 곱을 한 번씩 하면 가중치의 기울기, 입력의 기울기 dxₜ = W_ihᵀ·dA, 그리고 이전 은닉 상태의 기울기 dhₜ₋₁ = W_hhᵀ·dA를 얻어요. dhₜ₋₁은 t−1 시점으로 계속 흘러가요.",
   "explain.vanishing.title": "2탄: 셀 경로가 기울기 소실을 덜어 주는 이유",
   "explain.vanishing.body": "위쪽 선을 거꾸로 따라가 보세요: [[c|dcₜ₋₁ = dcₜ ⊙ fₜ]]. 두 셀 상태 사이에서 기울기는 가중치 행렬도, 값을 눌러 버리는 활성화 함수의 기울기도 만나지 않고, 유닛별로 망각 게이트 값만 곱해져요. 여러 시점을 지나면 f가 차례차례 곱해지는데, 망각 게이트가 1에 가까운 동안에는 기울기가 거의 그대로 멀리까지 전해져요.\n\n기본 RNN에서는 시점마다 W_hhᵀ와 tanh의 기울기(최대 1)가 곱해져서, 기울기가 대개 기하급수적으로 줄어들어요(가끔은 폭발하기도 해요). 다이어그램에서 역방향으로 한 단계씩 가면서 [[c|c 경로]]를 지켜보세요. 그다음 망각 게이트 편향을 3으로 바꿔 다시 실행하면 경로가 더 오랫동안 굵게 남아요. LSTM이 문제를 완전히 없애지는 못하지만(f가 닫힐 수도 있으니까요), 네트워크가 열어 두도록 배울 수 있는 길을 기울기에게 마련해 줘요.",
+  "explain.compare.title": "직접 재 보기: RNN, GRU, LSTM 나란히 보기",
+  "explain.compare.body": "아래 화면은 같은 시퀀스를 크기가 같은 기본 RNN, GRU, LSTM에 넣고 마지막 시점에서만 손실을 계산해요. 그래서 곡선은 앞쪽 시점마다 기울기가 얼마나 남았는지를 보여 줘요. 세로축은 로그 눈금이라, 곧게 내려가는 선은 시점마다 같은 비율로 기울기가 줄어든다는 뜻이고, 이것이 바로 기울기 소실이에요.\n\nRNN의 [[h|‖dL/dhₜ‖]]와 LSTM의 [[c|‖dL/dcₜ‖]]를 비교해 보세요. 그다음 LSTM의 망각 게이트 편향을 0에서 3으로 바꾸면 f가 1에 가까워지고, 셀 경로를 따라 곱해지는 망각 게이트 값들의 곱이 크게 유지되어 1번 시점까지 훨씬 많은 기울기가 도착해요. 순환 가중치 배율을 키우면 이번에는 RNN의 기울기가 폭발해요.",
 };
 
 // The panels (gradient flow, models, training) keep their strings beside their code.

@@ -5,16 +5,17 @@ import { cellGraph } from "../../static/js/cellgraph.js";
 import { explainKeys, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain.js";
 import { en, ko } from "../../static/js/i18n.js";
 
-test("the walk follows the seed: why, gates in order, forget, input, output, backward, part 2", () => {
+test("the walk follows the seed: why, gates in order, forget, input, output, backward, part 2, measured", () => {
   assert.deepEqual(
     STEPS.map((s) => s.id),
-    ["why", "order", "forget", "candidate", "input", "output", "twoWays", "gates", "slice", "vanishing"],
+    ["why", "order", "forget", "candidate", "input", "output", "twoWays", "gates", "slice", "vanishing", "compare"],
   );
+  assert.equal(STEPS.at(-1).view, "gradflow"); // the step that uses the gradient-flow view
   const firstBackward = STEPS.findIndex((s) => s.mode === "backward");
   assert.ok(STEPS.slice(0, firstBackward).every((s) => s.mode === "forward"));
   assert.ok(STEPS.slice(firstBackward).every((s) => s.mode === "backward"));
   assert.equal(stepAt(-3).id, "why");
-  assert.equal(stepAt(99).id, "vanishing");
+  assert.equal(stepAt(99).id, "compare");
 });
 
 test("every step points at nodes of the LSTM graph and has text in both languages", () => {

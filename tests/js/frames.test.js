@@ -149,3 +149,18 @@ test("the static graph holds boxes, letters and row names; the diagram's graph l
   assert.equal(top.datarevision, 3);
   assert.ok(diagramHeight(geom) > 300);
 });
+
+test("backward, LSTM: the cell path's rule sits on the c rail leaving the current cell", () => {
+  const { run, geom } = setup({ steps: 6, text: "abcdefg", layers: 2 });
+  const at = (mode, step, start = 0) => byName(buildFrame(run, geom, { start, mode, step }), "carousel");
+  const back = at("backward", 3);
+  assert.equal(back.x.length, 2); // one per layer
+  assert.deepEqual(back.x, [2.5, 2.5]); // between the cells of steps 3 and 4 (0-based 2 and 3)
+  assert.deepEqual(back.y, [geom.railY(0, "c"), geom.railY(1, "c")]);
+  const ratio = run.norms[0].gc[2] / run.norms[0].gcTotal[3];
+  assert.ok(back.hovertext[0].includes("⊙") && back.hovertext[0].includes(String(ratio.toPrecision(4)).replace("-", "−")));
+  assert.equal(at("forward", 3).x.length, 0);
+  assert.equal(at("backward", 0).x.length, 0); // nothing before step 1 on screen
+  const gru = setup({ cell: "gru", steps: 6, text: "abcdefg" });
+  assert.equal(byName(buildFrame(gru.run, gru.geom, { start: 0, mode: "backward", step: 3 }), "carousel").x.length, 0);
+});

@@ -273,7 +273,7 @@ def test_language_toggle_switches_every_label_and_survives_a_reload(probe):
 def test_the_guided_explanation_walks_all_its_steps(probe):
     probe.open()
     steps = probe.page.locator("#explain-dots button").count()
-    assert steps == 10
+    assert steps == 11
     seen = []
     for k in range(1, steps + 1):
         wait_attr(probe, "explain", "step", str(k))
@@ -285,17 +285,20 @@ def test_the_guided_explanation_walks_all_its_steps(probe):
         assert probe.drawn()["emphasis"], step_id
         if step_id == "slice":
             assert "slice" in emphasis
-        if step_id in ("twoWays", "gates", "slice", "vanishing"):
+        if step_id in ("twoWays", "gates", "slice", "vanishing", "compare"):
             wait_cell(probe, mode="backward")
         else:
             assert cell_data(probe)["mode"] == "forward"
         if k < steps:
             probe.testid("explain-next").click()
-    assert seen[0] == "why" and seen[-1] == "vanishing"
+    assert seen[0] == "why" and seen[-2] == "vanishing" and seen[-1] == "compare"
     assert probe.testid("explain-next").is_disabled()
-    assert "vanishing" in probe.testid("explain").inner_text().lower()
+    assert "rnn, gru and lstm" in probe.testid("explain").inner_text().lower()
+    # The last step is about the gradient-flow view: it is outlined.
+    assert "explain-view" in probe.testid("gradflow").get_attribute("class")
     probe.testid("explain-prev").click()
-    wait_attr(probe, "explain", "step", "9")
+    wait_attr(probe, "explain", "step", "10")
+    assert "explain-view" not in probe.testid("gradflow").get_attribute("class")
     # Hiding the explanation lifts the emphasis.
     probe.page.locator("#explain-toggle").click()
     wait_attr(probe, "cell-detail", "emphasis", "")
