@@ -45,15 +45,18 @@ function line(name, values, color, dash, symbol, key) {
   };
 }
 
-function markers(name, values, steps, symbol, color) {
+function markers(name, values, steps, symbol, color, legend) {
   return {
     type: "scatter",
     mode: "markers",
     name,
     x: steps,
     y: steps.map((s) => logSafe(values[s - 1])),
-    marker: { symbol, size: 9, color: "rgba(0,0,0,0)", line: { color, width: 2 } },
+    // Open symbols draw their outline in marker.color.
+    marker: { symbol, size: 8, color, line: { width: 1.5 } },
     hovertemplate: `${name}<br>t = %{x}<br>%{y:.3g}<extra></extra>`,
+    // One legend entry per kind of mark, whichever line it is on.
+    legendgroup: legend,
     showlegend: false,
   };
 }
@@ -75,9 +78,13 @@ export function flowTraces(result, layer) {
       const color = identity(key);
       traces.push(line(name, values, color, key === "c" ? "solid" : DASH[cell], SYMBOL[cell], key));
       const { low, high } = extremes(values);
-      if (low.length) rings.push(markers(`${name}: ${t("flow.trace.low")}`, values, low, "circle-open", "#555555"));
-      if (high.length) rings.push(markers(`${name}: ${t("flow.trace.high")}`, values, high, "x-open", "#b00020"));
+      if (low.length) rings.push(markers(`${name}: ${t("flow.trace.low")}`, values, low, "circle-open", "#555555", "low"));
+      if (high.length) rings.push(markers(`${name}: ${t("flow.trace.high")}`, values, high, "x-open", "#b00020", "high"));
     }
+  }
+  for (const kind of ["low", "high"]) {
+    const first = rings.find((r) => r.legendgroup === kind);
+    if (first) Object.assign(first, { showlegend: true, legendrank: 2000, name: t(`flow.trace.${kind}`) });
   }
   return [...traces, ...rings];
 }
