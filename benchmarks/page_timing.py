@@ -21,32 +21,16 @@ machine.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import tempfile
 from urllib.parse import quote
 
 from playwright.sync_api import sync_playwright
 
 from benchmarks.common import machine
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.live_server import ServerProcess
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 TEXT_51 = "long short-term memory keeps a cell state c and an h"[:51]
 
 # Click "next" `n` times in the page; per click, ms until the frame is drawn and painted.
@@ -81,27 +65,6 @@ FIRST_DIAGRAM = """() => {
     scriptsRun: nav.domContentLoadedEventEnd,
   };
 }"""
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "app", "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.1)
 
 
 def wait_ready(page) -> None:
@@ -142,10 +105,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7, help="fresh pages per measurement (default 7)")
     ap.add_argument("--steps", type=int, default=20, help="steps timed per page and mode (default 20)")
     args = ap.parse_args()
-    proc, url = start_server()
+    server = ServerProcess(tempfile.mkdtemp(prefix="lstmvis-page-"))
+    url = server.url
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             first_diagram(browser, url)  # warm-up: server imports, OS file cache
             cold: list[dict] = []
             warm: list[dict] = []
@@ -163,8 +127,7 @@ def main() -> None:
             version = browser.version
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
     print(f"machine: {machine()}, Chromium {version} headless")
     print(f"runs: {args.runs}; steps timed per run and mode: {args.steps}")
