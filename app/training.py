@@ -131,7 +131,7 @@ class Trainer:
         latest = self._progress(T.StepReport(0, probe_loss, T.global_norm(probe_grads), False), 0.0)
         try:
             self._checkpoint(run, params, latest, start)
-            for report, _ in T.train(s, data, params):  # params are updated in place
+            for report, _ in T.train(s, data, params, stop=lambda: self._stop_reason(run, start) is not None):
                 elapsed = time.perf_counter() - start
                 latest = self._progress(report, elapsed)
                 if report.step % every == 0 or report.step == 1:
@@ -141,15 +141,10 @@ class Trainer:
                 if not math.isfinite(report.loss):
                     reason = "diverged"
                     break
-                if run.cancel.is_set():
-                    reason = run.cancel_reason
+                if report.step < s.steps and self._stop_reason(run, start):
                     break
-                if run.orphaned_at is not None and time.monotonic() - run.orphaned_at > ORPHAN_GRACE_S:
-                    reason = "client_disconnected"
-                    break
-                if elapsed > run.time_limit_s and report.step < s.steps:
-                    reason = "time_limit"
-                    break
+            if reason != "diverged" and latest["step"] < s.steps:
+                reason = self._stop_reason(run, start) or reason
             self._finish(run, params, reason, latest, time.perf_counter() - start)
         except Exception as err:  # a run must always end with a final event
             run.emit(
@@ -160,6 +155,17 @@ class Trainer:
         finally:
             run.state = "done"
             run.finished_at = time.monotonic()
+
+    @staticmethod
+    def _stop_reason(run: Run, start: float) -> str | None:
+        """Why the run must stop now (asked between steps and between a batch's sequences)."""
+        if run.cancel.is_set():
+            return run.cancel_reason
+        if run.orphaned_at is not None and time.monotonic() - run.orphaned_at > ORPHAN_GRACE_S:
+            return "client_disconnected"
+        if time.perf_counter() - start > run.time_limit_s:
+            return "time_limit"
+        return None
 
     @staticmethod
     def _save(run: Run, params: dict[str, np.ndarray], step: int, meta: dict[str, Any]):

@@ -137,14 +137,27 @@ def gradients(trace: stack.Trace, num_layers: int) -> dict[str, np.ndarray]:
     return out
 
 
+class Stopped(Exception):
+    """Raised between sequences when the caller's `stop()` says so."""
+
+
 def batch_gradient(
-    cell: str, params: dict[str, np.ndarray], num_layers: int, batch: Batch
+    cell: str,
+    params: dict[str, np.ndarray],
+    num_layers: int,
+    batch: Batch,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[float, dict[str, np.ndarray]]:
-    """Mean loss and mean gradient over the batch's sequences."""
+    """Mean loss and mean gradient over the batch's sequences.
+
+    `stop` is asked before each sequence, so a large batch can be abandoned mid-way.
+    """
     model = _model(cell, params, num_layers)
     total = {k: np.zeros_like(v) for k, v in params.items()}
     loss = 0.0
     for x, target in zip(batch.x, batch.losses, strict=True):
+        if stop is not None and stop():
+            raise Stopped
         trace = stack.run(model, x, target)
         loss += trace.loss
         for k, g in gradients(trace, num_layers).items():
@@ -199,15 +212,25 @@ class StepReport:
 
 
 def train(
-    settings: Settings, data: TaskData, params: dict[str, np.ndarray] | None = None
+    settings: Settings,
+    data: TaskData,
+    params: dict[str, np.ndarray] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[StepReport, dict[str, np.ndarray]]]:
-    """Yield after every optimiser step: the report and the (live) parameters."""
+    """Yield after every optimiser step: the report and the (live) parameters.
+
+    Ends early, between two sequences of a batch, once `stop()` is true (the unfinished
+    step is dropped).
+    """
     rng = np.random.default_rng([settings.seed, 7])
     params = init_model(settings, data) if params is None else params
     opt = Optimizer(settings.optimizer, settings.lr, settings.momentum)
     for step in range(1, settings.steps + 1):
         batch = data.sample(rng, settings.batch_size)
-        loss, grads = batch_gradient(settings.cell, params, settings.num_layers, batch)
+        try:
+            loss, grads = batch_gradient(settings.cell, params, settings.num_layers, batch, stop)
+        except Stopped:
+            return
         norm = global_norm(grads)
         clipped = settings.clip is not None and norm > settings.clip
         if clipped:

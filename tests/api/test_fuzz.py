@@ -12,6 +12,7 @@ is `FUZZ_EXAMPLES=300 python -m pytest tests/api/test_fuzz.py` (see README).
 from __future__ import annotations
 
 import os
+import time
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -31,5 +32,10 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 def test_api_keeps_its_contract(case):
     response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
     if case.path == "/api/train" and case.method.upper() == "POST" and response.status_code == 202:
-        # A run the fuzzer started would keep a core busy for up to 30 s: stop it now.
-        trainer.cancel(response.json()["id"])
+        # A run the fuzzer started would keep a core busy for up to 30 s: stop it, and wait,
+        # so it does not hold one of the two run slots while later tests start theirs.
+        run = trainer.cancel(response.json()["id"])
+        deadline = time.monotonic() + 10
+        while run.state != "done" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert run.state == "done", "a cancelled run did not stop within 10 s"

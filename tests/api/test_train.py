@@ -159,3 +159,14 @@ def test_unknown_runs(url):
     assert httpx.get(f"{url}/api/train/{'0' * 32}/events").status_code == 404
     assert httpx.delete(f"{url}/api/train/{'0' * 32}").status_code == 404
     assert httpx.get(f"{url}/api/train/nope").status_code == 422
+
+
+def test_cancel_is_quick_even_mid_way_through_a_large_batch(url):
+    run_id = start(url, task="copy", seq_len=200, delay=50, hidden_size=128, num_layers=4, batch_size=64, steps=50)
+    time.sleep(0.5)  # well inside the first step, which takes seconds
+    t0 = time.perf_counter()
+    httpx.delete(f"{url}/api/train/{run_id}")
+    while httpx.get(f"{url}/api/train/{run_id}").json()["state"] != "done":
+        assert time.perf_counter() - t0 < 1.0
+        time.sleep(0.02)
+    assert httpx.get(f"{url}/api/train/{run_id}").json()["reason"] == "cancelled"
