@@ -7,6 +7,7 @@ import io
 import httpx
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app import model_files
 from app.nn import params as P
@@ -17,7 +18,16 @@ TIMEOUT = 30_000
 
 
 def wait_attr(probe, testid: str, attr: str, value: str, timeout: int = TIMEOUT) -> None:
-    probe.page.wait_for_selector(f'[data-testid="{testid}"][data-{attr}="{value}"]', timeout=timeout)
+    try:
+        probe.page.wait_for_selector(f'[data-testid="{testid}"][data-{attr}="{value}"]', timeout=timeout)
+    except PlaywrightTimeout:
+        # Say where it got stuck instead of only that it did.
+        el = probe.testid(testid)
+        got = el.get_attribute(f"data-{attr}")
+        text = el.inner_text()[:400] if el.count() else "(no element)"
+        raise AssertionError(
+            f"{testid}: data-{attr} is {got!r}, not {value!r}; errors {probe.errors}; text: {text}"
+        ) from None
 
 
 def plot_info(probe, testid: str) -> dict:

@@ -23,7 +23,8 @@ export function createGradflow(parent) {
   const lengthField = field("flow.length", length);
   const delayField = field("flow.delay", delay);
   const holdLabel = el("label", { className: "check" }, [hold, el("span", { i18n: "flow.holdForget" })]);
-  const form = el("form", { className: "panel-controls" }, [
+  // novalidate: the API judges ranges and its message is shown; a browser bubble would not be.
+  const form = el("form", { className: "panel-controls", novalidate: true }, [
     field("flow.task", task),
     lengthField,
     delayField,
@@ -85,6 +86,17 @@ export function createGradflow(parent) {
   }
 
   async function compare() {
+    try {
+      await compareOnce();
+    } catch (err) {
+      // Never leave the view "loading": say what went wrong.
+      error.textContent = t("error.general", { msg: String(err) });
+      error.hidden = false;
+      section.dataset.state = "error";
+    }
+  }
+
+  async function compareOnce() {
     const id = ++view.requestId;
     section.dataset.state = "loading";
     const body = await requestBody();

@@ -17,7 +17,7 @@ export function createModels(parent, { readOnly }) {
   const layout = select([["", "models.layout.auto"], ...LAYOUTS.map((l) => [l, `models.layout.${l}`])]);
   const name = el("input", { type: "text", maxlength: 100, autocomplete: "off" });
   const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });
-  const form = el("form", { className: "panel-controls" }, [
+  const form = el("form", { className: "panel-controls", novalidate: true }, [
     field("models.file", file),
     field("models.layout", layout),
     field("models.name", name),

@@ -33,7 +33,7 @@ export function createTraining(parent, { readOnly }) {
   const start = el("button", { type: "submit", className: "primary", i18n: "train.start", "data-testid": "train-start" });
   const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
   const textField = field("train.text", text);
-  const form = el("form", { className: "panel-controls" }, [
+  const form = el("form", { className: "panel-controls", novalidate: true }, [
     field("train.task", task),
     textField,
     field("train.seqLen", seqLen),
