@@ -2,6 +2,7 @@
 // mode, the language or the selected units change; the current step is a marker per panel,
 // a plain element positioned over the plot, so stepping costs no Plotly call.
 
+import { keyedChart } from "./chartview.js";
 import { HEATMAP_NAMES, heatmapFigure, panelBox } from "./charts.js";
 
 export const EXPORT_CONFIG = (filename) => ({
@@ -17,15 +18,11 @@ export const EXPORT_CONFIG = (filename) => ({
 
 export function createHeatmaps({ element, stage, onSelectUnit }) {
   const Plotly = () => window.Plotly;
-  let run = null;
-  let key = null;
   let cursors = [];
-  let state = { k: 0, mode: "forward", step: 1, units: [0] };
   let bound = false;
   let width = 0;
 
-  function placeCursors() {
-    if (!run) return;
+  function placeCursors(run, state) {
     const names = HEATMAP_NAMES[run.cell] || HEATMAP_NAMES.rnn;
     while (cursors.length < names.length) {
       const el = document.createElement("div");
@@ -47,7 +44,7 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
     element.dataset.step = String(state.step);
   }
 
-  async function draw() {
+  async function draw(run, state) {
     width = Math.max(320, Math.floor(element.clientWidth));
     const fig = heatmapFigure(run, { k: state.k, mode: state.mode, units: state.units, width });
     await Plotly().react(element, fig.data, fig.layout, EXPORT_CONFIG(`heatmaps-layer${state.k + 1}-${state.mode}`));
@@ -61,31 +58,8 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
       });
     }
     Object.assign(element.dataset, { mode: state.mode, layer: String(state.k + 1), units: state.units.map((u) => u + 1).join(",") });
-    placeCursors();
+    placeCursors(run, state);
   }
 
-  /** Redraw when anything but the step changed (or `force`, e.g. for a language change). */
-  function update(next, force = false) {
-    state = { ...state, ...next };
-    if (!run) return null;
-    const nextKey = `${state.k}:${state.mode}:${state.units.join(",")}:${element.clientWidth}`;
-    if (force || nextKey !== key) {
-      key = nextKey;
-      return draw();
-    }
-    placeCursors();
-    return null;
-  }
-
-  return {
-    setRun(nextRun, next) {
-      run = nextRun;
-      key = null;
-      return update(next);
-    },
-    update,
-    refresh() {
-      return update({}, true);
-    },
-  };
+  return keyedChart(element, { draw, place: placeCursors });
 }

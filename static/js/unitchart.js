@@ -2,16 +2,14 @@
 // the current step as a marker positioned over the plot.
 
 import { UNIT_CHART_HEIGHT, UNIT_CHART_MARGIN, unitChartFigure } from "./charts.js";
+import { keyedChart } from "./chartview.js";
 import { EXPORT_CONFIG } from "./heatmaps.js";
 
 export function createUnitChart({ element, cursor }) {
   const Plotly = () => window.Plotly;
-  let run = null;
-  let key = null;
   let width = 0;
-  let state = { k: 0, mode: "forward", step: 1, units: [0] };
 
-  function placeCursor() {
+  function placeCursor(run, state) {
     const plotW = width - UNIT_CHART_MARGIN.l - UNIT_CHART_MARGIN.r;
     const colW = plotW / run.steps;
     cursor.hidden = false;
@@ -21,35 +19,13 @@ export function createUnitChart({ element, cursor }) {
     element.dataset.step = String(state.step);
   }
 
-  async function draw() {
+  async function draw(run, state) {
     width = Math.max(280, Math.floor(element.clientWidth));
     const fig = unitChartFigure(run, { ...state, width });
     await Plotly().react(element, fig.data, fig.layout, EXPORT_CONFIG(`units-layer${state.k + 1}-${state.mode}`));
     Object.assign(element.dataset, { mode: state.mode, units: state.units.map((u) => u + 1).join(",") });
-    placeCursor();
+    placeCursor(run, state);
   }
 
-  function update(next, force = false) {
-    state = { ...state, ...next };
-    if (!run) return null;
-    const nextKey = `${state.k}:${state.mode}:${state.units.join(",")}:${element.clientWidth}`;
-    if (force || nextKey !== key) {
-      key = nextKey;
-      return draw();
-    }
-    placeCursor();
-    return null;
-  }
-
-  return {
-    setRun(nextRun, next) {
-      run = nextRun;
-      key = null;
-      return update(next);
-    },
-    update,
-    refresh() {
-      return update({}, true);
-    },
-  };
+  return keyedChart(element, { draw, place: placeCursor });
 }
