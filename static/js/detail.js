@@ -11,9 +11,9 @@ import { createExplainView } from "./explainview.js";
 import { createHeatmaps } from "./heatmaps.js";
 import { language, t } from "./i18n.js";
 import { createUnitChart } from "./unitchart.js";
+import { MAX_SELECTED_UNITS as MAX_UNITS } from "./urlstate.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_UNITS = 4;
 
 function legendBar(label, scale, ticks) {
   const box = document.createElement("div");
@@ -33,7 +33,7 @@ function legendBar(label, scale, ticks) {
   return box;
 }
 
-export function createDetail({ setMode, setFocus }) {
+export function createDetail({ setMode, setFocus, onSelect = () => {} }) {
   let run = null;
   let frame = { mode: "forward", step: 1 };
   let layer = 0;
@@ -112,6 +112,7 @@ export function createDetail({ setMode, setFocus }) {
     equations();
     heatmaps.update({ units });
     chart.update({ units });
+    onSelect({ layer, units: units.slice() });
   }
 
   function selectLayer(k) {
@@ -127,6 +128,7 @@ export function createDetail({ setMode, setFocus }) {
     setFocus({ layer: k });
     const step = explain.current;
     if (step) cell.setEmphasis(visibleNodes(step, cellGraph(run.cell)));
+    onSelect({ layer, units: units.slice() });
   }
 
   // Option values are 1-based, as shown.
@@ -143,10 +145,12 @@ export function createDetail({ setMode, setFocus }) {
   });
 
   return {
-    /** A new run: keep the layer and units when they still exist. */
-    async setRun(nextRun, { mode, step }) {
+    /** A new run: take the layer and units asked for (0-based), else keep the current ones, when they exist. */
+    async setRun(nextRun, { mode, step, layer: askedLayer = null, units: askedUnits = null }) {
       run = nextRun;
       frame = { mode, step };
+      if (Number.isInteger(askedLayer)) layer = askedLayer;
+      if (Array.isArray(askedUnits) && askedUnits.length) units = askedUnits.slice(0, MAX_UNITS);
       if (layer >= run.numLayers) layer = 0;
       units = units.filter((u) => u < run.hidden);
       if (!units.length) units = [0];

@@ -113,6 +113,12 @@ async function main() {
   const detail = createDetail({
     setMode: (mode) => player.setMode(mode),
     setFocus: (focus) => diagram.setFocus(focus),
+    // The selection inside the cell is part of the view, so of the URL (1-based there).
+    onSelect: ({ layer, units }) => {
+      if (!page.config) return;
+      page.config = { ...page.config, layer: layer + 1, units: units.map((u) => u + 1) };
+      writeUrlSoon();
+    },
   });
   detail.start();
 
@@ -204,8 +210,15 @@ async function main() {
       page.firstDrawn = true;
       performance.mark("lstmvis:first-diagram");
     }
-    await detail.setRun(runData, { mode: config.mode, step });
+    await detail.setRun(runData, {
+      mode: config.mode,
+      step,
+      layer: Number.isInteger(config.layer) ? config.layer - 1 : null,
+      units: Array.isArray(config.units) ? config.units.map((u) => u - 1) : null,
+    });
     if (id !== page.requestId) return;
+    page.config = { ...page.config, layer: detail.layer + 1, units: detail.units.map((u) => u + 1) };
+    writeUrl();
     setState("ready");
     document.dispatchEvent(new CustomEvent("viz:run", { detail: { run: runData, config: page.config } }));
   }

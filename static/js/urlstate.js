@@ -7,6 +7,9 @@
 import { asNumber, CELLS, configFromPreset, MODEL_ID, MODES } from "./config.js";
 import { decodeRows, encodeRows, sameRows } from "./sequence.js";
 
+// The cell view follows at most this many units at once (as detail.js allows).
+export const MAX_SELECTED_UNITS = 4;
+
 // URL key for each scalar config field.
 const SCALARS = [
   ["cell", "cell"],
@@ -45,6 +48,11 @@ export function encodeState(config, presets) {
   if (config.modelId) parts.push(["model", config.modelId]);
   if (config.mode && config.mode !== "forward") parts.push(["mode", config.mode]);
   if (Number.isInteger(config.step)) parts.push(["t", config.step]);
+  // The selection inside the cell (1-based), when it is not the first layer's first unit.
+  if (Number.isInteger(config.layer) && config.layer > 1) parts.push(["layer", config.layer]);
+  if (Array.isArray(config.units) && config.units.length && !(config.units.length === 1 && config.units[0] === 1)) {
+    parts.push(["units", config.units.join(",")]);
+  }
   if (config.lang && config.lang !== "en") parts.push(["lang", config.lang]);
   return "?" + parts.map(([k, v]) => `${k}=${enc(v)}`).join("&");
 }
@@ -91,6 +99,13 @@ export function decodeState(search, presets, defaultName) {
   const model = params.get("model");
   config.modelId = model && MODEL_ID.test(model) ? model : null;
   config.lang = langFromSearch(search);
+  const layer = asNumber(params.get("layer") ?? "");
+  config.layer = Number.isInteger(layer) && layer >= 1 ? layer : null;
+  const units = (params.get("units") || "")
+    .split(",")
+    .map((u) => asNumber(u))
+    .filter((u) => Number.isInteger(u) && u >= 1);
+  config.units = units.length ? units.slice(0, MAX_SELECTED_UNITS) : null;
   return config;
 }
 

@@ -83,3 +83,20 @@ test("a saved model and the language are in the link; the model's own sizes are 
   assert.equal(langFromSearch(""), "en");
   assert.equal(encodeState({ ...configFromPreset(presets[0]), lang: "en" }, presets), "?preset=hello");
 });
+
+test("the selection inside the cell round-trips through the URL (1-based, first unit of layer 1 left out)", () => {
+  const presets = fakePresets();
+  const base = decodeState("", presets, presets[0].name);
+  assert.equal(base.layer, null);
+  assert.equal(base.units, null);
+  const query = encodeState({ ...base, layer: 2, units: [3, 5] }, presets);
+  assert.match(query, /layer=2/);
+  assert.match(query, /units=3,5/);
+  const back = decodeState(query, presets, presets[0].name);
+  assert.equal(back.layer, 2);
+  assert.deepEqual(back.units, [3, 5]);
+  assert.doesNotMatch(encodeState({ ...base, layer: 1, units: [1] }, presets), /layer=|units=/);
+  const junk = decodeState("?layer=0&units=x,2,-1,1.5,9,10,11,12", presets, presets[0].name);
+  assert.equal(junk.layer, null);
+  assert.deepEqual(junk.units, [2, 9, 10, 11]); // whole numbers from 1, at most four
+});

@@ -224,6 +224,22 @@ def test_clicking_a_cell_in_the_diagram_selects_it(probe):
     wait_cell(probe, step=5, layer=2)
 
 
+def test_the_selection_inside_the_cell_survives_a_reload(probe):
+    probe.open("?layers=2")
+    wait_cell(probe, step=1, layer=1)
+    probe.testid("cell-layer").select_option("2")
+    wait_attr(probe, "heatmaps", "layer", "2")
+    probe.page.select_option("[data-testid=eq-unit]", value="3")
+    wait_attr(probe, "heatmaps", "units", "3")
+    probe.page.wait_for_function("() => location.search.includes('layer=2') && location.search.includes('units=3')")
+    probe.page.reload()
+    probe.wait_ready()
+    wait_attr(probe, "heatmaps", "layer", "2")
+    wait_attr(probe, "heatmaps", "units", "3")
+    assert probe.testid("cell-layer").input_value() == "2"
+    assert probe.testid("eq-unit").input_value() == "3"
+
+
 def test_language_toggle_switches_every_label_and_survives_a_reload(probe):
     probe.open()
     assert probe.testid("lang").text_content() == "한국어"
