@@ -88,6 +88,15 @@ function lstmForward(L, run, t, u) {
   ];
 }
 
+/** dh_t's two sources, the same in every cell: from above (or the loss) and from t+1. */
+function dhRow(G, t, u) {
+  return row(
+    "dh",
+    [m("dh_t", "h"), o(" = "), m("dh_t^{above}", "h"), o(" + "), m("dh_t^{next}", "h")],
+    [o("= "), n(G.h_from_above[t][u], "dh_above"), o(" + "), n(G.h_from_next[t][u], "dh_next"), o(" = "), n(G.h[t][u], "dh")],
+  );
+}
+
 function lstmBackward(L, run, t, u) {
   const G = L.grad;
   const H = run.hidden;
@@ -98,11 +107,7 @@ function lstmBackward(L, run, t, u) {
   const [f, i, g, oo] = ["f", "i", "g", "o"].map((q) => L[q][t][u]);
   const packed = run.gateOrder.flatMap((gate, q) => [...(q ? [o(" | ")] : []), m(`dA_${gate}`, gate)]);
   return [
-    row(
-      "dh",
-      [m("dh_t", "h"), o(" = "), m("dh_t^{above}", "h"), o(" + "), m("dh_t^{next}", "h")],
-      [o("= "), n(G.h_from_above[t][u], "dh_above"), o(" + "), n(G.h_from_next[t][u], "dh_next"), o(" = "), n(G.h[t][u], "dh")],
-    ),
+    dhRow(G, t, u),
     row(
       "do",
       [m("do_t", "o"), o(" = "), m("dh_t", "h"), o(" ⊙ tanh("), m("c_t", "c"), o(")")],
@@ -169,11 +174,7 @@ function gruBackward(L, t, u) {
   const dhPrev = t > 0 ? G.h_from_next[t - 1][u] : G.h0[u];
   const z = L.z[t][u];
   return [
-    row(
-      "dh",
-      [m("dh_t", "h"), o(" = "), m("dh_t^{above}", "h"), o(" + "), m("dh_t^{next}", "h")],
-      [o("= "), n(G.h_from_above[t][u], "dh_above"), o(" + "), n(G.h_from_next[t][u], "dh_next"), o(" = "), n(G.h[t][u], "dh")],
-    ),
+    dhRow(G, t, u),
     row(
       "dn",
       [m("dn_t", "n"), o(" = "), m("dh_t", "h"), o(" ⊙ (1 − "), m("z_t", "z"), o(")")],
@@ -205,11 +206,7 @@ function rnnBackward(L, t, u) {
   const G = L.grad;
   const dhPrev = t > 0 ? G.h_from_next[t - 1][u] : G.h0[u];
   return [
-    row(
-      "dh",
-      [m("dh_t", "h"), o(" = "), m("dh_t^{above}", "h"), o(" + "), m("dh_t^{next}", "h")],
-      [o("= "), n(G.h_from_above[t][u], "dh_above"), o(" + "), n(G.h_from_next[t][u], "dh_next"), o(" = "), n(G.h[t][u], "dh")],
-    ),
+    dhRow(G, t, u),
     row(
       "dA",
       [m("dA"), o(" = "), m("dh_t", "h"), o(" ⊙ (1 − "), m("h_t", "h"), o("²)")],
