@@ -21,6 +21,16 @@ function panelTitle(name, mode) {
 }
 
 /** The grid of panels: [{name, row, col, domain: {x, y}}] and the figure height (px). */
+// The look both axes of every heatmap panel share.
+const PANEL_AXIS = Object.freeze({
+  fixedrange: true,
+  showgrid: false,
+  zeroline: false,
+  ticks: "outside",
+  ticklen: 3,
+  tickfont: { size: 10 },
+});
+
 export function heatmapGrid(cell) {
   const names = HEATMAP_NAMES[cell] || HEATMAP_NAMES.rnn;
   const cols = COLUMNS[cell] || 2;
@@ -102,28 +112,18 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
       hoverlabel: { bordercolor: identityText(panel.name) },
     });
     layout[`xaxis${id}`] = {
+      ...PANEL_AXIS,
       domain: panel.domain.x,
       range: [0.5, T + 0.5],
       anchor: `y${id}`,
-      fixedrange: true,
-      showgrid: false,
-      zeroline: false,
-      ticks: "outside",
-      ticklen: 3,
-      tickfont: { size: 10 },
       nticks: Math.min(T, 12),
       title: panel.row === Math.ceil(grid.panels.length / (COLUMNS[run.cell] || 2)) - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
     };
     layout[`yaxis${id}`] = {
+      ...PANEL_AXIS,
       domain: panel.domain.y,
       range: [H + 0.5, 0.5], // unit 1 on top
       anchor: `x${id}`,
-      fixedrange: true,
-      showgrid: false,
-      zeroline: false,
-      ticks: "outside",
-      ticklen: 3,
-      tickfont: { size: 10 },
       nticks: Math.min(H, 6),
       title: panel.col === 0 ? { text: tr("heat.unit"), font: { size: 11 }, standoff: 2 } : undefined,
     };
