@@ -1,4 +1,11 @@
-"""Access to the PyTorch golden traces in ../shared/fixtures/torch-golden/ (read-only)."""
+"""The PyTorch golden traces: the project's own, and the team's shared set when it is beside the checkout.
+
+The project's traces live in tests/fixtures/torch-golden/, made by
+`python -m tests.fixtures.make_torch_golden` (torch, unrolled by hand with retain_grad).
+The shared set in ../shared/fixtures/torch-golden/ (LSTMVIS_GOLDEN_DIR overrides) is an
+extra, independent reference: its cases run when it is there and are reported as skipped,
+with the reason, when it is not.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,32 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.nn import params as P
 from app.nn.losses import NO_CLASS, Loss
 from app.nn.stack import Model
 
-# shared/ sits beside the checkout (as it does for CI's clone); LSTMVIS_GOLDEN_DIR overrides.
-GOLDEN_DIR = Path(
+REPO_GOLDEN_DIR = Path(__file__).resolve().parent / "fixtures" / "torch-golden"
+SHARED_GOLDEN_DIR = Path(
     os.environ.get("LSTMVIS_GOLDEN_DIR", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "torch-golden")
 )
 
 
-def golden_files() -> list[Path]:
-    return sorted(GOLDEN_DIR.glob("*.json"))
+def repo_golden_files() -> list[Path]:
+    return sorted(REPO_GOLDEN_DIR.glob("*.json"))
+
+
+def golden_cases() -> list:
+    """pytest params: every repo trace, then every shared one (or one skipped param saying why)."""
+    cases = [pytest.param(p, id=f"repo-{p.stem}") for p in repo_golden_files()]
+    shared = sorted(SHARED_GOLDEN_DIR.glob("*.json"))
+    if shared:
+        cases += [pytest.param(p, id=f"shared-{p.stem}") for p in shared]
+    else:
+        reason = f"the shared golden traces are not beside this checkout ({SHARED_GOLDEN_DIR} has none)"
+        cases.append(pytest.param(None, id="shared", marks=pytest.mark.skip(reason=reason)))
+    return cases
 
 
 def load(path: Path) -> dict:

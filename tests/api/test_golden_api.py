@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.golden import golden_files, load
+from tests.golden import golden_cases, load
 
 TOL = 1e-12
 
 
-@pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases())
 def test_backward_response_matches_pytorch(client, path):
     case = load(path)
     r = client.post("/api/backward", json=case["request"])
@@ -29,7 +29,7 @@ def test_backward_response_matches_pytorch(client, path):
         np.testing.assert_allclose(body["output"][name], value, rtol=0, atol=TOL, err_msg=name)
 
 
-@pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", golden_cases())
 def test_forward_response_has_the_same_forward_arrays_and_no_grad(client, path):
     case = load(path)
     body = client.post("/api/forward", json=case["request"]).json()
