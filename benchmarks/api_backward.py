@@ -17,7 +17,7 @@ import argparse
 import gzip
 import tempfile
 
-import httpx
+import httpx2
 import numpy as np
 
 from app.api.problem import build
@@ -36,7 +36,7 @@ def main() -> None:
     server = ServerProcess(tempfile.mkdtemp(prefix="lstmvis-bench-"))
     lines = []
     try:
-        with httpx.Client(base_url=server.url, timeout=300) as client:
+        with httpx2.Client(base_url=server.url, timeout=300) as client:
             for steps, inputs, hidden in SIZES:
                 rng = np.random.default_rng(0)
                 body = {"hidden_size": hidden, "inputs": rng.normal(size=(steps, inputs)).round(6).tolist()}

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 from benchmarks.common import machine
@@ -97,10 +97,10 @@ def stall(url: str, small: dict, seconds: float = 60) -> dict:
 
     def run_big() -> None:
         t0 = time.perf_counter()
-        state["status"] = httpx.post(f"{url}/api/backward", json=big, timeout=seconds).status_code
+        state["status"] = httpx2.post(f"{url}/api/backward", json=big, timeout=seconds).status_code
         state["seconds"] = time.perf_counter() - t0
 
-    with httpx.Client(base_url=url, timeout=seconds) as client:
+    with httpx2.Client(base_url=url, timeout=seconds) as client:
         alone = []
         for _ in range(10):
             t0 = time.perf_counter()
@@ -135,7 +135,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="lstmvis-load-")
     server = ServerProcess(data_dir, ("--workers", str(args.workers)))
     try:
-        presets = httpx.get(f"{server.url}/api/presets").json()
+        presets = httpx2.get(f"{server.url}/api/presets").json()
         body = next(p["request"] for p in presets["presets"] if p["name"] == presets["default"])
         body = {k: v for k, v in body.items() if v is not None}
         rss_start = rss_mb(server.proc.pid)
@@ -143,7 +143,7 @@ def main() -> None:
         rss_warm = rss_mb(server.proc.pid)
         result = run_wrk(server.url, body, args.seconds, args.connections)
         rss_end = rss_mb(server.proc.pid)
-        healthy = httpx.get(f"{server.url}/api/health").status_code == 200
+        healthy = httpx2.get(f"{server.url}/api/health").status_code == 200
         stalled = stall(server.url, body)
     finally:
         server.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -144,13 +144,13 @@ def test_any_unicode_text_is_data(client, text):
 
 def test_concurrent_uploads_and_deletes_of_the_same_model():
     data = model_files.write(P.init_params("lstm", 2, 4, 1, 0), "safetensors")
-    with live_server() as url, httpx.Client(base_url=url, timeout=30) as http:
+    with live_server() as url, httpx2.Client(base_url=url, timeout=30) as http:
         model_id = http.post("/api/models", files={"file": ("m.safetensors", data)}).json()["id"]
         statuses: list[int] = []
         lock = threading.Lock()
 
         def worker(k: int) -> None:
-            with httpx.Client(base_url=url, timeout=30) as c:
+            with httpx2.Client(base_url=url, timeout=30) as c:
                 for j in range(10):
                     if (k + j) % 3 == 0:
                         r = c.delete(f"/api/models/{model_id}")
@@ -179,7 +179,7 @@ def test_traces_are_gzipped_for_remote_clients_only():
         r = remote.post("/api/backward", json=body, headers={"accept-encoding": "gzip"})
         assert r.headers.get("content-encoding") == "gzip"
     with live_server() as url:
-        r = httpx.post(f"{url}/api/backward", json=body, headers={"accept-encoding": "gzip"})
+        r = httpx2.post(f"{url}/api/backward", json=body, headers={"accept-encoding": "gzip"})
         assert r.status_code == 200 and "content-encoding" not in r.headers
-        js = httpx.get(f"{url}/vendor/plotly.min.js", headers={"accept-encoding": "gzip"})
+        js = httpx2.get(f"{url}/vendor/plotly.min.js", headers={"accept-encoding": "gzip"})
         assert js.headers["content-encoding"] == "gzip"  # precompressed once, free to send

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 
@@ -55,9 +55,9 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert sorted(r.id for r in store.list()) == sorted(ids) and len(ids) == 40
 
 
-def upload(url: str, seed: int, hidden: int = 3) -> httpx.Response:
+def upload(url: str, seed: int, hidden: int = 3) -> httpx2.Response:
     data = model_files.write(P.init_params("lstm", 2, hidden, 1, seed), "safetensors")
-    return httpx.post(f"{url}/api/models", files={"file": ("m.safetensors", data)}, timeout=30)
+    return httpx2.post(f"{url}/api/models", files={"file": ("m.safetensors", data)}, timeout=30)
 
 
 def test_models_survive_a_restart(tmp_path):
@@ -68,8 +68,8 @@ def test_models_survive_a_restart(tmp_path):
         server.stop()
     server = ServerProcess(tmp_path)
     try:
-        assert model["id"] in {m["id"] for m in httpx.get(f"{server.url}/api/models").json()["models"]}
-        r = httpx.post(f"{server.url}/api/forward", json={"model_id": model["id"], "inputs": [[0.1, 0.2]]})
+        assert model["id"] in {m["id"] for m in httpx2.get(f"{server.url}/api/models").json()["models"]}
+        r = httpx2.post(f"{server.url}/api/forward", json={"model_id": model["id"], "inputs": [[0.1, 0.2]]})
         assert r.status_code == 200
     finally:
         server.stop()
@@ -97,7 +97,7 @@ def test_a_killed_server_leaves_the_store_intact(tmp_path, moment):
             while not stop.is_set():
                 try:
                     upload(server.url, seed, hidden=128)
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     return
                 seed += 1
 
@@ -115,10 +115,10 @@ def test_a_killed_server_leaves_the_store_intact(tmp_path, moment):
     db.close()
     server = ServerProcess(tmp_path)
     try:
-        models = httpx.get(f"{server.url}/api/models").json()["models"]
+        models = httpx2.get(f"{server.url}/api/models").json()["models"]
         assert before in {m["id"] for m in models}
         for m in models:  # every listed model is whole: its parameters load and run
-            r = httpx.post(
+            r = httpx2.post(
                 f"{server.url}/api/forward", json={"model_id": m["id"], "inputs": [[0.1, 0.2]], "fields": ["h"]}
             )
             assert r.status_code == 200, r.text
@@ -134,7 +134,7 @@ def test_several_worker_processes_share_one_store(tmp_path):
         lock = threading.Lock()
 
         def writer(k: int) -> None:
-            with httpx.Client(base_url=server.url, timeout=30) as c:
+            with httpx2.Client(base_url=server.url, timeout=30) as c:
                 for j in range(5):
                     data = model_files.write(P.init_params("gru", 2, 3, 1, 10 * k + j), "npz")
                     r = c.post("/api/models", files={"file": ("m.npz", data)})
@@ -149,7 +149,7 @@ def test_several_worker_processes_share_one_store(tmp_path):
             t.join()
         # Whichever worker answers, it sees every model any worker wrote.
         for _ in range(6):
-            listed = {m["id"] for m in httpx.get(f"{server.url}/api/models").json()["models"]}
+            listed = {m["id"] for m in httpx2.get(f"{server.url}/api/models").json()["models"]}
             assert set(ids) <= listed and len(ids) == 20
     finally:
         server.stop()

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
+import httpx2
 import pytest
 
 from tests.web.conftest import SCREENSHOTS
@@ -43,7 +43,7 @@ PLOT_POINT = """([selector, x, y, axis]) => {
 
 
 def trace(server_url: str, body: dict) -> dict:
-    response = httpx.post(f"{server_url}/api/backward", json=body, timeout=30)
+    response = httpx2.post(f"{server_url}/api/backward", json=body, timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -364,7 +364,7 @@ def test_a_saved_model_runs_through_the_event_and_back(probe, server_url):
         "bias_ih_l0": [0.0] * (4 * hidden),
         "bias_hh_l0": [0.1] * (4 * hidden),
     }
-    upload = httpx.post(
+    upload = httpx2.post(
         f"{server_url}/api/models",
         files={"file": ("tiny.json", json.dumps(weights), "application/json")},
         data={"name": "tiny <test> model"},
@@ -398,7 +398,7 @@ def test_a_saved_model_runs_through_the_event_and_back(probe, server_url):
         assert not note.is_visible()
         assert not probe.testid("hidden-size").is_disabled()
     finally:
-        httpx.delete(f"{server_url}/api/models/{model_id}", timeout=30)
+        httpx2.delete(f"{server_url}/api/models/{model_id}", timeout=30)
 
 
 def test_screenshots_of_the_cell_view(probe, probe_1024):
