@@ -35,7 +35,7 @@ def test_api_keeps_its_contract(case):
         # A run the fuzzer started would keep a core busy for up to 30 s: stop it, and wait,
         # so it does not hold one of the two run slots while later tests start theirs.
         run = trainer.cancel(response.json()["id"])
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120
         while run.state != "done" and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert run.state == "done", "a cancelled run did not stop within 10 s"
+        assert run.state == "done", "a cancelled run did not stop within 120 s"
