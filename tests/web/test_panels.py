@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -14,7 +14,7 @@ from app.nn import params as P
 from tests.web.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
-TIMEOUT = 30_000
+TIMEOUT = 60_000  # a guard against a hang, not a timing claim
 
 
 def wait_attr(probe, testid: str, attr: str, value: str, timeout: int = TIMEOUT) -> None:
@@ -40,6 +40,26 @@ def plot_info(probe, testid: str) -> dict:
         }""",
         testid,
     )
+
+
+def test_the_panels_catch_a_run_that_finished_before_they_were_built(probe):
+    # The panels are built once their /api/limits answers; on a busy machine the page's first
+    # Run can finish before that.  Hold the panels' request (the page's own comes first)
+    # until the first run is drawn: the comparison must still start.
+    held, seen = [], []
+
+    def hold_second(route) -> None:
+        seen.append(route.request.url)
+        if len(seen) == 1:
+            route.continue_()
+        else:
+            held.append(route)
+
+    probe.page.route("**/api/limits", hold_second)
+    probe.open()
+    assert len(held) == 1 and probe.testid("gradflow").count() == 0
+    held[0].continue_()
+    wait_attr(probe, "gradflow", "state", "ready")
 
 
 def test_gradient_flow_draws_three_cells_on_a_log_axis_and_redraws(probe):
@@ -105,7 +125,7 @@ def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
 
     href = probe.testid("model-download").get_attribute("href")
     assert href == f"/api/models/{model_id}/export?layout=pytorch&format=safetensors"
-    exported = model_files.read("m.safetensors", httpx.get(server_url + href).content)
+    exported = model_files.read("m.safetensors", httpx2.get(server_url + href).content)
     assert set(exported) == {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}
 
     probe.testid("model-open").click()

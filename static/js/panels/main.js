@@ -13,17 +13,26 @@ import { createTraining } from "./training.js";
 async function main() {
   const root = document.getElementById("panels");
   if (!root) return;
+  // Listen before the first await: the page's first Run can finish before /api/limits
+  // answers, and a run announced before the panels exist must still reach them.
+  let panels = null;
+  let lastRun = null;
+  const onRun = (config) => {
+    panels.gradflow.onRun(config);
+    panels.models.onRun(config);
+  };
+  document.addEventListener("viz:run", (event) => {
+    lastRun = event.detail;
+    if (panels) onRun(event.detail.config);
+  });
   const limits = await fetchJSON(window.fetch.bind(window), "/api/limits");
   const readOnly = Boolean(limits.ok && limits.data.read_only);
   const gradflow = createGradflow(root);
   const training = createTraining(root, { readOnly });
   const models = createModels(root, { readOnly });
   applyLabels(root);
-
-  document.addEventListener("viz:run", (event) => {
-    gradflow.onRun(event.detail.config);
-    models.onRun(event.detail.config);
-  });
+  panels = { gradflow, models };
+  if (lastRun) onRun(lastRun.config);
   document.addEventListener("viz:models-changed", () => models.refresh());
   document.addEventListener("viz:lang", () => {
     applyLabels(root);
