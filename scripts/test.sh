@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian machine, then run every test.
-# This is the README's test command; .ci/run runs exactly this.
+# Install everything the tests need, then run every test.  This is the README's test command;
+# .ci/run runs exactly this.  Extra arguments go to pytest.
+#
+# The tests run in a virtual environment this script makes from the requirement files alone
+# (.venv-test/), so a package installed by hand elsewhere cannot hide a missing requirement.
+# Locally it is reused while requirements*.txt and the Python version are unchanged; in CI
+# (CI=true) or with FRESH_VENV=1 it is always made anew.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,17 +22,28 @@ if [ -n "$missing" ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
 fi
 
-# torch is pinned to the CPU build this machine type keeps on local disk (see requirements-test.txt).
-python -m pip install -q --disable-pip-version-check -r requirements-test.txt
+PYTHON="${PYTHON:-python3}"
+VENV="${LSTMVIS_TEST_VENV:-.venv-test}"
+# What the environment was made from: both requirement files and the interpreter's version.
+stamp="$(cat requirements.txt requirements-test.txt; "$PYTHON" -VV)"
+stamp="$(printf '%s' "$stamp" | sha256sum | cut -d' ' -f1)"
+if [ "${CI:-}" = "true" ] || [ "${FRESH_VENV:-}" = "1" ] || [ ! -x "$VENV/bin/python" ] \
+  || [ "$(cat "$VENV/.requirements-stamp" 2> /dev/null)" != "$stamp" ]; then
+  echo "== making $VENV from requirements-test.txt"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  # torch is pinned to the CPU build this machine type keeps on local disk (see requirements-test.txt).
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-test.txt
+  echo "$stamp" > "$VENV/.requirements-stamp"
+fi
+PY="$VENV/bin/python"
 
 echo "== ruff"
-ruff check .
-ruff format --check .
+"$PY" -m ruff check .
+"$PY" -m ruff format --check .
 
-if compgen -G "tests/js/*.test.js" > /dev/null || compgen -G "tests/js/*.test.mjs" > /dev/null; then
-  echo "== node --test"
-  node --test tests/js/
-fi
+echo "== node --test"
+node --test tests/js/
 
 echo "== pytest"
-python -m pytest -q -p no:cacheprovider "$@"
+"$PY" -m pytest -q -p no:cacheprovider "$@"
