@@ -39,3 +39,11 @@ def as_dict() -> dict[str, int]:
     return {
         name.lower(): value for name, value in globals().items() if name.startswith("MAX_") and isinstance(value, int)
     }
+
+# --- Requests: parsing, concurrency and time budgets of the HTTP layer -------------------
+
+# --- Uploads: what a weight file may declare before anything is expanded ----------------
+
+# --- Training runs: memory, slots and clean-up -------------------------------------------
+
+# --- The model store: its size budget ----------------------------------------------------

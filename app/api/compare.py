@@ -20,11 +20,12 @@ from ..store import get_store
 from .errors import FieldError
 from .numbers import NumpyJSONResponse, prepare
 from .problem import Problem, build
+from .routing import Route
 from .schemas import Finite, Int, Matrix, Tensor, TraceRequest
 from .trace_json import check_finite
 from .traces import ERRORS
 
-router = APIRouter(prefix="/api", tags=["compare"])
+router = APIRouter(prefix="/api", tags=["compare"], route_class=Route)
 
 COMPARE_ORDER = ("rnn", "gru", "lstm")
 

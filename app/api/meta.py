@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from .. import __version__, limits
 from ..nn.spec import SPECS
 from ..security import read_only
+from .routing import Route
 
-router = APIRouter(prefix="/api", tags=["meta"])
+router = APIRouter(prefix="/api", tags=["meta"], route_class=Route)
 
 
 @router.get("/health")

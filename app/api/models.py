@@ -19,8 +19,9 @@ from ..nn import layouts
 from ..security import require_writable
 from ..store import ModelRecord, get_store
 from .errors import FieldError, error_responses
+from .routing import Route
 
-router = APIRouter(prefix="/api", tags=["models"])
+router = APIRouter(prefix="/api", tags=["models"], route_class=Route)
 
 ModelId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="32 hex digits, as returned by POST /api/models.")]
 MAX_NAME = 100

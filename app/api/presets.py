@@ -18,9 +18,10 @@ from .. import limits
 from ..nn import tasks
 from ..nn.losses import NO_CLASS
 from .errors import FieldError, error_responses
+from .routing import Route
 from .schemas import TraceRequest
 
-router = APIRouter(prefix="/api", tags=["presets"])
+router = APIRouter(prefix="/api", tags=["presets"], route_class=Route)
 
 
 class Preset(BaseModel):

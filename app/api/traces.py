@@ -14,10 +14,11 @@ from ..nn import gradcheck, stack
 from .errors import FieldError, error_responses
 from .numbers import NumpyJSONResponse
 from .problem import Problem, build
+from .routing import Route
 from .schemas import GradCheckResponse, TraceRequest, TraceResponse
 from .trace_json import build_response, check_response_size
 
-router = APIRouter(prefix="/api", tags=["traces"])
+router = APIRouter(prefix="/api", tags=["traces"], route_class=Route)
 
 GRADCHECK_TOLERANCE = 1e-6
 

@@ -15,9 +15,10 @@ from ..nn import train as T
 from ..security import require_writable
 from ..training import Run, TooManyRuns, trainer
 from .errors import FieldError, error_responses
+from .routing import Route
 from .schemas import Finite, Int
 
-router = APIRouter(prefix="/api", tags=["train"])
+router = APIRouter(prefix="/api", tags=["train"], route_class=Route)
 
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MAX_TRAIN_HIDDEN = 128
