@@ -42,6 +42,14 @@ class TaskData:
     vocab: list[str] | None = None
 
 
+class TaskError(ValueError):
+    """A task that cannot be built or scored as asked; `field` names the setting at fault."""
+
+    def __init__(self, field: str, msg: str):
+        super().__init__(msg)
+        self.field = field
+
+
 def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5) -> TaskData:
     if task == "text":
         text = text or DEFAULT_TEXT * 2
@@ -59,6 +67,12 @@ def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5) 
 
         return TaskData(len(vocab), len(vocab), "cross_entropy", sample, x_all[:span], loss_for(0), vocab)
     if task == "sine":
+        if seq_len <= SINE_WARMUP:
+            # Every step would be unscored: the loss is a mean over nothing.
+            raise TaskError(
+                "seq_len", f"the sine task scores steps after the first {SINE_WARMUP}; seq_len must be > {SINE_WARMUP}"
+            )
+
         # Random phases: the model must read the wave, not memorise one sequence.  From a
         # single value it cannot tell a rising wave from a falling one, so the first
         # SINE_WARMUP steps are not scored.
@@ -258,16 +272,30 @@ def accuracy(trace: stack.Trace, data: TaskData) -> float | None:
 def generate(
     cell: str, params: dict[str, np.ndarray], num_layers: int, vocab: list[str], start: str, length: int
 ) -> str:
-    """Greedy continuation of `start`, one character at a time (the model reads its output)."""
+    """Greedy continuation of `start`, one character at a time (the model reads its output).
+
+    The hidden (and cell) state is carried from step to step, so each new character costs
+    one step of the network: linear in `length`, not quadratic.
+    """
     index = {ch: k for k, ch in enumerate(vocab)}
     model = _model(cell, params, num_layers)
+    dummy = Loss("cross_entropy", targets=np.zeros(1, dtype=np.int64), num_classes=len(vocab))
+    h = np.zeros((num_layers, model.hidden_size))
+    c = np.zeros((num_layers, model.hidden_size))
     text = start
-    for _ in range(length):
-        x = np.zeros((len(text), len(vocab)))
-        x[np.arange(len(text)), [index[ch] for ch in text]] = 1.0
-        dummy = Loss("cross_entropy", targets=np.zeros(len(text), dtype=np.int64), num_classes=len(vocab))
-        y = stack.run(model, x, dummy, backward=False).output["y"]
-        text += vocab[int(y[-1].argmax())]
+    y = None
+    for k in range(len(start) + length):
+        if k >= len(start):
+            text += vocab[int(y[-1].argmax())]
+            if k == len(start) + length - 1:
+                break  # the last character is chosen; no need to read it
+        x = np.zeros((1, len(vocab)))
+        x[0, index[text[k]]] = 1.0
+        trace = stack.run(model, x, dummy, h, c, backward=False)
+        y = trace.output["y"]
+        h = np.stack([layer["h"][-1] for layer in trace.layers])
+        if cell == "lstm":
+            c = np.stack([layer["c"][-1] for layer in trace.layers])
     return text
 
 

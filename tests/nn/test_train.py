@@ -90,3 +90,30 @@ def test_fits_a_sine_wave():
     for _ in T.train(settings, data, params):
         pass
     assert T.probe("lstm", params, 1, data).loss < 1e-3
+
+
+def test_a_sine_too_short_to_score_is_refused_naming_seq_len():
+    # The first SINE_WARMUP steps are not scored: a shorter sequence has no loss at all.
+    with pytest.raises(T.TaskError) as err:
+        T.make_task("sine", T.SINE_WARMUP)
+    assert err.value.field == "seq_len"
+    assert T.make_task("sine", T.SINE_WARMUP + 1).probe_x.shape == (T.SINE_WARMUP + 1, 1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_generation_carries_the_state_one_character_at_a_time(cell, monkeypatch):
+    data = T.make_task("text", 20, text="hello world")
+    settings = T.Settings(cell=cell, hidden_size=8, num_layers=2, steps=5, seed=1)
+    params = T.init_model(settings, data)
+    # The reference: rerun the whole text so far for each new character (quadratic).
+    model = T._model(cell, params, 2)
+    expected = "h"
+    for _ in range(15):
+        x = np.eye(len(data.vocab))[[data.vocab.index(ch) for ch in expected]]
+        dummy = T.Loss("cross_entropy", targets=np.zeros(len(expected), dtype=np.int64), num_classes=len(data.vocab))
+        expected += data.vocab[int(T.stack.run(model, x, dummy, backward=False).output["y"][-1].argmax())]
+    lengths = []
+    real_run = T.stack.run
+    monkeypatch.setattr(T.stack, "run", lambda m, x, *a, **k: lengths.append(len(x)) or real_run(m, x, *a, **k))
+    assert T.generate(cell, params, 2, data.vocab, "h", 15) == expected
+    assert set(lengths) == {1}  # each step reads one character: linear in the length
