@@ -46,4 +46,29 @@ def as_dict() -> dict[str, int]:
 
 # --- Training runs: memory, slots and clean-up -------------------------------------------
 
+# What one run may ask for (POST /api/train).
+MAX_TRAIN_HIDDEN = 128
+MAX_TRAIN_STEPS = 20_000
+MAX_TRAIN_SECONDS = 300
+MAX_TRAIN_SEQ_LEN = 200
+MAX_TRAIN_TEXT = 5000  # characters; its distinct characters are capped by MAX_INPUT_SIZE
+# Runs in progress at once, across every worker process (one per core).
+MAX_TRAIN_RUNS = 2
+# Bytes of events one run may record, estimated before it starts (checkpoints dominate:
+# the probe's gate traces, about 12 bytes a number at 4 significant digits).  A run over
+# it is refused naming `checkpoints`.
+MAX_TRAIN_LOG_BYTES = 128 * 1024 * 1024
+# Bytes of events of finished runs kept for late readers; the oldest runs are dropped first.
+MAX_TRAIN_KEPT_BYTES = 512 * 1024 * 1024
+# Open event streams: per run (the page opens one; reconnects replace it) and in all.
+MAX_TRAIN_STREAMS_PER_RUN = 8
+MAX_TRAIN_STREAMS = 32
+# Characters of the sample a text run generates at its end.
+MAX_TRAIN_SAMPLE = MAX_TRAIN_SEQ_LEN
+TRAIN_RETAIN_S = 600.0  # finished runs stay readable this long (or until the byte budget drops them)
+TRAIN_ORPHAN_GRACE_S = 5.0  # a run nobody listens to any more is cancelled after this
+TRAIN_POLL_S = 0.2  # owners beat and read cancel flags this often; streams poll for events
+TRAIN_STALE_S = 15.0  # a running run whose owner has not beaten for this long is ended
+TRAIN_SEND_TIMEOUT_S = 30.0  # an event stream whose reader takes no bytes for this long is dropped
+
 # --- The model store: its size budget ----------------------------------------------------
