@@ -39,10 +39,14 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> tuple[float, fl
     return abs_err, (abs_err / scale if scale > 0 else abs_err)
 
 
-def numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+def numeric_gradient(
+    f: Callable[[], float], array: np.ndarray, eps: float, stop: stack.StopHook | None = None
+) -> np.ndarray:
     """Richardson-extrapolated central differences of f() by each element of `array`.
 
-    f must read `array` itself: the elements are nudged in place and restored.
+    f must read `array` itself: the elements are nudged in place and restored.  `stop` is
+    polled before each element (four passes of f); what it raises ends the check with the
+    element restored.
     """
     grad = np.empty_like(array)
     flat, gflat = array.reshape(-1), grad.reshape(-1)
@@ -56,6 +60,8 @@ def numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> n
         return (up - down) / (2 * e)
 
     for j in range(flat.size):
+        if stop is not None:
+            stop()
         keep = float(flat[j])
         gflat[j] = (4 * central(j, keep, eps / 2) - central(j, keep, eps)) / 3
     return grad
@@ -100,8 +106,13 @@ def check(
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
     eps: float = DEFAULT_EPS,
+    stop: stack.StopHook | None = None,
 ) -> list[Check]:
-    """One Check per tensor: parameters (PyTorch names), head, inputs, h0 and (LSTM) c0."""
+    """One Check per tensor: parameters (PyTorch names), head, inputs, h0 and (LSTM) c0.
+
+    `stop` is polled between perturbations (see numeric_gradient) and between layers of the
+    analytic run; whatever it raises abandons the check.
+    """
     # Private copies: the check perturbs them in place.
     model = stack.Model(
         model.cell,
@@ -116,13 +127,13 @@ def check(
     uses_c = model.cell == "lstm"
     c0 = (np.zeros(shape) if c0 is None else np.array(c0, dtype=np.float64)) if uses_c else None
 
-    trace = stack.run(model, x, loss, h0, c0)
+    trace = stack.run(model, x, loss, h0, c0, stop=stop)
     exact = analytic(trace, model, uses_c)
 
     def f() -> float:
         return stack.loss_value(model, x, loss, h0, c0)
 
     return [
-        Check(name, arr.size, *relative_error(exact[name], numeric_gradient(f, arr, eps)))
+        Check(name, arr.size, *relative_error(exact[name], numeric_gradient(f, arr, eps, stop)))
         for name, arr in tensors(model, x, h0, c0).items()
     ]

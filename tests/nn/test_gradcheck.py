@@ -76,3 +76,53 @@ def test_gradients_with_the_forget_gate_held_at_1():
     np.testing.assert_array_equal(tr.grads[0]["c_from_next"][:-1], tr.grads[0]["c"][1:])
     for c in gradcheck.check(model, x, Loss("dh", dh=np.ones((STEPS, HIDDEN)))):
         assert c.max_rel_error <= 1e-6, c
+
+
+class Stop(Exception):
+    pass
+
+
+def _stop_after(calls: int):
+    """A stop hook that lets `calls` checks pass, then raises; counts every check."""
+    seen = {"calls": 0}
+
+    def stop() -> None:
+        seen["calls"] += 1
+        if seen["calls"] > calls:
+            raise Stop
+
+    return stop, seen
+
+
+def test_gradcheck_polls_its_stop_hook_between_perturbations_and_stops_when_told():
+    w = P.init_params("gru", 2, 3, 2, seed=1)
+    model = stack.Model("gru", P.layers_from(w, 2))
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    loss = Loss("dh", dh=np.ones((4, 3)))
+    stop, seen = _stop_after(10**9)
+    full = gradcheck.check(model, x, loss, stop=stop)
+    scalars = sum(c.size for c in full)
+    # Once per perturbed number at least, so a check stops within one number's four passes.
+    assert seen["calls"] >= scalars
+    assert full == gradcheck.check(model, x, loss)  # polling changes nothing computed
+
+    stop, seen = _stop_after(5)
+    with pytest.raises(Stop):
+        gradcheck.check(model, x, loss, stop=stop)
+    assert seen["calls"] == 6  # nothing ran after the refusal
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_a_run_polls_its_stop_hook_between_layers(backward):
+    w = P.init_params("lstm", 2, 3, 3, seed=2)
+    model = stack.Model("lstm", P.layers_from(w, 3))
+    x = np.random.default_rng(1).normal(size=(5, 2))
+    loss = Loss("dh", dh=np.ones((5, 3)))
+    stop, seen = _stop_after(10**9)
+    traced = stack.run(model, x, loss, backward=backward, stop=stop)
+    plain = stack.run(model, x, loss, backward=backward)
+    assert seen["calls"] >= (6 if backward else 3)  # before every layer, each way
+    np.testing.assert_array_equal(traced.layers[2]["h"], plain.layers[2]["h"])
+    stop, _ = _stop_after(1)
+    with pytest.raises(Stop):
+        stack.run(model, x, loss, backward=backward, stop=stop)
