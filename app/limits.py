@@ -42,6 +42,42 @@ def as_dict() -> dict[str, int]:
 
 # --- Requests: parsing, concurrency and time budgets of the HTTP layer -------------------
 
+# Computations (/api/forward, /backward, /gradcheck, /compare; see app/api/workload.py).
+# Seconds one may compute, counted from when it leaves the queue, before it is stopped with a
+# 503 saying what to make smaller.  The largest promised sizes take under 10 s on one core.
+MAX_COMPUTE_SECONDS = 60
+# Below this estimated cost (multiply-adds, about 0.3 s) a computation is light: it has its
+# own slots, so the page's small requests are not queued behind large ones.
+LIGHT_COMPUTE_COST = 50_000_000
+# Heavy computations running at once, per core; light ones running at once.  Together far
+# below AnyIO's 40 threads, so /api/health and the other sync endpoints always get one.
+HEAVY_COMPUTES_PER_CORE = 1
+MAX_LIGHT_COMPUTES = 8
+# Computations waiting for a slot, per lane; one more is answered 503 with Retry-After.
+MAX_HEAVY_QUEUE = 16
+MAX_LIGHT_QUEUE = 64
+
+# JSON bodies: the most lists/objects and values any accepted request can hold, counted
+# from the raw bytes ('[' + '{' and ',') before parsing.  The largest request gives every
+# tensor of MAX_LAYERS LSTM layers (4 blocks: 8H weight rows + 2 bias lists per layer), the
+# head, and T x D inputs, T x H dh, T x O targets, h0 and c0; the slack covers the keys,
+# strings (a training text's commas) and small fields.
+_MAX_ROWS = (
+    MAX_LAYERS * (8 * MAX_HIDDEN + 2) + MAX_OUTPUT_SIZE + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
+)
+_MAX_NUMBERS = (
+    MAX_LAYERS * 4 * MAX_HIDDEN * (max(MAX_INPUT_SIZE, MAX_HIDDEN) + MAX_HIDDEN + 2)
+    + MAX_OUTPUT_SIZE * (MAX_HIDDEN + 1)
+    + MAX_STEPS * (MAX_INPUT_SIZE + MAX_HIDDEN + MAX_OUTPUT_SIZE)
+    + 2 * MAX_LAYERS * MAX_HIDDEN
+)
+MAX_JSON_CONTAINERS = 2 * _MAX_ROWS + 10_000
+MAX_JSON_VALUES = _MAX_NUMBERS + _MAX_ROWS + 10_000
+# Request headers: uvicorn's h11 parser refuses a header block larger than this.
+MAX_HEADER_BYTES = 64 * 1024
+# An idle keep-alive connection is closed after this many seconds (uvicorn's default is 5).
+KEEP_ALIVE_SECONDS = 5
+
 # --- Uploads: what a weight file may declare before anything is expanded ----------------
 
 # --- Training runs: memory, slots and clean-up -------------------------------------------
@@ -72,3 +108,10 @@ TRAIN_STALE_S = 15.0  # a running run whose owner has not beaten for this long i
 TRAIN_SEND_TIMEOUT_S = 30.0  # an event stream whose reader takes no bytes for this long is dropped
 
 # --- The model store: its size budget ----------------------------------------------------
+
+# Bytes of saved parameters (the BLOBs) the store holds; uploads beyond it get 507.
+# Overridable with --store-bytes / $LSTMVIS_STORE_BYTES, so not a MAX_ served by /api/limits.
+STORE_BUDGET_BYTES = 1024 * 2**20
+# A file of this size kept in the data directory and released when the disk is full, so
+# that a delete (which must write to SQLite's WAL) can still run and free space.
+STORE_RESERVE_BYTES = 1 * 2**20
