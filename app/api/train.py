@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+import logging
+import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+import anyio
+from fastapi import APIRouter, Depends, Header, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from .. import limits
 from ..nn import train as T
+from ..runs import TooManyRuns, TooManyStreams, get_board
 from ..security import require_writable
-from ..training import Run, TooManyRuns, trainer
+from ..training import estimate_log_bytes, trainer
 from .errors import FieldError, error_responses
+from .models import _check_name
 from .routing import Route
 from .schemas import Finite, Int
 
 router = APIRouter(prefix="/api", tags=["train"], route_class=Route)
+log = logging.getLogger(__name__)
+STREAM_POLL_S = 0.1  # a stream looks for new events this often
+KEEPALIVE_S = 15.0
 
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-MAX_TRAIN_HIDDEN = 128
-MAX_TRAIN_STEPS = 20_000
-MAX_TRAIN_SECONDS = 300
-MAX_SEQ_LEN = 200
-MAX_TRAIN_TEXT = 5000
 NOT_FOUND = error_responses(404, 422)  # finished runs are kept 10 minutes
 
 
@@ -36,22 +39,30 @@ class TrainRequest(BaseModel):
 
     task: Literal["text", "sine", "adding", "copy"] = "text"
     text: str | None = Field(
-        None, min_length=2, max_length=MAX_TRAIN_TEXT, description=f"For task text; default {T.DEFAULT_TEXT * 2!r}."
+        None,
+        min_length=2,
+        max_length=limits.MAX_TRAIN_TEXT,
+        description=f"For task text; default {T.DEFAULT_TEXT * 2!r}.",
     )
-    seq_len: Int = Field(20, ge=2, le=MAX_SEQ_LEN, description="Steps per training sequence (text: window length).")
+    seq_len: Int = Field(
+        20, ge=2, le=limits.MAX_TRAIN_SEQ_LEN, description="Steps per training sequence (text: window length)."
+    )
     delay: Int = Field(5, ge=1, le=100, description="Copy task: steps between seeing and recalling.")
     cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    hidden_size: Int = Field(32, ge=1, le=MAX_TRAIN_HIDDEN)
+    hidden_size: Int = Field(32, ge=1, le=limits.MAX_TRAIN_HIDDEN)
     num_layers: Int = Field(1, ge=1, le=limits.MAX_LAYERS)
     optimizer: Literal["sgd", "adam"] = "adam"
     lr: Finite = Field(0.01, gt=0, le=10)
     momentum: Finite = Field(0.9, ge=0, lt=1, description="SGD only.")
-    steps: Int = Field(500, ge=1, le=MAX_TRAIN_STEPS)
+    steps: Int = Field(500, ge=1, le=limits.MAX_TRAIN_STEPS)
     batch_size: Int = Field(16, ge=1, le=64)
     clip: Finite | None = Field(1.0, gt=0, le=1e6, description="Gradient-norm clipping threshold; null turns it off.")
     seed: Int = Field(0, ge=0, le=limits.MAX_SEED)
     time_limit_s: Finite = Field(
-        30.0, gt=0, le=MAX_TRAIN_SECONDS, description="Wall-clock cap; the run stops (and is saved) when it is reached."
+        30.0,
+        gt=0,
+        le=limits.MAX_TRAIN_SECONDS,
+        description="Wall-clock cap; the run stops (and is saved) when it is reached.",
     )
     forget_bias: Finite = Field(
         1.0, ge=-100, le=100, description="LSTM only: added to the forget-gate bias at initialisation."
@@ -76,17 +87,8 @@ class TrainStarted(BaseModel):
 )
 def start_training(req: TrainRequest) -> TrainStarted:
     """Start a run in the background; follow it at /api/train/{id}/events."""
-    if req.text is not None and req.task != "text":
-        raise FieldError(("text",), f"text is for the text task; task is {req.task!r}")
-    if req.task == "copy" and req.seq_len < req.delay + 2:
-        raise FieldError(("seq_len",), f"the copy task needs seq_len >= delay + 2 = {req.delay + 2}")
-    if req.cell != "lstm" and "forget_bias" in req.model_fields_set:
-        raise FieldError(("forget_bias",), "forget_bias applies to the LSTM only")
-    data = T.make_task(req.task, req.seq_len, req.text, req.delay)
-    if data.input_size > limits.MAX_INPUT_SIZE:
-        raise FieldError(
-            ("text",), f"the text has {data.input_size} distinct characters; at most {limits.MAX_INPUT_SIZE}"
-        )
+    _check_fields(req)
+    data = _task_data(req)
     settings = T.Settings(
         cell=req.cell,
         hidden_size=req.hidden_size,
@@ -100,7 +102,14 @@ def start_training(req: TrainRequest) -> TrainStarted:
         seed=req.seed,
         forget_bias=req.forget_bias if req.cell == "lstm" else 0.0,
     )
-    name = req.name or f"{req.cell} trained on {req.task}"
+    log_bytes = estimate_log_bytes(settings, data, req.checkpoints)
+    if log_bytes > limits.MAX_TRAIN_LOG_BYTES:
+        raise FieldError(
+            ("checkpoints",),
+            f"{req.checkpoints} checkpoints of this model's gate traces come to about {log_bytes >> 20} MiB; "
+            f"at most {limits.MAX_TRAIN_LOG_BYTES >> 20} MiB: take fewer checkpoints, a smaller model or shorter sequences",
+        )
+    name = _check_name(req.name) if req.name is not None else f"{req.cell} trained on {req.task}"
     try:
         run = trainer.start(settings, data, req.task, req.time_limit_s, req.checkpoints, name)
     except TooManyRuns as err:
@@ -110,44 +119,157 @@ def start_training(req: TrainRequest) -> TrainStarted:
     )
 
 
-def _run(run_id: RunId) -> Run:
-    """The run, or 404 (a dependency, so an SSE stream never starts for a missing run)."""
-    run = trainer.get(run_id)
-    if run is None:
+def _check_fields(req: TrainRequest) -> None:
+    """Cross-field checks, before any data is built."""
+    if req.text is not None and req.task != "text":
+        raise FieldError(("text",), f"text is for the text task; task is {req.task!r}")
+    if req.task == "copy" and req.seq_len < req.delay + 2:
+        raise FieldError(("seq_len",), f"the copy task needs seq_len >= delay + 2 = {req.delay + 2}")
+    if req.cell != "lstm" and "forget_bias" in req.model_fields_set:
+        raise FieldError(("forget_bias",), "forget_bias applies to the LSTM only")
+    # The one-hot data is characters x vocabulary: count the vocabulary before building it.
+    distinct = len(set(req.text or T.DEFAULT_TEXT))
+    if distinct > limits.MAX_INPUT_SIZE:
+        raise FieldError(("text",), f"the text has {distinct} distinct characters; at most {limits.MAX_INPUT_SIZE}")
+
+
+def _task_data(req: TrainRequest) -> T.TaskData:
+    try:
+        return T.make_task(req.task, req.seq_len, req.text, req.delay)
+    except T.TaskError as err:
+        raise FieldError((err.field,), str(err)) from None
+
+
+def _status(run_id: RunId) -> dict:
+    """The run's status, or 404 (a dependency, so an event stream never starts for a missing run)."""
+    status = trainer.status(run_id)
+    if status is None:
         raise HTTPException(404, f"no training run {run_id}")
-    return run
+    return status
+
+
+def _position(last_event_id: Annotated[str | None, Header()] = None) -> int:
+    """Where a stream resumes: after Last-Event-ID, which must be ASCII digits (what we send)."""
+    if last_event_id is None or last_event_id == "":
+        return 0
+    # str.isdigit() and int() accept other scripts' digits ("٣") and more: be exact.
+    if not re.fullmatch(r"[0-9]{1,9}", last_event_id):
+        raise FieldError(
+            ("header", "last-event-id"), "Last-Event-ID must be an event id: 1 to 9 ASCII digits", kind="value_error"
+        )
+    return int(last_event_id) + 1
 
 
 @router.get("/train/{run_id}", responses=NOT_FOUND)
-def training_status(run_id: RunId) -> dict:
+def training_status(status: Annotated[dict, Depends(_status)]) -> dict:
     """Where a run is: state, stop reason, and its latest progress or final event."""
-    return _run(run_id).status()
+    return status
 
 
-@router.get("/train/{run_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND)
-async def training_events(
-    run: Annotated[Run, Depends(_run)], request: Request, last_event_id: Annotated[str | None, Header()] = None
-) -> AsyncIterator[ServerSentEvent]:
+@router.get(
+    "/train/{run_id}/events",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "Server-sent events"},
+        **error_responses(404, 422, 429),
+    },
+)
+def training_events(
+    status: Annotated[dict, Depends(_status)], position: Annotated[int, Depends(_position)]
+) -> Response:
     """Server-sent events: `progress` (step, loss, grad_norm, elapsed_s, steps_per_s),
     `checkpoint` (gate traces on the probe sequence) and a final `done` (done: true,
     final_loss, model_id or the reason it stopped). Replays from the start, or after
-    Last-Event-ID."""
-    position = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else 0
-    run.listen(+1)
+    Last-Event-ID (ASCII digits; anything else is a 422). At most
+    MAX_TRAIN_STREAMS_PER_RUN streams per run and MAX_TRAIN_STREAMS in all (429)."""
     try:
+        stream_id = get_board().open_stream(status["id"])
+    except TooManyStreams as err:
+        raise FieldError(("path", "run_id"), str(err), kind="too_many_streams", status=429) from None
+    return EventStream(status["id"], stream_id, position)
+
+
+class EventStream(StreamingResponse):
+    """A run's events from the runs file, sent in CHUNK-sized pieces.
+
+    Each piece is sent only once the previous one left (uvicorn waits for the socket to
+    drain), so a reader that does not read makes the server hold about one piece, not the
+    run's log; one that takes nothing for TRAIN_SEND_TIMEOUT_S is dropped.  A reader that
+    goes away ends the stream quietly.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, run_id: str, stream_id: str, position: int):
+        # StreamingResponse: no Content-Length header; its body iterator is unused (see _pump).
+        super().__init__((), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.run_id, self.stream_id, self.position = run_id, stream_id, position
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch, receive, tg.cancel_scope)
+                tg.start_soon(self._touch)
+                await self._pump(send)
+                tg.cancel_scope.cancel()
+        except (OSError, ClientDisconnect):
+            pass  # the reader went away mid-send: nothing to report
+        except TimeoutError:
+            log.info(
+                "dropped an event stream of run %s: its reader took nothing for %s s",
+                self.run_id,
+                limits.TRAIN_SEND_TIMEOUT_S,
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(get_board().close_stream, self.stream_id, self.run_id)
+
+    async def _send(self, send: Send, body: bytes, more: bool = True) -> None:
+        with anyio.fail_after(limits.TRAIN_SEND_TIMEOUT_S):
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+
+    async def _pump(self, send: Send) -> None:
+        board = get_board()
+        with anyio.fail_after(limits.TRAIN_SEND_TIMEOUT_S):
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        idle = 0.0
         while True:
-            with run.lock:
-                fresh = run.events[position:]
-            for event in fresh:
-                yield ServerSentEvent(raw_data=event["raw"], event=event["event"], id=str(event["id"]))
-                position += 1
-                if event["event"] == "done":
+            rows = await anyio.to_thread.run_sync(board.events_after, self.run_id, self.position)
+            for seq, kind, rowid, _size in rows:
+                await self._send(send, f"id: {seq}\nevent: {kind}\ndata: ".encode())
+                offset = 0
+                while chunk := await anyio.to_thread.run_sync(board.read_chunk, rowid, offset):
+                    await self._send(send, chunk)
+                    offset += len(chunk)
+                await self._send(send, b"\n\n")
+                self.position = seq + 1
+                if kind == "done":
+                    await self._send(send, b"", more=False)
                     return
-            if await request.is_disconnected():
+            if rows:
+                idle = 0.0
+                continue
+            if await anyio.to_thread.run_sync(board.status, self.run_id) is None:
+                await self._send(send, b"", more=False)  # forgotten under us: nothing more will come
                 return
-            await asyncio.sleep(0.05)
-    finally:
-        run.listen(-1)
+            await anyio.sleep(STREAM_POLL_S)
+            idle += STREAM_POLL_S
+            if idle >= KEEPALIVE_S:  # a comment line: keeps proxies from closing a quiet stream
+                await self._send(send, b": keepalive\n\n")
+                idle = 0.0
+
+    @staticmethod
+    async def _watch(receive: Receive, scope: anyio.CancelScope) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        scope.cancel()
+
+    async def _touch(self) -> None:
+        """Tell the run a reader is here (its owner cancels a run whose readers all left)."""
+        board = get_board()
+        while True:
+            await anyio.sleep(min(1.0, limits.TRAIN_ORPHAN_GRACE_S / 3))
+            await anyio.to_thread.run_sync(board.touch_stream, self.stream_id, self.run_id)
 
 
 @router.delete(
@@ -157,8 +279,9 @@ async def training_events(
     dependencies=[Depends(require_writable)],
 )
 def cancel_training(run_id: RunId) -> dict:
-    """Ask a run to stop; it ends within one optimiser step and emits its `done` event."""
-    run = trainer.cancel(run_id)
-    if run is None:
+    """Ask a run to stop, on whichever worker trains it; it ends within one optimiser step
+    (or one sequence of a large batch) and emits its `done` event."""
+    state = trainer.cancel(run_id)
+    if state is None:
         raise HTTPException(404, f"no training run {run_id}")
-    return {"id": run.id, "state": run.state}
+    return {"id": run_id, "state": state}

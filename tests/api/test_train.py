@@ -9,7 +9,7 @@ import httpx2
 import numpy as np
 import pytest
 
-from app import training
+from app import limits
 from tests.live_server import live_server
 
 
@@ -41,6 +41,8 @@ def events(url: str, run_id: str, timeout: float = 60, stop_after: int | None = 
                     if stop_after and len(out) >= stop_after:
                         break
                 continue
+            if line.startswith(":"):
+                continue  # a comment (keep-alive)
             field, _, value = line.partition(": ")
             assert field in ("id", "event", "data"), line
             current[field] = value
@@ -115,14 +117,14 @@ def test_time_limit_is_enforced_and_the_model_kept(url):
 
 
 def test_a_run_nobody_listens_to_any_more_is_cleaned_up(url, monkeypatch):
-    monkeypatch.setattr(training, "ORPHAN_GRACE_S", 0.3)
+    monkeypatch.setattr(limits, "TRAIN_ORPHAN_GRACE_S", 0.3)
     run_id = start(url, task="sine", steps=20000, time_limit_s=60)
     events(url, run_id, stop_after=2)  # then the client goes away
     assert wait_done(url, run_id)["reason"] == "client_disconnected"
 
 
 def test_too_many_runs_at_once(url):
-    ids = [start(url, task="sine", steps=20000, time_limit_s=30) for _ in range(training.MAX_RUNNING)]
+    ids = [start(url, task="sine", steps=20000, time_limit_s=30) for _ in range(limits.MAX_TRAIN_RUNS)]
     try:
         r = httpx2.post(f"{url}/api/train", json={"task": "sine"})
         assert r.status_code == 429 and "at most" in r.json()["detail"][0]["msg"]
