@@ -10,19 +10,19 @@
 // and the page listens for:
 //   "viz:use-model" detail {id, text?, inputs?} run a saved model (keeping the sequence unless given)
 
-import { describeFailure, fetchJSON } from "./api.js";
-import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./config.js";
-import { createControls } from "./controls.js";
-import { createDetail } from "./detail.js";
-import { createDiagram } from "./diagram.js";
-import { sig4 } from "./format.js";
-import { language, t } from "./i18n.js";
-import { applyLanguage, createLangToggle, downloadJSON } from "./lang.js";
-import { renderLegend } from "./legend.js";
-import { createPlayer } from "./player.js";
-import { exportPayload, makeRun } from "./run.js";
-import { decodeState, encodeState, langFromSearch } from "./urlstate.js";
-import { walkStart } from "./walk.js";
+import { describeFailure, fetchJSON } from "./core/api.js";
+import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./core/config.js";
+import { createControls } from "./controls/controls.js";
+import { createDetail } from "./cell/detail.js";
+import { createDiagram } from "./diagram/diagram.js";
+import { sig4 } from "./core/format.js";
+import { language, t } from "./core/i18n.js";
+import { applyLanguage, createLangToggle, downloadJSON } from "./core/lang.js";
+import { renderLegend } from "./diagram/legend.js";
+import { createPlayer } from "./diagram/player.js";
+import { exportPayload, makeRun } from "./core/run.js";
+import { decodeState, encodeState, langFromSearch } from "./core/urlstate.js";
+import { walkStart } from "./core/walk.js";
 
 const $ = (id) => document.getElementById(id);
 const URL_DELAY_MS = 400;

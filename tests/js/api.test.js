@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { controlFor, describeFailure, fetchJSON, plainMessage } from "../../static/js/api.js";
+import { controlFor, describeFailure, fetchJSON, plainMessage } from "../../static/js/core/api.js";
 
 test("errors point at the control that holds the field", () => {
   assert.equal(controlFor(["body", "hidden_size"]), "hidden");

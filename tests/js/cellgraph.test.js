@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { anchor, cellGraph, cellValues, columnValue, nodeColumns, overlaps, sliceByName, stripNodes } from "../../static/js/cellgraph.js";
-import { makeRun } from "../../static/js/run.js";
+import { anchor, cellGraph, cellValues, columnValue, nodeColumns, overlaps, sliceByName, stripNodes } from "../../static/js/cell/cellgraph.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 const CELLS = ["lstm", "gru", "rnn"];

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { heatmapFigure, heatmapGrid, panelBox, unitChartFigure } from "../../static/js/charts.js";
-import { makeRun } from "../../static/js/run.js";
+import { heatmapFigure, heatmapGrid, panelBox, unitChartFigure } from "../../static/js/cell/charts.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 test("LSTM heatmaps: f, i, g, o, c, h as unit x time, fixed scales", () => {

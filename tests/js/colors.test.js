@@ -13,7 +13,7 @@ import {
   RAIL_WIDTH,
   SCALES,
   signedLog,
-} from "../../static/js/colors.js";
+} from "../../static/js/core/colors.js";
 
 test("each quantity has its own identity colour, GRU blocks borrow the LSTM's", () => {
   const six = ["f", "i", "g", "o", "c", "h"].map(identity);

@@ -10,8 +10,8 @@ import {
   lossOptions,
   MODEL_ID,
   PRECISION,
-} from "../../static/js/config.js";
-import { walkEnd, walkStart, walkStep } from "../../static/js/walk.js";
+} from "../../static/js/core/config.js";
+import { walkEnd, walkStart, walkStep } from "../../static/js/core/walk.js";
 import { fakePresets } from "./fixtures.js";
 
 const [hello, sine, copy] = fakePresets();

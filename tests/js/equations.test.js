@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { equationRows, mathPlain, mathSegments, rowNumbers, tokensText } from "../../static/js/equations.js";
-import { makeRun } from "../../static/js/run.js";
+import { equationRows, mathPlain, mathSegments, rowNumbers, tokensText } from "../../static/js/cell/equations.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 test("math strings split into base, subscripts and superscripts", () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { cellGraph } from "../../static/js/cellgraph.js";
-import { explainKeys, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain.js";
-import { en, ko } from "../../static/js/i18n.js";
+import { cellGraph } from "../../static/js/cell/cellgraph.js";
+import { explainKeys, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain/explain.js";
+import { en, ko } from "../../static/js/core/i18n.js";
 
 test("the walk follows the seed: why, gates in order, forget, input, output, backward, part 2, measured", () => {
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { escapeHtml, maxAbs, norm, rms, sig, sig4, subscript, visibleChar } from "../../static/js/format.js";
+import { escapeHtml, maxAbs, norm, rms, sig, sig4, subscript, visibleChar } from "../../static/js/core/format.js";
 
 test("four significant digits, exponent for tiny and huge numbers", () => {
   assert.equal(sig4(0.123456), "0.1235");

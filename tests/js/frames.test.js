@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { diagramHeight, diagramLayout, staticLayout } from "../../static/js/figure.js";
-import { buildFrame } from "../../static/js/frames.js";
-import { cellDone, railDone } from "../../static/js/walk.js";
-import { geometry } from "../../static/js/layout.js";
-import { makeRun } from "../../static/js/run.js";
+import { diagramHeight, diagramLayout, staticLayout } from "../../static/js/diagram/figure.js";
+import { buildFrame } from "../../static/js/diagram/frames.js";
+import { cellDone, railDone } from "../../static/js/core/walk.js";
+import { geometry } from "../../static/js/diagram/layout.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 function setup(opts = {}, size = 4) {

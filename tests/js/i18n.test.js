@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { addDictionary, en, language, setLanguage, t } from "../../static/js/i18n.js";
+import { addDictionary, en, language, setLanguage, t } from "../../static/js/core/i18n.js";
 
 test("placeholders are filled, unknown ones left visible", () => {
   assert.equal(t("player.step", { t: 3, T: 10 }), "t = 3 / 10");

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { en, ko } from "../../static/js/i18n.js";
+import { en, ko } from "../../static/js/core/i18n.js";
 import { en as panelEn } from "../../static/js/panels/strings.js";
 
 const placeholders = (text) => [...String(text).matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { en } from "../../static/js/i18n.js";
+import { en } from "../../static/js/core/i18n.js";
 
 const root = new URL("../../", import.meta.url);
 
@@ -14,9 +14,11 @@ test("keys in the template exist", () => {
   for (const key of keys) assert.ok(Object.hasOwn(en, key), key);
 });
 
-test("literal keys in the scripts exist", () => {
+test("literal keys in the scripts exist, in every folder", () => {
   const dir = new URL("static/js/", root);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+  const files = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith(".js"));
+  assert.ok(files.some((f) => f.includes("/")), "modules in folders are read too");
+  for (const file of files) {
     const src = readFileSync(new URL(file, dir), "utf8");
     for (const m of src.matchAll(/\bt(?:r)?\(\s*"([a-zA-Z0-9_]+\.[a-zA-Z0-9_.]+)"/g)) assert.ok(Object.hasOwn(en, m[1]), `${file}: ${m[1]}`);
     for (const m of src.matchAll(/relabel\([^,]+,\s*[^"]*"([a-zA-Z0-9_]+\.[a-zA-Z0-9_.]+)"(?:\s*:\s*"([a-zA-Z0-9_]+\.[a-zA-Z0-9_.]+)")?/g)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CELL_W, geometry, PITCH, segments, unitGroups } from "../../static/js/layout.js";
+import { CELL_W, geometry, PITCH, segments, unitGroups } from "../../static/js/diagram/layout.js";
 
 const lstm = (size = 4, layers = 2, hidden = 3) =>
   geometry({ size, layers, gates: ["f", "i", "g", "o"], hasCellState: true, hidden });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { logUnit } from "../../static/js/colors.js";
-import { buildOverview, overviewCaption, overviewLayout, overviewMarks, overviewValues } from "../../static/js/overview.js";
-import { makeRun } from "../../static/js/run.js";
+import { logUnit } from "../../static/js/core/colors.js";
+import { buildOverview, overviewCaption, overviewLayout, overviewMarks, overviewValues } from "../../static/js/diagram/overview.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 test("one row per layer over the whole sequence", () => {

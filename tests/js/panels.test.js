@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { extremes, flowRows, flowSummary, flowTraces, logSafe } from "../../static/js/panels/flowdata.js";
-import { sig } from "../../static/js/format.js";
+import { sig } from "../../static/js/core/format.js";
 import { checkpointHeatmaps, fraction, initialState, reduce } from "../../static/js/panels/trainstate.js";
 
 const result = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { makeRun } from "../../static/js/run.js";
+import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 test("a text run: labels, targets and norms", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { decodeRows, encodeRows, formatRows, parseRows, sameRows, widenNullRows } from "../../static/js/sequence.js";
+import { decodeRows, encodeRows, formatRows, parseRows, sameRows, widenNullRows } from "../../static/js/core/sequence.js";
 
 test("the editor reads one step per line, spaces or commas", () => {
   assert.deepEqual(parseRows("1 2\n3,4\n  5 ,  6  \n\n").rows, [

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { configFromPreset } from "../../static/js/config.js";
-import { decodeState, encodeState, langFromSearch } from "../../static/js/urlstate.js";
+import { configFromPreset } from "../../static/js/core/config.js";
+import { decodeState, encodeState, langFromSearch } from "../../static/js/core/urlstate.js";
 import { fakePresets } from "./fixtures.js";
 
 const presets = fakePresets();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { centerWindow, followWindow, marginFor, windowRange, windowSize } from "../../static/js/window.js";
+import { centerWindow, followWindow, marginFor, windowRange, windowSize } from "../../static/js/diagram/window.js";
 
 test("window size follows the width, never more than T", () => {
   assert.equal(windowSize(840, 10), 10);

@@ -247,7 +247,7 @@ def test_language_toggle_switches_every_label_and_survives_a_reload(probe):
     probe.page.wait_for_selector('body[data-lang="ko"]')
     assert probe.page.evaluate("document.documentElement.lang") == "ko"
     check = """async () => {
-      const { ko, en } = await import('/static/js/i18n.js');
+      const { ko, en } = await import('/static/js/core/i18n.js');
       const wrong = [];
       for (const el of document.querySelectorAll('[data-i18n]')) {
         if (el.offsetParent === null && el.tagName !== 'OPTION') continue;

@@ -1,7 +1,7 @@
 // Small DOM builders for the panels (DOM glue).  Labels carry data-i18n keys, so
 // applyLabels() re-translates them when the language changes.
 
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 
 let counter = 0;
 

@@ -3,9 +3,9 @@
 // One colour per quantity (as everywhere on the page): every hidden path is h's colour, the
 // LSTM's cell path is c's; the three cells differ by line style and marker.
 
-import { identity } from "../colors.js";
-import { sig } from "../format.js";
-import { t } from "../i18n.js";
+import { identity } from "../core/colors.js";
+import { sig } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 export const CELL_ORDER = ["rnn", "gru", "lstm"];
 export const VANISHED = 1e-8;

@@ -1,9 +1,9 @@
 // The gradient-flow view: RNN, GRU and LSTM on the same sequence, gradient norms per step
 // on a log axis (DOM glue; the numbers come from flowdata.js).
 
-import { describeFailure, fetchJSON } from "../api.js";
-import { buildRequest } from "../config.js";
-import { t } from "../i18n.js";
+import { describeFailure, fetchJSON } from "../core/api.js";
+import { buildRequest } from "../core/config.js";
+import { t } from "../core/i18n.js";
 import { el, field, fillTable, numberInput, select } from "./dom.js";
 import { flowRows, flowSummary, flowTraces, thresholdShapes } from "./flowdata.js";
 

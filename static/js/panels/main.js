@@ -4,8 +4,8 @@
 //   viz:lang {lang}         the language changed: re-label and redraw
 // and ask it to show a saved model with viz:use-model {id, text | inputs}.
 
-import { fetchJSON } from "../api.js";
-import { applyLabels } from "../labels.js";
+import { fetchJSON } from "../core/api.js";
+import { applyLabels } from "../core/labels.js";
 import { createGradflow } from "./gradflow.js";
 import { createModels } from "./models.js";
 import { createTraining } from "./training.js";

@@ -1,7 +1,7 @@
 // Saved models: upload with the tensor-mapping table, pick, open, delete, export (DOM glue).
 
-import { describeFailure, fetchJSON } from "../api.js";
-import { t } from "../i18n.js";
+import { describeFailure, fetchJSON } from "../core/api.js";
+import { t } from "../core/i18n.js";
 import { el, field, fillTable, select } from "./dom.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];

@@ -1,10 +1,10 @@
 // Train live: start, follow the event stream, cancel, see the loss fall and the gates change,
 // then open the trained model in every view (DOM glue; state folding is in trainstate.js).
 
-import { describeFailure, fetchJSON } from "../api.js";
-import { SCALES } from "../colors.js";
-import { sig } from "../format.js";
-import { t } from "../i18n.js";
+import { describeFailure, fetchJSON } from "../core/api.js";
+import { SCALES } from "../core/colors.js";
+import { sig } from "../core/format.js";
+import { t } from "../core/i18n.js";
 import { el, field, numberInput, select } from "./dom.js";
 import { checkpointHeatmaps, fraction, initialState, reduce } from "./trainstate.js";
 

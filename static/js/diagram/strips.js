@@ -3,11 +3,11 @@
 // gradients on the signed log10 scale.  Hover names the gate, step, layer, unit and value.
 // Pure: no DOM.  Steps are 0-based.
 
-import { identity, SCALES, signedLog } from "./colors.js";
-import { SIGMOID } from "./config.js";
-import { sig4 } from "./format.js";
-import { t as tr } from "./i18n.js";
-import { cellDone } from "./walk.js";
+import { identity, SCALES, signedLog } from "../core/colors.js";
+import { SIGMOID } from "../core/config.js";
+import { sig4 } from "../core/format.js";
+import { t as tr } from "../core/i18n.js";
+import { cellDone } from "../core/walk.js";
 
 /** Gate strips: one heatmap per gate over every layer and slot of the window. */
 export function stripTraces(run, geom, start, mode, step) {

@@ -5,7 +5,7 @@
 // The SVG is built once per (run, layer); a step only rewrites brick colours (and only the
 // ones that changed), so stepping stays cheap.  Text goes in with textContent only.
 
-import { colorAt, identity, identityText, SCALES, signedLog } from "./colors.js";
+import { colorAt, identity, identityText, SCALES, signedLog } from "../core/colors.js";
 import {
   cellGraph,
   cellValues,
@@ -17,8 +17,8 @@ import {
   stripNodes,
 } from "./cellgraph.js";
 import { mathPlain, mathSegments } from "./equations.js";
-import { sig4 } from "./format.js";
-import { t } from "./i18n.js";
+import { sig4 } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const STRIP_H = 13;

@@ -2,16 +2,16 @@
 // the unit chart and the guided explanation, and the selection they share: the layer (the
 // cell clicked in the diagram) and the hidden units (clicked in any view).
 
-import { cssGradient, SCALES } from "./colors.js";
+import { cssGradient, SCALES } from "../core/colors.js";
 import { cellGraph } from "./cellgraph.js";
 import { createCellDetail } from "./celldetail.js";
 import { renderEquations } from "./equationsview.js";
-import { visibleNodes } from "./explain.js";
-import { createExplainView } from "./explainview.js";
+import { visibleNodes } from "../explain/explain.js";
+import { createExplainView } from "../explain/explainview.js";
 import { createHeatmaps } from "./heatmaps.js";
-import { language, t } from "./i18n.js";
+import { language, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
-import { MAX_SELECTED_UNITS as MAX_UNITS } from "./urlstate.js";
+import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,10 +1,10 @@
 // The control panel (DOM glue): config in and out of the form, and errors beside the
 // control that caused them.
 
-import { lossOptions } from "./config.js";
-import { hasKey, t } from "./i18n.js";
-import { relabel } from "./labels.js";
-import { formatRows, parseRows } from "./sequence.js";
+import { lossOptions } from "../core/config.js";
+import { hasKey, t } from "../core/i18n.js";
+import { relabel } from "../core/labels.js";
+import { formatRows, parseRows } from "../core/sequence.js";
 
 const $ = (id) => document.getElementById(id);
 

@@ -8,8 +8,8 @@
 // row says so (products written out as their factors).
 
 import { sliceByName } from "./cellgraph.js";
-import { norm, sig4 } from "./format.js";
-import { t as tr } from "./i18n.js";
+import { norm, sig4 } from "../core/format.js";
+import { t as tr } from "../core/i18n.js";
 
 const m = (text, name = null) => ({ k: "m", text, name });
 const o = (text) => ({ k: "t", text });

@@ -1,8 +1,8 @@
 // The legend under the player (DOM glue): the colour scales of the mode on screen and the
 // identity colour of each quantity.  Built with textContent only.
 
-import { binStyle, cssGradient, identity, NORM_BINS, SCALES } from "./colors.js";
-import { t } from "./i18n.js";
+import { binStyle, cssGradient, identity, NORM_BINS, SCALES } from "../core/colors.js";
+import { t } from "../core/i18n.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);

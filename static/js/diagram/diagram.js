@@ -4,7 +4,7 @@
 
 import { diagramHeight, diagramLayout, staticLayout } from "./figure.js";
 import { buildFrame } from "./frames.js";
-import { t } from "./i18n.js";
+import { t } from "../core/i18n.js";
 import { geometry } from "./layout.js";
 import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
 import { centerWindow, followWindow, windowSize } from "./window.js";

@@ -6,7 +6,7 @@
 // filled from the `params` object of t().  The explanation's texts use the small markup of
 // explain.js ([[f|coloured phrase]], **bold**, blank line = new paragraph).
 
-import { en as panelEn, ko as panelKo } from "./panels/strings.js";
+import { en as panelEn, ko as panelKo } from "../panels/strings.js";
 
 export const en = {
   "page.title": "LSTM visualiser",

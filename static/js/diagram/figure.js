@@ -1,8 +1,8 @@
 // The Plotly layouts of the diagram: the static graph (boxes, gate letters, row names) and
 // the transparent graph over it that holds each frame's traces.  Pure: no DOM.
 
-import { identityText } from "./colors.js";
-import { t as tr } from "./i18n.js";
+import { identityText } from "../core/colors.js";
+import { t as tr } from "../core/i18n.js";
 
 export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic', 'Nanum Gothic', sans-serif";
 

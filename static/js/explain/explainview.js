@@ -2,10 +2,10 @@
 // language with phrases in their identity colours; each step tells the page which nodes
 // and diagram parts to emphasise and which pass it is told in.
 
-import { identityText } from "./colors.js";
+import { identityText } from "../core/colors.js";
 import { richText, STEPS, stepAt } from "./explain.js";
-import { t } from "./i18n.js";
-import { relabel } from "./labels.js";
+import { t } from "../core/i18n.js";
+import { relabel } from "../core/labels.js";
 
 const $ = (id) => document.getElementById(id);
 

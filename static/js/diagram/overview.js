@@ -1,9 +1,9 @@
 // The overview strip: the whole sequence as a thin heatmap (one row per layer), the window
 // in view framed, the current step marked.  Pure: no DOM.
 
-import { logUnit, SCALES } from "./colors.js";
-import { sig4 } from "./format.js";
-import { t as tr } from "./i18n.js";
+import { logUnit, SCALES } from "../core/colors.js";
+import { sig4 } from "../core/format.js";
+import { t as tr } from "../core/i18n.js";
 import { FONT } from "./figure.js";
 
 const mean = (row) => row.reduce((a, b) => a + b, 0) / row.length;

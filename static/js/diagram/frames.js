@@ -6,13 +6,13 @@
 // outline marks the current step.  Only trace data changes from frame to frame: the boxes
 // are in the static graph (figure.js).  Steps are 0-based here.
 
-import { binStyle, colorAt, hexToRgb, identity, identityText, normBin, SCALES } from "./colors.js";
-import { escapeHtml, sig4, subscript } from "./format.js";
+import { binStyle, colorAt, hexToRgb, identity, identityText, normBin, SCALES } from "../core/colors.js";
+import { escapeHtml, sig4, subscript } from "../core/format.js";
 import { FONT } from "./figure.js";
-import { t as tr } from "./i18n.js";
+import { t as tr } from "../core/i18n.js";
 import { railTraces } from "./rails.js";
 import { stripTraces } from "./strips.js";
-import { cellDone } from "./walk.js";
+import { cellDone } from "../core/walk.js";
 
 function textTrace(name, points, { size = 11, color = "#333333", position = "middle center", hover = false } = {}) {
   return {

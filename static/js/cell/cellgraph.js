@@ -10,7 +10,7 @@
 // inside it).  Every vector is picked from the API's arrays BY NAME: the slice ports read
 // their quarter of `a` through the response's gate_order, never by position.
 
-import { unitGroups } from "./layout.js";
+import { unitGroups } from "../diagram/layout.js";
 
 export const NODE_W = 120;
 export const NODE_H = 46;

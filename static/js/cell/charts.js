@@ -2,10 +2,10 @@
 // chart, as Plotly figures.  Pure: no DOM.  Only run, layer, mode and language change these;
 // the current step is a marker the view positions over them (no Plotly call per step).
 
-import { identity, identityText, SCALES, signedLog } from "./colors.js";
-import { SIGMOID } from "./config.js";
-import { FONT } from "./figure.js";
-import { t as tr } from "./i18n.js";
+import { identity, identityText, SCALES, signedLog } from "../core/colors.js";
+import { SIGMOID } from "../core/config.js";
+import { FONT } from "../diagram/figure.js";
+import { t as tr } from "../core/i18n.js";
 
 /** The quantities with a heatmap, per cell type, in the seed's reading order. */
 export const HEATMAP_NAMES = Object.freeze({ lstm: ["f", "i", "g", "o", "c", "h"], gru: ["r", "z", "n", "h"], rnn: ["a", "h"] });

@@ -2,10 +2,10 @@
 // only; symbols in their identity colours, numbers (the trace's own) to 4 significant
 // digits with the full value in data-value.
 
-import { identityText } from "./colors.js";
+import { identityText } from "../core/colors.js";
 import { equationRows, mathSegments } from "./equations.js";
-import { sig4 } from "./format.js";
-import { t } from "./i18n.js";
+import { sig4 } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 function mathSpan(text, name) {
   const span = document.createElement("span");

@@ -5,9 +5,9 @@
 // t = 1 .. T, backward walks t = T .. 1 (so "next" in backward mode goes to t - 1).  The
 // slider is positional (t grows to the right, like the diagram).
 
-import { walkEnd, walkStart, walkStep } from "./walk.js";
-import { t } from "./i18n.js";
-import { relabel } from "./labels.js";
+import { walkEnd, walkStart, walkStep } from "../core/walk.js";
+import { t } from "../core/i18n.js";
+import { relabel } from "../core/labels.js";
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [1, 2, 4, 8, 16, 30];

@@ -4,11 +4,11 @@
 // gradient each arrow carries, flowing against the forward arrows.  Pure: no DOM.
 // Steps are 0-based.
 
-import { binStyle, identity, NORM_BINS, normBin } from "./colors.js";
-import { sig4, subscript } from "./format.js";
-import { t as tr } from "./i18n.js";
+import { binStyle, identity, NORM_BINS, normBin } from "../core/colors.js";
+import { sig4, subscript } from "../core/format.js";
+import { t as tr } from "../core/i18n.js";
 import { segments } from "./layout.js";
-import { cellDone, railDone } from "./walk.js";
+import { cellDone, railDone } from "../core/walk.js";
 
 const PENDING = { color: "#d9d9d9", width: 1 };
 const FORWARD_STYLE = {
