@@ -9,9 +9,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, web
 from .api import compare, meta, models, presets, traces, train
-from .api.errors import FieldError, field_error_handler, http_error_handler, validation_error_handler
+from .api.errors import (
+    FieldError,
+    field_error_handler,
+    http_error_handler,
+    store_full_handler,
+    validation_error_handler,
+)
 from .limits import MAX_BODY_BYTES
 from .security import RemoteGZipMiddleware, SecurityMiddleware
+from .store import StoreFull
 
 
 def create_app() -> FastAPI:
@@ -25,9 +32,12 @@ def create_app() -> FastAPI:
     app.add_exception_handler(FieldError, field_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Any endpoint that writes to the store (uploads, training checkpoints) answers 507 alike.
+    app.add_exception_handler(StoreFull, store_full_handler)
     # Level 1: a 26 MB trace compresses 2.6x in 0.2 s; the default level 9 takes 7 s for 3.1x.
     app.add_middleware(RemoteGZipMiddleware, minimum_size=2048, compresslevel=1)
-    # Outermost: refuses oversized bodies before anything reads them; headers on everything.
+    # Outermost: refuses foreign hosts, cross-site writes and oversized bodies before anything
+    # reads them; headers on everything.
     app.add_middleware(SecurityMiddleware, max_body=MAX_BODY_BYTES)
     for r in (meta.router, presets.router, traces.router, compare.router, models.router, train.router, web.router):
         app.include_router(r)

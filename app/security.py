@@ -1,19 +1,37 @@
-"""Headers on every response, the request-body limit, and read-only mode.
+"""Headers on every response, the request-body limit, read-only mode, and who may talk to us.
 
 Pure ASGI middleware: it sees every response (static files, docs, errors, streams) and can
 refuse an oversized body from its Content-Length before a byte of it is read or parsed.
+
+A server on 127.0.0.1 is still reachable from every web page the user opens:
+- DNS rebinding: a page at evil.example re-resolves its name to 127.0.0.1 and then reads
+  and writes the API as "same origin". The browser still sends `Host: evil.example`, so
+  only the configured host names are served (loopback names by default; `--host` and
+  `--allow-host` add more), anything else gets 421.
+- Cross-site writes: a foreign page can POST a form (multipart upload) without any CORS
+  preflight. Every request that is not GET/HEAD/OPTIONS must come from this server's own
+  origin: refused with 403 when the browser says `Sec-Fetch-Site: cross-site|same-site`, or
+  sends an `Origin` other than an allowed host on this port. This also covers POST
+  /api/forward and friends (computations, not state changes): one simple rule, and a
+  foreign page cannot burn the CPU either. Requests with neither header (curl, scripts,
+  tests) are not from a browser and pass.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 READ_ONLY_ENV = "LSTMVIS_READ_ONLY"
+# Comma-separated extra host names (from --host and --allow-host), read by every worker.
+ALLOWED_HOSTS_ENV = "LSTMVIS_ALLOWED_HOSTS"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Scripts only from this origin, never inline; Plotly and Swagger UI set inline styles,
 # so styles allow 'unsafe-inline' (styles cannot run code). Nothing may frame the app.
@@ -50,6 +68,64 @@ def require_writable() -> None:
         raise HTTPException(403, "this server runs read-only (--read-only): uploads, deletes and training are off")
 
 
+def allowed_hosts() -> set[str]:
+    """Host names this server answers to: loopback, plus $LSTMVIS_ALLOWED_HOSTS."""
+    extra = os.environ.get(ALLOWED_HOSTS_ENV, "")
+    return {*LOOPBACK_NAMES, *(h.strip().lower().strip("[]") for h in extra.split(",") if h.strip())}
+
+
+def split_host(value: str) -> tuple[str, str]:
+    """'Name:port' / '[::1]:port' -> ('name', 'port'); port '' when absent."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        return name, rest.removeprefix(":")
+    name, _, port = value.partition(":")
+    return name.rstrip("."), port
+
+
+def host_refusal(headers: dict[bytes, bytes]) -> tuple[int, list[dict]] | None:
+    """421 for a Host header naming a host we do not serve (DNS rebinding)."""
+    raw = headers.get(b"host")
+    if raw is None:  # HTTP/1.0 without Host: not a browser
+        return None
+    host = raw.decode("latin-1")
+    if split_host(host)[0] in allowed_hosts():
+        return None
+    msg = (
+        f"this server does not serve the host name {host[:100]!r}; "
+        "start it with --allow-host NAME to serve that name (loopback names are always served)"
+    )
+    return 421, [{"loc": ["header", "host"], "msg": msg, "type": "host_not_allowed"}]
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    # The origin's host must be one we serve, on the port the request came to.
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    default = "443" if parts.scheme == "https" else "80"
+    origin_port = str(parts.port) if parts.port else default
+    host_port = split_host(host)[1]
+    return parts.hostname in allowed_hosts() and origin_port == (host_port or default)
+
+
+def origin_refusal(method: str, headers: dict[bytes, bytes]) -> tuple[int, list[dict]] | None:
+    """403 for a state-changing (non-GET) request a browser sent from another site."""
+    if method in SAFE_METHODS:
+        return None
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+    origin = headers.get(b"origin")
+    if site in ("cross-site", "same-site"):
+        why = f"Sec-Fetch-Site is {site}"
+    elif origin is not None and not _same_origin(origin.decode("latin-1"), headers.get(b"host", b"").decode("latin-1")):
+        why = f"Origin {origin.decode('latin-1')[:100]!r} is not this server"
+    else:
+        return None
+    msg = f"{method} requests must come from this server's own pages ({why})"
+    return 403, [{"loc": ["header", "origin"], "msg": msg, "type": "cross_site"}]
+
+
 async def _json(send: Send, status: int, detail: object, extra: list[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *HEADERS, *extra]
@@ -58,7 +134,7 @@ async def _json(send: Send, status: int, detail: object, extra: list[tuple[bytes
 
 
 class SecurityMiddleware:
-    """Security headers on every response, and a body-size limit enforced while reading."""
+    """Host and origin checks, security headers on every response, and a body-size limit."""
 
     def __init__(self, app: ASGIApp, max_body: int):
         self.app = app
@@ -68,6 +144,16 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers", []))
+        refusal = host_refusal(headers) or origin_refusal(scope["method"], headers)
+        if refusal is not None:
+            await _json(send, *refusal)
+            return
+        # HEAD is GET without the body: the routes below see GET (FastAPI's routes do not
+        # take HEAD), and the body is dropped on the way out, its headers kept.
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
         too_large = [
             {
                 "loc": ["body"],
@@ -95,6 +181,8 @@ class SecurityMiddleware:
                 started = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         received = 0

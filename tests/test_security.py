@@ -89,7 +89,7 @@ def test_an_oversized_body_is_refused_from_its_length_before_it_is_read():
         with socket.create_connection(("127.0.0.1", port)) as sock:
             size = limits.MAX_BODY_BYTES * 4
             sock.sendall(
-                f"POST /api/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode()
+                f"POST /api/forward HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode()
             )
             sock.sendall(b"{")  # 1 byte of a 128 MiB body: the answer must not wait for the rest
             sock.settimeout(5)
@@ -110,9 +110,10 @@ def test_a_chunked_body_over_the_limit_is_413(client):
 
 
 HOSTILE = {
-    "nested deeper than the parser recurses": (b"[" * 100_000 + b"]" * 100_000, 400),
+    "more lists than any request needs": (b"[" * 100_000 + b"]" * 100_000, 413),
+    "nested deeper than the parser recurses": (b"[" * 20_000 + b"]" * 20_000, 400),
     "not UTF-8": (b'{"text": "\xff\xfe\xfd"}', 400),
-    "a 5000-digit integer": (b'{"text": "ab", "seed": 1' + b"0" * 5000 + b"}", 400),
+    "a 5000-digit integer": (b'{"text": "ab", "seed": 1' + b"0" * 5000 + b"}", 422),
     "huge but finite": (b'{"inputs": [[1e308], [-1e308]], "hidden_size": 2}', 200),
     "overflows to infinity": (b'{"inputs": [[1e309]], "hidden_size": 2}', 422),
 }
@@ -183,3 +184,166 @@ def test_traces_are_gzipped_for_remote_clients_only():
         assert r.status_code == 200 and "content-encoding" not in r.headers
         js = httpx2.get(f"{url}/vendor/plotly.min.js", headers={"accept-encoding": "gzip"})
         assert js.headers["content-encoding"] == "gzip"  # precompressed once, free to send
+
+
+# --- Host names and origins: DNS rebinding and cross-site writes --------------------------
+
+UPLOAD = model_files.write(P.init_params("rnn", 1, 2, 1, 0), "npz")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_foreign_host_name_is_refused(client, method):
+    # DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1.
+    r = client.request(method, "/api/models", headers={"host": "evil.example"})
+    assert r.status_code == 421
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == ["header", "host"] and "evil.example" in detail["msg"] and "--allow-host" in detail["msg"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost", "LOCALHOST:1", "[::1]:8000", "testserver"])
+def test_loopback_names_are_served_on_any_port(client, host):
+    assert client.get("/api/health", headers={"host": host}).status_code == 200
+
+
+def test_allow_host_extends_the_list(client, monkeypatch):
+    from app.security import ALLOWED_HOSTS_ENV
+
+    monkeypatch.setenv(ALLOWED_HOSTS_ENV, "viz.example.org,other.example")
+    assert client.get("/api/health", headers={"host": "viz.example.org:443"}).status_code == 200
+    assert client.get("/api/health", headers={"host": "evil.example"}).status_code == 421
+
+
+def test_host_and_allow_host_options_reach_the_workers(monkeypatch):
+    from app.security import ALLOWED_HOSTS_ENV
+
+    monkeypatch.setattr(entry.uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setenv(ALLOWED_HOSTS_ENV, "")
+    entry.main(["--host", "10.0.0.5", "--allow-host", "viz.example.org", "--allow-host", "b.example"])
+    assert set(os.environ[ALLOWED_HOSTS_ENV].split(",")) == {"10.0.0.5", "viz.example.org", "b.example"}
+
+
+CROSS_SITE = {
+    "a cross-site form": {"sec-fetch-site": "cross-site", "origin": "http://evil.example"},
+    "a sibling site": {"sec-fetch-site": "same-site", "origin": "http://a.localhost:8000"},
+    "an old browser, another origin": {"origin": "http://evil.example"},
+    "a sandboxed frame": {"origin": "null"},
+    "another port on this machine": {"origin": "http://127.0.0.1:9999"},
+}
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE.values(), ids=CROSS_SITE.keys())
+def test_a_cross_site_upload_is_refused(client, headers):
+    before = len(client.get("/api/models").json()["models"])
+    r = client.post("/api/models", files={"file": ("m.npz", UPLOAD)}, headers={"host": "127.0.0.1:8000", **headers})
+    assert r.status_code == 403 and r.json()["detail"][0]["type"] == "cross_site"
+    assert len(client.get("/api/models").json()["models"]) == before  # nothing was saved
+
+
+def test_cross_site_computations_are_refused_too(client):
+    # POST /api/forward changes nothing, but a foreign page could still burn the CPU with it.
+    headers = {"sec-fetch-site": "cross-site"}
+    assert client.post("/api/forward", json={"text": "ab"}, headers=headers).status_code == 403
+    assert client.delete(f"/api/models/{'0' * 32}", headers=headers).status_code == 403
+    assert client.get("/api/health", headers=headers).status_code == 200  # reads are not refused
+
+
+SAME_ORIGIN = {
+    "a page of this server": {"sec-fetch-site": "same-origin", "origin": "http://127.0.0.1:8000"},
+    "typed by the user": {"sec-fetch-site": "none"},
+    "curl or a script": {},
+    "localhost": {"origin": "http://localhost:8000"},
+}
+
+
+@pytest.mark.parametrize("headers", SAME_ORIGIN.values(), ids=SAME_ORIGIN.keys())
+def test_same_origin_and_scripted_writes_work(client, headers):
+    r = client.post("/api/models", files={"file": ("m.npz", UPLOAD)}, headers={"host": "127.0.0.1:8000", **headers})
+    assert r.status_code == 201, r.text
+
+
+# --- Methods: HEAD like GET, 405 names the allowed methods ------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/health", "/api/limits", "/", "/api/presets"])
+def test_head_is_answered_like_get_without_a_body(client, url):
+    r = client.head(url)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == client.get(url).headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "method,url,allowed",
+    [
+        ("PUT", "/api/health", {"GET", "HEAD"}),
+        ("DELETE", "/api/forward", {"POST"}),
+        ("PATCH", f"/api/models/{'0' * 32}", {"GET", "HEAD", "DELETE"}),
+        ("PUT", "/api/models", {"GET", "HEAD", "POST"}),
+    ],
+)
+def test_405_lists_the_methods_of_the_path(client, method, url, allowed):
+    r = client.request(method, url)
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) == allowed
+
+
+def test_the_server_closes_idle_connections_and_caps_header_size(monkeypatch):
+    calls = {}
+    monkeypatch.setattr(entry.uvicorn, "run", lambda *a, **k: calls.update(k))
+    entry.main([])
+    assert calls["timeout_keep_alive"] == limits.KEEP_ALIVE_SECONDS
+    assert calls["h11_max_incomplete_event_size"] == limits.MAX_HEADER_BYTES
+
+
+# --- JSON bodies are parsed off the event loop, within a budget ---------------------------
+
+
+def test_a_body_of_empty_lists_is_refused_before_it_is_parsed(client):
+    raw = b'{"inputs": [' + b"[]," * 1_000_000 + b"[]]}"
+    r = client.post("/api/forward", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == ["body"] and "lists" in detail["msg"]
+
+
+def test_the_largest_accepted_request_fits_the_budget():
+    # Four LSTM layers of the largest size with every tensor given: the budget must admit it.
+    from app.api.routing import json_budget_error
+
+    h, d = limits.MAX_HIDDEN, limits.MAX_INPUT_SIZE
+    rows = [b"[" + b"0," * (d - 1) + b"0]"] * (4 * h)
+    weights = b",".join([b'"w%d": [' % k + b",".join(rows) + b"]" for k in range(2 * limits.MAX_LAYERS)])
+    raw = b'{"inputs": [' + b",".join([b"[" + b"0," * (d - 1) + b"0]"] * 500) + b'], "weights": {' + weights + b"}}"
+    assert json_budget_error(raw) is None
+
+
+def test_health_answers_while_a_big_body_is_parsed(monkeypatch):
+    # The body's parse is held until /api/health has answered: if parsing ran on the event
+    # loop, health could not answer and the parse would wait out its guard timeout.
+    from app.api import routing
+
+    started, health_answered = threading.Event(), threading.Event()
+    real = routing.read_json
+
+    def gated(raw: bytes):
+        started.set()
+        health_answered.wait(timeout=60)
+        return real(raw)
+
+    monkeypatch.setattr(routing, "read_json", gated)
+    raw = b'{"inputs": [' + b"[]," * 10_000_000 + b"[]]}"  # 30 MB of empty lists
+    with live_server() as url:
+        result: dict[str, int] = {}
+
+        def big() -> None:
+            r = httpx2.post(
+                f"{url}/api/forward", content=raw, headers={"content-type": "application/json"}, timeout=120
+            )
+            result["status"] = r.status_code
+
+        thread = threading.Thread(target=big)
+        thread.start()
+        assert started.wait(timeout=60), "the big body never reached the parser"
+        assert httpx2.get(f"{url}/api/health", timeout=30).status_code == 200
+        health_answered.set()
+        thread.join(timeout=120)
+        assert result["status"] == 413

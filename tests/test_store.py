@@ -86,7 +86,7 @@ def test_a_killed_server_leaves_the_store_intact(tmp_path, moment):
 
         sock = socket.create_connection(("127.0.0.1", server.port))
         sock.sendall(
-            b"POST /api/models HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n"
+            b"POST /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n"
         )
         server.kill()
         sock.close()

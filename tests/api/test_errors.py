@@ -184,3 +184,59 @@ def test_body_over_the_size_limit_is_413(client):
         "/api/forward", content=b'{"inputs": [' + rows + b"[0.1]]}", headers={"content-type": "application/json"}
     )
     assert r.status_code == 413
+
+
+def post_raw(client, raw: bytes, endpoint: str = "/api/backward"):
+    return client.post(endpoint, content=raw, headers={"content-type": "application/json"})
+
+
+SURROGATES = {
+    # name: (endpoint, raw body, loc)
+    "in a text": ("/api/backward", rb'{"text": "ab\ud800"}', ["body", "text"]),
+    "in a literal field": ("/api/backward", rb'{"text": "ab", "cell": "\udfff"}', ["body", "cell"]),
+    "in a list": ("/api/backward", rb'{"text": "ab", "fields": ["h", "\ud800x"]}', ["body", "fields", 1]),
+    "in a key": ("/api/backward", rb'{"text": "ab", "\ud800": 1}', ["body"]),
+    "in a training text": ("/api/train", rb'{"text": "ab\ud800cd", "steps": 1}', ["body", "text"]),
+    "in a comparison": ("/api/compare", rb'{"text": "ab", "cells": ["\ud800"]}', ["body", "cells", 0]),
+}
+
+
+@pytest.mark.parametrize("endpoint,raw,loc", SURROGATES.values(), ids=SURROGATES.keys())
+def test_a_lone_surrogate_is_named_not_echoed(client, endpoint, raw, loc):
+    r = post_raw(client, raw, endpoint)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == loc and "surrogate" in detail["msg"] and "input" not in detail
+    r.content.decode("utf-8")  # the error body itself is valid UTF-8
+
+
+def test_a_surrogate_pair_is_a_character(client):
+    r = post_raw(client, rb'{"text": "ab\ud83d\ude00", "hidden_size": 2}')
+    assert r.status_code == 200 and r.json()["tokens"] == ["a", "b", "\U0001f600"]
+
+
+BIG_INTS = {
+    "over Python's 4300-digit limit": ("1" + "0" * 5000, ["body", "hidden_size"]),
+    "beyond float64 in a number field": ("1" + "0" * 400, ["body", "forget_bias"]),
+    "negative and long": ("-1" + "0" * 5000, ["body", "seed"]),
+}
+
+
+@pytest.mark.parametrize("digits,loc", BIG_INTS.values(), ids=BIG_INTS.keys())
+def test_huge_integers_name_their_field(client, digits, loc):
+    raw = '{"text": "ab", "' + loc[-1] + '": ' + digits + "}"
+    r = post_raw(client, raw.encode())
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == loc and len(r.content) < 2000  # the number is not echoed back
+
+
+def test_errors_are_json_even_when_a_message_quotes_unencodable_text(client):
+    # A surrogate can arrive other than in a body (a query value, a filename): the error
+    # answer must still be encodable.
+    import asyncio
+
+    from app.api.errors import FieldError, field_error_handler
+
+    response = asyncio.run(field_error_handler(None, FieldError(("query", "x"), "bad \ud800 value")))
+    assert response.status_code == 422 and "bad" in response.body.decode("utf-8")
