@@ -263,7 +263,8 @@ class ModelStore:
         conn = self._conn()
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.execute("PRAGMA incremental_vacuum").fetchall()  # one page per step: step them all
+            # Frees one page per step; Python's execute() steps once, executescript() to the end.
+            conn.executescript("PRAGMA incremental_vacuum;")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except (sqlite3.Error, OSError) as err:
             if not _disk_full(err):

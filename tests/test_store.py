@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import sqlite3
+import subprocess
 import threading
 
 import httpx2
@@ -156,3 +160,100 @@ def test_several_worker_processes_share_one_store(tmp_path):
     db = sqlite3.connect(tmp_path / DB_NAME)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("SELECT COUNT(*) FROM models").fetchone() == (20,)
+
+
+# --- Space: the budget, a full disk, and deletes that still work -------------------------
+
+
+def test_an_upload_over_the_budget_is_refused_saying_what_is_used(tmp_path, monkeypatch):
+    from app.store import STORE_BYTES_ENV, StoreFull
+
+    store = ModelStore(tmp_path / DB_NAME)
+    first, _ = add(store, "a")
+    one = store.used_bytes()
+    monkeypatch.setenv(STORE_BYTES_ENV, str(one * 2 + one // 2))  # room for two, not three
+    add(store, "b", seed=1)
+    with pytest.raises(StoreFull) as err:
+        add(store, "c", seed=2)
+    assert "MiB" in str(err.value) and "delete" in str(err.value)
+    assert len(store.list()) == 2  # nothing half-written
+    assert store.delete(first.id)
+    add(store, "c", seed=2)  # a delete made room
+
+
+def test_the_budget_is_a_507_over_http(monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.store import STORE_BYTES_ENV
+
+    monkeypatch.setenv(STORE_BYTES_ENV, "100")  # smaller than any model
+    data = model_files.write(P.init_params("lstm", 2, 3, 1, 0), "safetensors")
+    with TestClient(create_app()) as client:
+        r = client.post("/api/models", files={"file": ("m.safetensors", data)})
+    assert r.status_code == 507
+    detail = r.json()["detail"][0]
+    assert detail["type"] == "store_full" and "budget" in detail["msg"] and "DELETE" in detail["msg"]
+
+
+def test_store_bytes_option_reaches_the_workers(monkeypatch):
+    from app import __main__ as entry
+    from app.store import STORE_BYTES_ENV, store_budget
+
+    monkeypatch.setattr(entry.uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setenv(STORE_BYTES_ENV, "")
+    entry.main(["--store-bytes", "12345"])
+    assert store_budget() == 12345
+
+
+def _fill(directory, chunk: int = 64 * 1024) -> None:
+    """Write a filler file until the file system says it is full."""
+    with open(directory / "filler", "ab") as f:
+        try:
+            while True:
+                f.write(b"\xff" * chunk)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:
+            assert err.errno == errno.ENOSPC
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 12 MiB tmpfs: a disk that really fills (needs root; skipped where mount is refused)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to fill (needs root): {r.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_answers_507_and_deletes_still_free_space(small_disk):
+    server = ServerProcess(small_disk)
+    try:
+        ids = [upload(server.url, seed, hidden=128).json()["id"] for seed in range(3)]
+        # An empty WAL, then a full disk: the next write anywhere needs new blocks.
+        db = sqlite3.connect(small_disk / DB_NAME)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        _fill(small_disk)
+        r = upload(server.url, 10, hidden=128)
+        assert r.status_code == 507, r.text
+        assert "disk" in r.json()["detail"][0]["msg"] and "full" in r.json()["detail"][0]["msg"]
+        free_before = shutil.disk_usage(small_disk).free
+        for model_id in ids[:2]:
+            r = httpx2.delete(f"{server.url}/api/models/{model_id}", timeout=30)
+            assert r.status_code == 204, r.text
+        assert shutil.disk_usage(small_disk).free > free_before  # the pages went back to the disk
+        assert upload(server.url, 11, hidden=128).status_code == 201
+        listed = {m["id"] for m in httpx2.get(f"{server.url}/api/models").json()["models"]}
+        assert ids[2] in listed and not listed & set(ids[:2])
+    finally:
+        server.stop()
+    db = sqlite3.connect(small_disk / DB_NAME)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
