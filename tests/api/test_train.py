@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import struct
 import time
 
 import httpx2
@@ -172,3 +175,187 @@ def test_cancel_lands_mid_way_through_a_large_batch(url):
     status = wait_done(url, run_id)
     assert status["reason"] == "cancelled"
     assert status["last"]["step"] <= 1
+
+
+# --- Hardening: runs that cannot jam, bounded memory and streams, strict inputs -----------
+
+
+def test_a_sine_too_short_to_score_is_refused_not_started(url):
+    r = httpx2.post(f"{url}/api/train", json={"task": "sine", "seq_len": 2})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "seq_len"]
+    # ... and training still works afterwards (the refused runs held no slot).
+    for _ in range(limits.MAX_TRAIN_RUNS + 1):
+        run_id = start(url, task="sine", seq_len=3, steps=2)
+        assert wait_done(url, run_id)["reason"] == "completed"
+
+
+def test_a_failure_anywhere_in_the_worker_ends_the_run_and_frees_its_slot(url, monkeypatch):
+    from app.nn import train as T
+
+    def broken(*_a, **_k):
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(T, "init_model", broken)  # before the first step: outside the old `try`
+    ids = [start(url, task="sine", steps=5) for _ in range(limits.MAX_TRAIN_RUNS)]
+    for run_id in ids:
+        status = wait_done(url, run_id)
+        assert status["reason"] == "error" and "broken on purpose" in status["last"]["error"]
+        assert events(url, run_id)[-1]["data"]["reason"] == "error"  # the stream closes
+    monkeypatch.undo()
+    assert wait_done(url, start(url, task="sine", steps=2))["reason"] == "completed"
+
+
+def test_a_full_store_ends_the_run_with_its_reason_and_deletes_its_checkpoints(url, monkeypatch):
+    from app.store import get_store
+
+    store = get_store()
+    real_add, calls = store.add, []
+
+    def add_until_full(**kw):
+        calls.append(kw["name"])
+        if len(calls) > 2:
+            raise RuntimeError("the model store is full")
+        return real_add(**kw)
+
+    monkeypatch.setattr(store, "add", add_until_full)
+    run_id = start(url, task="sine", steps=50, checkpoints=10)
+    evs = events(url, run_id)
+    done = evs[-1]["data"]
+    assert done["reason"] == "error" and "store is full" in done["error"]
+    kept = {e["data"]["model_id"] for e in evs if e["event"] == "checkpoint"}
+    assert len(kept) == 2 and all(store.get(m) is None for m in kept)
+
+
+def test_a_cancelled_run_leaves_no_checkpoints_in_the_store(url):
+    from app.store import get_store
+
+    run_id = start(url, task="sine", hidden_size=16, steps=20000, time_limit_s=300, checkpoints=50)
+    evs = events(url, run_id, stop_after=3)
+    httpx2.delete(f"{url}/api/train/{run_id}")
+    evs = events(url, run_id)
+    assert evs[-1]["data"]["reason"] == "cancelled"
+    kept = {e["data"]["model_id"] for e in evs if e["event"] == "checkpoint"}
+    assert kept and all(get_store().get(m) is None for m in kept)
+
+
+def test_finished_runs_are_forgotten_oldest_first_within_the_byte_budget(url, monkeypatch):
+    from app.store import get_store
+
+    first = start(url, task="sine", steps=20, checkpoints=4)
+    first_events = events(url, first)
+    # The budget now holds about one run: the next access forgets the older one.
+    monkeypatch.setattr(limits, "MAX_TRAIN_KEPT_BYTES", sum(len(json.dumps(e["data"])) for e in first_events) + 500)
+    second = start(url, task="sine", steps=20, checkpoints=4)
+    events(url, second)
+    deadline = time.monotonic() + 60
+    while httpx2.get(f"{url}/api/train/{first}").status_code != 404:
+        assert time.monotonic() < deadline, "the older run was never forgotten"
+        time.sleep(0.2)
+    assert httpx2.get(f"{url}/api/train/{second}").status_code == 200
+    # The forgotten run's checkpoints went with it; its final model stays.
+    assert all(get_store().get(e["data"]["model_id"]) is None for e in first_events if e["event"] == "checkpoint")
+    assert get_store().get(first_events[-1]["data"]["model_id"]) is not None
+
+
+def test_a_run_that_would_log_too_much_is_refused_naming_checkpoints(url):
+    body = {"task": "copy", "seq_len": 200, "delay": 5, "hidden_size": 128, "num_layers": 4, "checkpoints": 50}
+    r = httpx2.post(f"{url}/api/train", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "checkpoints"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "tab\there", "rtl\u202eoverride", "line\u2028sep"])
+def test_names_with_control_characters_are_refused_as_upload_refuses_them(url, name):
+    r = httpx2.post(f"{url}/api/train", json={"task": "sine", "steps": 1, "name": name})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
+
+
+def test_the_vocabulary_is_counted_before_any_data_is_built(url, monkeypatch):
+    from app.nn import train as T
+
+    built = []
+    monkeypatch.setattr(T, "make_task", lambda *a, **k: built.append(a))
+    text = "".join(chr(0x4E00 + k) for k in range(limits.MAX_INPUT_SIZE + 1))
+    r = httpx2.post(f"{url}/api/train", json={"text": text})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "text"] and built == []
+
+
+@pytest.mark.parametrize("bad", ["\u0663", "\u00b2", "1\u0663", "-1", "1e3", "9" * 30])
+def test_last_event_id_must_be_ascii_digits(url, bad):
+    run_id = start(url, task="sine", steps=3)
+    wait_done(url, run_id)
+    r = httpx2.get(f"{url}/api/train/{run_id}/events", headers={"Last-Event-ID": bad.encode()})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["header", "last-event-id"]
+
+
+def test_last_event_id_resumes_after_that_event(url):
+    run_id = start(url, task="sine", steps=3)
+    every = events(url, run_id)
+    r = httpx2.get(f"{url}/api/train/{run_id}/events", headers={"Last-Event-ID": "1"}, timeout=60)
+    assert r.status_code == 200
+    assert [int(line[4:]) for line in r.text.splitlines() if line.startswith("id: ")] == list(range(2, len(every)))
+
+
+def raw_stream(url: str, run_id: str, rcvbuf: int | None = None) -> socket.socket:
+    """An event-stream request on a bare socket that then reads nothing (a stalled reader)."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, int(port)))
+    sock.sendall(f"GET /api/train/{run_id}/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    return sock
+
+
+def stream_status(url: str, run_id: str) -> int:
+    with httpx2.stream("GET", f"{url}/api/train/{run_id}/events", timeout=60) as r:
+        return r.status_code
+
+
+def test_event_streams_per_run_are_capped_with_429(url, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TRAIN_STREAMS_PER_RUN", 2)
+    run_id = start(url, task="sine", steps=20000, time_limit_s=120)
+    socks = [raw_stream(url, run_id) for _ in range(2)]
+    try:
+        for s in socks:
+            assert s.recv(12).startswith(b"HTTP/1.1 200")
+        r = httpx2.get(f"{url}/api/train/{run_id}/events")
+        assert r.status_code == 429 and r.json()["detail"][0]["type"] == "too_many_streams"
+    finally:
+        for s in socks:
+            s.close()
+        httpx2.delete(f"{url}/api/train/{run_id}")
+        wait_done(url, run_id)
+
+
+def test_a_reader_that_takes_nothing_is_dropped_and_frees_its_stream(url, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TRAIN_STREAMS_PER_RUN", 1)
+    monkeypatch.setattr(limits, "TRAIN_SEND_TIMEOUT_S", 1.0)
+    # Checkpoints of a few MB each: far more than the socket buffers hold.
+    body = {"task": "copy", "seq_len": 200, "delay": 5, "hidden_size": 128, "num_layers": 2, "steps": 1}
+    run_id = start(url, **body, checkpoints=3)
+    wait_done(url, run_id)
+    stalled = raw_stream(url, run_id, rcvbuf=4096)
+    try:
+        deadline = time.monotonic() + 60
+        while (code := stream_status(url, run_id)) == 429:
+            assert time.monotonic() < deadline, "the stalled stream was never dropped"
+            time.sleep(0.2)
+        assert code == 200
+    finally:
+        stalled.close()
+
+
+def test_an_abrupt_disconnect_ends_the_stream_quietly(url, caplog):
+    body = {"task": "copy", "seq_len": 200, "delay": 5, "hidden_size": 128, "num_layers": 2, "steps": 1}
+    run_id = start(url, **body, checkpoints=3)
+    wait_done(url, run_id)
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            sock = raw_stream(url, run_id, rcvbuf=4096)
+            assert sock.recv(4096)
+            # RST instead of FIN: the server's next write fails.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        assert stream_status(url, run_id) == 200  # the server carries on
+        time.sleep(0.5)  # let the server's side of each stream finish (not a timing assertion)
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
