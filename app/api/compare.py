@@ -3,15 +3,19 @@
 What it returns is what the vanishing-gradient story needs: per step, how much gradient is
 left on h (and, for the LSTM, on the cell path c), the forget-gate products that carry it,
 and the RNN's recurrent spectrum that decides whether it vanishes or explodes.
+
+Like the trace endpoints it runs in a `workload` lane: the three problems are built and the
+response's size checked before any run, and the runs poll the stop token.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..nn import flow, stack
@@ -22,8 +26,9 @@ from .numbers import NumpyJSONResponse, prepare
 from .problem import Problem, build
 from .routing import Route
 from .schemas import Finite, Int, Matrix, Tensor, TraceRequest
-from .trace_json import check_finite
-from .traces import ERRORS
+from .trace_json import check_finite, refuse_large_response
+from .traces import BUDGET_LOC, ERRORS, SHRINK_TRACE
+from .workload import Token, compare_cost, compute
 
 router = APIRouter(prefix="/api", tags=["compare"], route_class=Route)
 
@@ -140,8 +145,13 @@ def _build(req: CompareRequest, cell: str, model_cell: str | None) -> Problem:
 
 
 @router.post("/compare", response_model=CompareResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-def compare(req: CompareRequest) -> NumpyJSONResponse:
+async def compare(req: CompareRequest, request: Request) -> Response:
     """Run RNN, GRU and LSTM on the same input and loss; report how the gradient travels back."""
+    return await compute(request, compare_cost(req), partial(_compare, req), BUDGET_LOC, SHRINK_TRACE)
+
+
+def problems_for(req: CompareRequest) -> dict[str, Problem]:
+    """The three cells' engine inputs, every refusal raised before anything runs."""
     if req.weights is not None:
         raise FieldError(
             ("weights",), "the three cells need different weights: give them as overrides.rnn/gru/lstm.weights"
@@ -156,24 +166,54 @@ def compare(req: CompareRequest) -> NumpyJSONResponse:
     default_loss = _default_loss(req)
     if default_loss is not None:
         req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
+    return {cell: _build(req, cell, model_cell) for cell in COMPARE_ORDER}
+
+
+def estimate_numbers(problems: dict[str, Problem], req: CompareRequest) -> int:
+    """Numbers in the response (see CompareCell), known before any run."""
+    prob = problems["lstm"]
+    steps, layers, hidden = prob.steps, prob.request.num_layers, prob.request.hidden_size
+    total = 3  # steps, hidden_size, num_layers
+    for cell, p in problems.items():
+        # loss, grad_norm_h, grad_norm_x, saturation, and grad_norm_params' before/after/factor/threshold
+        total += 1 + layers * steps + 2 * steps + 3 + (req.clip is not None)
+        if cell == "lstm":
+            total += layers * steps * (2 + hidden)  # grad_norm_c, forget_product, forget_product_units
+        if cell == "rnn":
+            total += 2 * layers  # spectral_radius, max_singular_value
+        if req.return_params:
+            total += sum(v.size for v in p.params.values())
+    return total
+
+
+def _compare(req: CompareRequest, token: Token) -> NumpyJSONResponse:
+    """In a worker thread: build, check the response size, run the three cells, the JSON."""
+    problems = problems_for(req)
+    refuse_large_response(
+        estimate_numbers(problems, req),
+        req.precision,
+        ("precision",) if req.precision is None else ("return_params",) if req.return_params else ("inputs",),
+        "set `precision` (e.g. 4), leave out `return_params`, or use fewer steps",
+    )
     cells: dict[str, Any] = {}
-    for cell in COMPARE_ORDER:
-        prob = _build(req, cell, model_cell)
+    for cell, prob in problems.items():
+        token.check()
         over = (req.overrides or {}).get(cell)
         scale = over.recurrent_scale if over is not None and over.recurrent_scale is not None else req.recurrent_scale
         if scale != 1.0:
-            for k in range(req.num_layers):  # the Model's LayerParams share these arrays
+            for k in range(prob.request.num_layers):  # the Model's LayerParams share these arrays
                 prob.params[param_name("weight_hh", k)] *= scale
         model = replace(prob.model, hold_forget=req.hold_forget and cell == "lstm")
         with np.errstate(over="ignore", invalid="ignore"):
-            trace = stack.run(model, prob.x, prob.loss, prob.h0, prob.c0)
+            trace = stack.run(model, prob.x, prob.loss, prob.h0, prob.c0, stop=token.check)
         cells[cell] = _measures(cell, model, trace, req)
         if req.return_params:
             cells[cell]["params"] = prob.params
+    token.check()
     body = {
         "steps": prob.steps,
-        "hidden_size": req.hidden_size,
-        "num_layers": req.num_layers,
+        "hidden_size": prob.request.hidden_size,
+        "num_layers": prob.request.num_layers,
         "loss_kind": prob.loss.kind,
         "cells": cells,
     }

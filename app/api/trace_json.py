@@ -57,15 +57,25 @@ def estimate_numbers(prob: Problem, with_grad: bool) -> int:
 
 def check_response_size(prob: Problem, with_grad: bool) -> None:
     req = prob.request
-    numbers = estimate_numbers(prob, with_grad)
-    size = numbers * limits.bytes_per_number(req.precision)
+    refuse_large_response(
+        estimate_numbers(prob, with_grad),
+        req.precision,
+        ("precision",) if req.precision is None else ("fields",),
+        "set `precision` (e.g. 4), ask for fewer `fields`, or shorten the sequence",
+    )
+
+
+def refuse_large_response(numbers: int, precision: int | None, loc: tuple[str, ...], hint: str) -> None:
+    """413 before any maths if `numbers` at `precision` would exceed MAX_RESPONSE_BYTES."""
+    size = numbers * limits.bytes_per_number(precision)
     if size > limits.MAX_RESPONSE_BYTES:
         mib = 1024 * 1024
         raise FieldError(
-            ("precision",) if req.precision is None else ("fields",),
+            loc,
             f"the response would hold {numbers} numbers, about {size / mib:.0f} MiB, over the "
             f"{limits.MAX_RESPONSE_BYTES // mib} MiB limit by {(size - limits.MAX_RESPONSE_BYTES) / mib:.0f} MiB; "
-            "set `precision` (e.g. 4), ask for fewer `fields`, or shorten the sequence",
+            + hint,
+            kind="response_too_large",
             status=413,
         )
 

@@ -1,55 +1,70 @@
 """POST /api/forward, /api/backward, /api/gradcheck: one sequence through the engine.
 
-Endpoints are plain `def`, so FastAPI runs them in its thread pool and the event loop keeps
-serving other requests while numpy works.
+The endpoints are `async` only to hand their work to `workload.compute`: everything from
+building the numpy inputs to rendering the JSON runs in a worker thread of a bounded lane,
+polls a stop token (time budget, client gone), and the event loop keeps serving meanwhile.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from .. import limits
 from ..nn import gradcheck, stack
 from .errors import FieldError, error_responses
 from .numbers import NumpyJSONResponse
-from .problem import Problem, build
+from .problem import build
 from .routing import Route
 from .schemas import GradCheckResponse, TraceRequest, TraceResponse
 from .trace_json import build_response, check_response_size
+from .workload import BUSY_RESPONSES, Token, compute, gradcheck_cost, trace_cost
 
 router = APIRouter(prefix="/api", tags=["traces"], route_class=Route)
 
 GRADCHECK_TOLERANCE = 1e-6
 
-ERRORS = error_responses(400, 404, 413, 422)
+ERRORS = error_responses(400, 404, 413, 422) | BUSY_RESPONSES
+
+# Where a computation that ran out of time points, and what to make smaller.
+BUDGET_LOC = ("hidden_size",)
+SHRINK_TRACE = "make it smaller: fewer steps, a smaller hidden_size or fewer num_layers"
+SHRINK_GRADCHECK = "check a smaller model (hidden_size, num_layers) over a shorter sequence"
 
 
-def _run(req: TraceRequest, backward: bool) -> tuple[Problem, stack.Trace]:
+def _trace(req: TraceRequest, backward: bool, token: Token) -> NumpyJSONResponse:
+    """In a worker thread: inputs, size check, the run, the JSON (rendering a large one takes time too)."""
     prob = build(req)
     check_response_size(prob, backward)
     with np.errstate(over="ignore", invalid="ignore"):
-        trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward)
-    return prob, trace
+        trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward, stop=token.check)
+    token.check()
+    return NumpyJSONResponse(build_response(prob, trace))
 
 
 @router.post("/forward", response_model=TraceResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-def forward(req: TraceRequest) -> NumpyJSONResponse:
+async def forward(req: TraceRequest, request: Request) -> Response:
     """Run the forward pass and return every intermediate of every layer and step."""
-    prob, trace = _run(req, backward=False)
-    return NumpyJSONResponse(build_response(prob, trace))
+    work = partial(_trace, req, False)
+    return await compute(request, trace_cost(req, backward=False), work, BUDGET_LOC, SHRINK_TRACE)
 
 
 @router.post("/backward", response_model=TraceResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-def backward(req: TraceRequest) -> NumpyJSONResponse:
+async def backward(req: TraceRequest, request: Request) -> Response:
     """Forward, loss, then backpropagation through time: every array and its gradient."""
-    prob, trace = _run(req, backward=True)
-    return NumpyJSONResponse(build_response(prob, trace))
+    work = partial(_trace, req, True)
+    return await compute(request, trace_cost(req, backward=True), work, BUDGET_LOC, SHRINK_TRACE)
 
 
 @router.post("/gradcheck", response_model=GradCheckResponse, responses=ERRORS)
-def check_gradients(req: TraceRequest) -> GradCheckResponse:
+async def check_gradients(req: TraceRequest, request: Request) -> GradCheckResponse | Response:
     """Compare BPTT with Richardson-extrapolated central differences for every tensor."""
+    return await compute(request, gradcheck_cost(req), partial(_gradcheck, req), BUDGET_LOC, SHRINK_GRADCHECK)
+
+
+def _gradcheck(req: TraceRequest, token: Token) -> GradCheckResponse:
     prob = build(req)
     req = prob.request
     scalars = sum(v.size for v in prob.params.values()) + prob.x.size + 2 * req.num_layers * req.hidden_size
@@ -62,7 +77,7 @@ def check_gradients(req: TraceRequest) -> GradCheckResponse:
             "use a smaller model or a shorter sequence",
         )
     with np.errstate(over="ignore", invalid="ignore"):
-        checks = gradcheck.check(prob.model, prob.x, prob.loss, prob.h0, prob.c0)
+        checks = gradcheck.check(prob.model, prob.x, prob.loss, prob.h0, prob.c0, stop=token.check)
     worst = max(c.max_rel_error for c in checks)
     if not np.isfinite(worst):
         raise FieldError(("weights",), "float64 overflowed during the gradient check: inputs or weights too large")

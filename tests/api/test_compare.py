@@ -155,3 +155,43 @@ def test_a_saved_model_stands_in_for_its_own_cell(client):
     assert np.array(res["cells"]["lstm"]["params"]["weight_hh_l0"]).shape == (20, 5)  # seeded, same size
     r = client.post("/api/compare", json={"model_id": "f" * 32, "inputs": inputs})
     assert r.status_code == 404 and r.json()["detail"][0]["loc"] == ["body", "model_id"]
+
+
+def test_a_response_over_the_size_limit_is_refused_before_computing(client):
+    """Return_params at the largest sizes is about 4.2 million numbers, 90 MB at full precision."""
+    from app import limits
+    from app.api import workload
+
+    body = {"hidden_size": 256, "num_layers": 4, "inputs": [[0.5] * 256] * 2, "return_params": True}
+    started = workload.stats.admitted
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 413, r.text[:300]
+    (item,) = r.json()["detail"]
+    assert item["loc"] == ["body", "precision"] and item["type"] == "response_too_large"
+    assert f"{limits.MAX_RESPONSE_BYTES // 2**20} MiB" in item["msg"] and "return_params" in item["msg"]
+    assert workload.stats.admitted == started + 1  # refused inside the computation's slot, before the runs
+    # With precision set the same numbers are 12 bytes each: under the limit, refused no more.
+    from app.api.compare import CompareRequest, estimate_numbers, problems_for
+
+    numbers = estimate_numbers(problems_for(CompareRequest.model_validate(body)), CompareRequest.model_validate(body))
+    assert numbers * limits.bytes_per_number(4) <= limits.MAX_RESPONSE_BYTES < numbers * limits.bytes_per_number(None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hidden_size": 5, "num_layers": 2, "inputs": [[0.1, 0.2]] * 30, "return_params": True},
+        {"hidden_size": 16, "text": "hello world, hello", "precision": 3, "clip": 0.5},
+        {"hidden_size": 3, "num_layers": 3, "inputs": [[0.1]] * 200},
+    ],
+)
+def test_the_size_estimate_counts_every_number_of_the_response(client, body):
+    import re
+
+    from app.api.compare import CompareRequest, estimate_numbers, problems_for
+
+    req = CompareRequest.model_validate(body)
+    text = client.post("/api/compare", json=body).text
+    numbers_sent = len(re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.sub(r'"[^"]*"', "", text)))
+    # Exact: every number outside a string, the sizes (steps, hidden_size, num_layers) included.
+    assert estimate_numbers(problems_for(req), req) == numbers_sent
