@@ -4,7 +4,7 @@ Starts `python -m app` as its own process on a free loopback port and, for each 
 gradient checks at once (each about a second of CPU alone; the attacker's pass sent 41) and
 polls /api/health one request after another until every gradient check has answered.  The
 same health loop on the idle server, interleaved with the loaded rounds, is the baseline.
-Prints the machine, the sizes, the median over rounds of each round's p50 and p99, and how
+Prints the machine, the sizes, the median over rounds of each round's p50, p99 and slowest call, and how
 the heavy requests ended (200 computed, 503 queue full).
 
     python -m benchmarks.health_under_heavy_load [--heavy 8 41 --rounds 3]
@@ -82,11 +82,13 @@ def main() -> None:
                 idle = health_times(client, None)
                 results.setdefault("idle", {}).setdefault("p50", []).append(percentile(idle, 50))
                 results["idle"].setdefault("p99", []).append(percentile(idle, 99))
+                results["idle"].setdefault("max", []).append(max(idle))
                 for heavy in args.heavy:
                     times, statuses, wall = loaded_round(server.url, client, heavy)
                     row = results.setdefault(f"{heavy} gradchecks", {})
                     row.setdefault("p50", []).append(percentile(times, 50))
                     row.setdefault("p99", []).append(percentile(times, 99))
+                    row.setdefault("max", []).append(max(times))
                     row.setdefault("samples", []).append(len(times))
                     row.setdefault("wall", []).append(wall)
                     row.setdefault("statuses", []).append(dict(statuses))
@@ -101,6 +103,7 @@ def main() -> None:
     base = median(results["idle"]["p50"])
     for name, row in results.items():
         line = f"{name:>16}: health p50 {median(row['p50']) * 1e3:7.2f} ms, p99 {median(row['p99']) * 1e3:7.2f} ms"
+        line += f", max {median(row['max']) * 1e3:7.1f} ms"
         line += f" ({median(row['p50']) / base:5.1f}x idle p50)"
         if "wall" in row:
             line += f", {median(row['samples']):.0f} health calls over {median(row['wall']):.1f} s"
