@@ -80,6 +80,20 @@ KEEP_ALIVE_SECONDS = 5
 
 # --- Uploads: what a weight file may declare before anything is expanded ----------------
 
+# Tensors in one weight file: four layers of four tensors, a head, and some slack.
+MAX_UPLOAD_TENSORS = 4 * 4 + 2 + 16
+# Numbers in one weight file; the largest accepted model (4 layers, H = D = 256, LSTM) holds 2.1M.
+MAX_UPLOAD_ELEMENTS = 3_000_000
+# Bytes a file may expand to (sum of the sizes its members / tensors declare): the
+# largest model as float64 is 17 MB; this leaves room for headers and float128.
+MAX_UPLOAD_EXPANDED_BYTES = 48 * 1024 * 1024
+# Zip archives (.npz): members, and the central directory read before any member.
+MAX_ARCHIVE_MEMBERS = MAX_UPLOAD_TENSORS
+MAX_ARCHIVE_DIRECTORY_BYTES = 256 * 1024
+# A .npy header (numpy's own default cap) and a .safetensors JSON header.
+MAX_NPY_HEADER_BYTES = 10_000
+MAX_SAFETENSORS_HEADER_BYTES = 1024 * 1024
+
 # --- Training runs: memory, slots and clean-up -------------------------------------------
 
 # What one run may ask for (POST /api/train).

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
+import math
+import re
 
 import numpy as np
+import orjson
 from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from . import limits
+from .archive_checks import ArchiveError, CheckedZip, MemberStream, ZipBudget
 
 FORMATS = ("npz", "safetensors", "json")
-MAX_TENSORS = 4 * 4 + 2 + 16  # four layers of four tensors, a head, and some slack
-MAX_ELEMENTS = 3_000_000  # the largest accepted model (4 layers, H = D = 256, LSTM) holds 2.1M
+MAX_TENSORS = limits.MAX_UPLOAD_TENSORS
+MAX_ELEMENTS = limits.MAX_UPLOAD_ELEMENTS
+NPZ_BUDGET = ZipBudget(
+    max_members=limits.MAX_ARCHIVE_MEMBERS,
+    max_directory_bytes=limits.MAX_ARCHIVE_DIRECTORY_BYTES,
+    max_total_bytes=limits.MAX_UPLOAD_EXPANDED_BYTES,
+)
 
 HOW_TO_SAVE = (
     "Save plain arrays instead, for example "
@@ -29,9 +37,16 @@ HOW_TO_SAVE = (
 
 
 class ModelFileError(ValueError):
-    def __init__(self, msg: str, tensor: str | None = None):
+    """A file refused; `tensor` names the culprit when there is one; status 413 when over a budget."""
+
+    def __init__(self, msg: str, tensor: str | None = None, status: int = 422):
         super().__init__(msg)
         self.tensor = tensor
+        self.status = status
+
+
+def _too_large(msg: str, tensor: str | None = None) -> ModelFileError:
+    return ModelFileError(msg, tensor, status=413)
 
 
 def _guess_format(filename: str, data: bytes) -> str:
@@ -60,57 +75,226 @@ def _guess_format(filename: str, data: bytes) -> str:
     raise ModelFileError(f"{filename}: not a .npz, .safetensors or .json weights file")
 
 
+# --- .npz: a zip of .npy members, every declared size checked before any data is read ----
+
+
 def _npz(data: bytes, filename: str) -> dict[str, np.ndarray]:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise ModelFileError(f"{filename}: not a valid .npz archive ({err})") from None
-    members = archive.namelist()
-    if any(m.endswith(".pkl") or "/data.pkl" in m for m in members) or not all(m.endswith(".npy") for m in members):
-        raise ModelFileError(
-            f"{filename} looks like a PyTorch checkpoint (a zip of pickles), not a .npz of arrays. {HOW_TO_SAVE}"
+        archive = CheckedZip(data, NPZ_BUDGET)
+        names = [info.filename for info in archive.members]
+        if any(n.endswith(".pkl") or "/data.pkl" in n for n in names):
+            raise ModelFileError(
+                f"{filename} looks like a PyTorch checkpoint (a zip of pickles), not a .npz of arrays. {HOW_TO_SAVE}"
+            )
+        out: dict[str, np.ndarray] = {}
+        for info in archive.members:
+            if not info.filename.endswith(".npy"):
+                raise ModelFileError(
+                    f"{filename}: member {info.filename!r} is not a .npy array (a .npz holds only NAME.npy members)",
+                    info.filename,
+                )
+            tensor = info.filename[: -len(".npy")]
+            out[tensor] = _npy_member(archive.open(info), filename, tensor, sum(a.size for a in out.values()))
+        return out
+    except ArchiveError as err:
+        tensor = err.member[: -len(".npy")] if err.member and err.member.endswith(".npy") else err.member
+        raise ModelFileError(f"{filename}: {err}", tensor, status=413 if err.too_large else 422) from None
+
+
+def _npy_member(stream: MemberStream, filename: str, tensor: str, numbers_so_far: int) -> np.ndarray:
+    """One .npy member: its header read and checked first, then exactly the bytes it declares."""
+    shape, fortran_order, dtype = _npy_header(stream, filename, tensor)
+    _check_dtype(dtype, tensor)
+    count = math.prod(shape)
+    if len(shape) > 3:
+        raise ModelFileError(f"{tensor} has {len(shape)} dimensions {shape}; expected at most 3", tensor)
+    if numbers_so_far + count > MAX_ELEMENTS:
+        raise _too_large(
+            f"{filename}: {stream.name} declares shape {shape} ({count} numbers); a file may hold at most "
+            f"{MAX_ELEMENTS}, more than any model this app accepts",
+            tensor,
         )
-    out = {}
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            for name in npz.files:
-                out[name] = npz[name]
-    except ValueError as err:
-        # numpy says "Object arrays cannot be loaded when allow_pickle=False".
+    nbytes = count * dtype.itemsize
+    if stream.tell() + nbytes != stream.size:
         raise ModelFileError(
-            f"{filename} holds pickled object arrays, which are never loaded here. {HOW_TO_SAVE}"
-        ) from err
-    return out
+            f"{filename}: the .npy header of {stream.name} declares {nbytes} bytes of data ({shape}, {dtype}) "
+            f"but the member holds {stream.size - stream.tell()}",
+            tensor,
+        )
+    buffer = stream.read(nbytes)
+    stream.finish()
+    flat = np.frombuffer(buffer, dtype=dtype)
+    # Fortran order stores the transpose's C layout.
+    return flat.reshape(shape[::-1]).T if fortran_order else flat.reshape(shape)
+
+
+def _npy_header(stream: MemberStream, filename: str, tensor: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from the member's first bytes; only the header is read."""
+    not_npy = f"{filename}: member {stream.name!r} is not a .npy array"
+    try:
+        version = np.lib.format.read_magic(io.BytesIO(stream.read(np.lib.format.MAGIC_LEN)))
+        if version not in ((1, 0), (2, 0)):
+            raise ModelFileError(f"{not_npy} of format 1.0 or 2.0 (it says {version})", tensor)
+        length_field = stream.read(2 if version == (1, 0) else 4)
+        length = int.from_bytes(length_field, "little")
+        if length > limits.MAX_NPY_HEADER_BYTES:
+            raise ModelFileError(
+                f"{not_npy}: its header declares {length} bytes; at most {limits.MAX_NPY_HEADER_BYTES}", tensor
+            )
+        header = io.BytesIO(length_field + stream.read(length))
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = reader(header, max_header_size=limits.MAX_NPY_HEADER_BYTES)
+    except (ValueError, TypeError, SyntaxError, RecursionError, KeyError, OverflowError) as err:
+        if isinstance(err, ModelFileError):
+            raise
+        raise ModelFileError(f"{not_npy} ({err})", tensor) from None
+    if any(d < 0 for d in shape):
+        raise ModelFileError(f"{not_npy}: its header declares the shape {shape}", tensor)
+    return shape, fortran_order, dtype
+
+
+def _check_dtype(dtype: np.dtype, tensor: str) -> None:
+    if dtype.hasobject:
+        # numpy would need to unpickle these.
+        raise ModelFileError(
+            f"{tensor} holds pickled object arrays, which are never loaded here. {HOW_TO_SAVE}", tensor
+        )
+    if dtype.kind not in "fiu" or dtype.fields is not None:
+        raise ModelFileError(f"{tensor} has dtype {dtype}; expected floating-point numbers", tensor)
+
+
+# --- .safetensors: the JSON header checked against the limits and the buffer first --------
+
+_ST_ITEMSIZE = {
+    "F16": 2,
+    "F32": 4,
+    "F64": 8,
+    "I8": 1,
+    "I16": 2,
+    "I32": 4,
+    "I64": 8,
+    "U8": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
+}
 
 
 def _safetensors(data: bytes, filename: str) -> dict[str, np.ndarray]:
+    _check_safetensors_header(data, filename)
     try:
         return dict(st_load(data))
     except (SafetensorError, ValueError, TypeError, KeyError) as err:
         raise ModelFileError(f"{filename}: not a valid .safetensors file ({err})") from None
 
 
-def _json(data: bytes, filename: str) -> dict[str, np.ndarray]:
+def _check_safetensors_header(data: bytes, filename: str) -> None:
+    """Every tensor's declared dtype, shape and byte range, before the library allocates anything."""
+    if len(data) < 8:
+        raise ModelFileError(f"{filename} is too short for a .safetensors header ({len(data)} bytes)")
+    length = int.from_bytes(data[:8], "little")
+    if length > limits.MAX_SAFETENSORS_HEADER_BYTES:
+        raise _too_large(
+            f"{filename}: its .safetensors header declares {length} bytes; at most {limits.MAX_SAFETENSORS_HEADER_BYTES}"
+        )
+    if 8 + length > len(data):
+        raise ModelFileError(f"{filename}: its {length}-byte header runs past the end of the file ({len(data)} bytes)")
     try:
-        obj = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"{filename}: not valid UTF-8 JSON ({err})") from None
+        header = orjson.loads(data[8 : 8 + length])
+    except orjson.JSONDecodeError as err:
+        raise ModelFileError(f"{filename}: its .safetensors header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{filename}: its .safetensors header is not a JSON object")
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    if len(tensors) > MAX_TENSORS:
+        raise _too_large(f"{filename} declares {len(tensors)} tensors; at most {MAX_TENSORS}")
+    buffer, total = len(data) - 8 - length, 0
+    for name, spec in tensors.items():
+        total += _check_safetensors_entry(name, spec, buffer)
+        if total > MAX_ELEMENTS:
+            raise _too_large(
+                f"{filename}: {name} brings the declared numbers to {total}; a file may hold at most {MAX_ELEMENTS}",
+                name,
+            )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_safetensors_entry(name: str, spec: object, buffer: int) -> int:
+    """The entry's number count, once its dtype, shape and offsets agree with each other and the buffer."""
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"{name}: expected an object with dtype, shape and data_offsets", name)
+    dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
+    if dtype not in _ST_ITEMSIZE:
+        raise ModelFileError(
+            f"{name} has dtype {str(dtype)[:40]}; expected floating-point numbers (F16, F32, F64) or integers", name
+        )
+    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        raise ModelFileError(f"{name}: its shape is not a list of non-negative integers", name)
+    if len(shape) > 3:
+        raise ModelFileError(f"{name} has {len(shape)} dimensions; expected at most 3", name)
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)):
+        raise ModelFileError(f"{name}: data_offsets must be two non-negative integers [begin, end]", name)
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise _too_large(f"{name} declares shape {shape}; a file may hold at most {MAX_ELEMENTS} numbers", name)
+    begin, end = offsets
+    if begin > end or end > buffer:
+        raise ModelFileError(f"{name}: data_offsets {offsets} run beyond the {buffer}-byte data buffer", name)
+    if end - begin != count * _ST_ITEMSIZE[dtype]:
+        raise ModelFileError(
+            f"{name}: shape {shape} of {dtype} needs {count * _ST_ITEMSIZE[dtype]} bytes; its data_offsets give {end - begin}",
+            name,
+        )
+    return count
+
+
+# --- .json: parsed by orjson after a cheap bound on how many numbers it can hold ----------
+
+# Literals outside strings: strings are blanked first so a tensor named "null" is not one.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_LITERAL = re.compile(rb"\b(?:true|false|null)\b")
+
+
+def _json(data: bytes, filename: str) -> dict[str, np.ndarray]:
+    # Every number in an array follows a '[' or a ','; counting them bounds the numbers
+    # before a Python object is built for each.
+    bound = data.count(b",") + data.count(b"[")
+    if bound > MAX_ELEMENTS:
+        raise _too_large(
+            f"{filename} could hold up to {bound} numbers; a file may hold at most {MAX_ELEMENTS}, "
+            "more than any model this app accepts"
+        )
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise ModelFileError(
+            f"{filename}: not valid UTF-8 JSON ({err}); weights must be finite numbers that fit a float64 "
+            "(NaN and Infinity are not JSON)"
+        ) from None
+    if _JSON_LITERAL.search(_JSON_STRING.sub(b'""', data)):
+        raise ModelFileError(f"{filename} holds true, false or null; weights must be numbers")
     if isinstance(obj, dict) and isinstance(obj.get("tensors"), dict):
         obj = obj["tensors"]
     if not isinstance(obj, dict):
         raise ModelFileError(f"{filename}: expected a JSON object of tensor name -> nested lists of numbers")
-    out = {}
-    for name, value in obj.items():
-        try:
-            arr = np.array(value, dtype=np.float64)
-        except (ValueError, TypeError):
-            raise ModelFileError(f"{name} is not a rectangular array of numbers", name) from None
-        out[name] = arr
-    return out
+    return {name: _json_tensor(name, value) for name, value in obj.items()}
 
 
-def _refuse_constant(token: str) -> float:
-    raise ModelFileError(f"the file contains {token}; weights must be finite numbers")
+def _json_tensor(name: str, value: object) -> np.ndarray:
+    try:
+        arr = np.array(value)
+    except (ValueError, TypeError):
+        arr = None
+    # Let numpy infer the type: strings, objects and ragged lists show up as dtypes to refuse
+    # rather than being converted ("1.5" -> 1.5) as dtype=float64 would.
+    if arr is None or arr.dtype.kind not in "fiu":
+        raise ModelFileError(
+            f"{name} is not a rectangular array of numbers (integers must fit 64 bits)", name
+        ) from None
+    return arr
 
 
 def read(filename: str, data: bytes) -> dict[str, np.ndarray]:
@@ -126,13 +310,12 @@ def read(filename: str, data: bytes) -> dict[str, np.ndarray]:
     out = {}
     total = 0
     for name, arr in tensors.items():
-        if arr.dtype.kind not in "fiu":
-            raise ModelFileError(f"{name} has dtype {arr.dtype}; expected floating-point numbers", name)
+        _check_dtype(arr.dtype, name)
         if arr.ndim > 3:
             raise ModelFileError(f"{name} has {arr.ndim} dimensions {arr.shape}; expected at most 3", name)
         total += arr.size
         if total > MAX_ELEMENTS:
-            raise ModelFileError(
+            raise _too_large(
                 f"{filename} holds over {MAX_ELEMENTS} numbers; larger than any model this app accepts", name
             )
         arr = arr.astype(np.float64)

@@ -107,7 +107,7 @@ def upload_model(
         tensors = model_files.read(filename, data)
         imported = layouts.to_pytorch(tensors, layout)
     except model_files.ModelFileError as err:
-        raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
+        raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err), status=err.status) from None
     except layouts.LayoutError as err:
         raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
     _check_sizes(imported)

@@ -85,7 +85,35 @@ def _reorder(arr: np.ndarray, src: tuple[str, ...], dst: tuple[str, ...], axis: 
     return np.concatenate([blocks[src.index(g)] for g in dst], axis=axis)
 
 
+def _gates_in(name: str, arr: np.ndarray, hidden: int, src: tuple[str, ...], dst: tuple[str, ...]) -> np.ndarray:
+    """`_reorder` of an imported tensor whose gate axis (axis 0 here) must be k·H long.
+
+    Checked first: np.split would raise a bare ValueError on any other length, and a
+    length that splits evenly but is not k·H would map the wrong rows to each gate.
+    """
+    rows = len(src) * hidden
+    if arr.ndim < 1 or arr.shape[0] != rows:
+        got = arr.shape[0] if arr.ndim else "no"
+        raise LayoutError(
+            name,
+            f"{name} has a gate axis of {got} rows; expected {len(src)}·H = {rows} "
+            f"({len(src)} blocks {' '.join(src)} of hidden size {hidden})",
+        )
+    return _reorder(arr, src, dst)
+
+
 _LAYER = re.compile(r"(\d+)")
+
+
+def _layer_key(prefix: str) -> tuple[list[tuple[int, str]], str]:
+    """Sort key: the numbers in a prefix compared as numbers, without int().
+
+    int() refuses strings over 4300 digits; (digit count, digits) orders the same way.
+    """
+    numbers = [d.lstrip("0") or "0" for d in _LAYER.findall(prefix)]
+    return [(len(n), n) for n in numbers], prefix
+
+
 _PYTORCH = re.compile(r"(weight|bias)_(ih|hh)_l(\d+)")
 
 
@@ -145,7 +173,7 @@ def _group(
         if role in slot:
             raise LayoutError(name, f"{name} and {slot[role][0]} both look like the {role} of one layer")
         slot[role] = (name, arr)
-    order = sorted(by_prefix, key=lambda p: ([int(d) for d in _LAYER.findall(p)], p))
+    order = sorted(by_prefix, key=_layer_key)
     return {k: by_prefix[p] for k, p in enumerate(order)}, rest
 
 
@@ -178,6 +206,7 @@ def _pytorch_in(
         raise LayoutError(
             "weight_hh_l0", "a PyTorch state dict needs weight_hh_l0 (and weight_ih_l0, biases) for layer 0"
         )
+    _check_2d(sources["weight_hh_l0"], params["weight_hh_l0"], 2)
     hidden = params["weight_hh_l0"].shape[-1]
     cell = _cell_from_ratio(params["weight_hh_l0"].shape[0], hidden, "weight_hh_l0", "pytorch")
     for name, arr in params.items():
@@ -193,9 +222,11 @@ def _keras_in(tensors):
     if not rec_layers or "recurrent_kernel" not in rec_layers[0]:
         raise LayoutError(None, "no Keras recurrent_kernel found for layer 0")
     params, mapping = {}, []
-    head_layers, _ = _group(dense, {"kernel": "kernel", "bias": "bias"})
+    head_layers, stray = _group(dense, {"kernel": "kernel", "bias": "bias"})
+    rest |= stray  # a Dense tensor that is neither kernel nor bias is refused with the unknown names
     head = [head_layers[k] for k in sorted(head_layers)]
     first = rec_layers[0]
+    _check_2d(*first["recurrent_kernel"], 2)
     hidden = first["recurrent_kernel"][1].shape[0]
     cell = _cell_from_ratio(first["recurrent_kernel"][1].shape[-1], hidden, first["recurrent_kernel"][0], "keras")
     src, dst = BLOCK_ORDER["keras"][cell], BLOCK_ORDER["pytorch"][cell]
@@ -206,8 +237,8 @@ def _keras_in(tensors):
         (kn, kernel), (rn, rec), (bn, bias) = slot["kernel"], slot["recurrent_kernel"], slot["bias"]
         _check_2d(kn, kernel, 2)
         _check_2d(rn, rec, 2)
-        params[param_name("weight_ih", k)] = _reorder(kernel.T, src, dst)
-        params[param_name("weight_hh", k)] = _reorder(rec.T, src, dst)
+        params[param_name("weight_ih", k)] = _gates_in(kn, kernel.T, hidden, src, dst)
+        params[param_name("weight_hh", k)] = _gates_in(rn, rec.T, hidden, src, dst)
         mapping.append(Mapping(kn, kernel.shape, param_name("weight_ih", k), list(src), "transposed"))
         mapping.append(Mapping(rn, rec.shape, param_name("weight_hh", k), list(src), "transposed"))
         if cell == "gru":
@@ -218,8 +249,8 @@ def _keras_in(tensors):
                     "has a (2, 3H) bias. reset_after=False applies the reset gate before the recurrent product, which "
                     "PyTorch's GRU cannot express",
                 )
-            params[param_name("bias_ih", k)] = _reorder(bias[0], src, dst)
-            params[param_name("bias_hh", k)] = _reorder(bias[1], src, dst)
+            params[param_name("bias_ih", k)] = _gates_in(bn, bias[0], hidden, src, dst)
+            params[param_name("bias_hh", k)] = _gates_in(bn, bias[1], hidden, src, dst)
             mapping.append(
                 Mapping(
                     bn,
@@ -231,7 +262,7 @@ def _keras_in(tensors):
             )
         else:
             _check_2d(bn, bias, 1)
-            params[param_name("bias_ih", k)] = _reorder(bias, src, dst)
+            params[param_name("bias_ih", k)] = _gates_in(bn, bias, hidden, src, dst)
             params[param_name("bias_hh", k)] = np.zeros_like(bias)
             mapping.append(
                 Mapping(bn, bias.shape, param_name("bias_ih", k), list(src), "bias_hh set to 0 (Keras has one bias)")
@@ -278,8 +309,8 @@ def _onnx_in(tensors):
             if arr.ndim != 3 or arr.shape[0] != 1:
                 raise LayoutError(name, f"{name} has shape {arr.shape}; expected (1, {rows}, ...): one direction")
         (wn, w), (rn, r) = slot["W"], slot["R"]
-        params[param_name("weight_ih", k)] = _reorder(w[0], src, dst)
-        params[param_name("weight_hh", k)] = _reorder(r[0], src, dst)
+        params[param_name("weight_ih", k)] = _gates_in(wn, w[0], hidden, src, dst)
+        params[param_name("weight_hh", k)] = _gates_in(rn, r[0], hidden, src, dst)
         mapping.append(Mapping(wn, w.shape, param_name("weight_ih", k), list(src), "direction 0"))
         mapping.append(Mapping(rn, r.shape, param_name("weight_hh", k), list(src), "direction 0"))
         if "B" in slot:
@@ -325,9 +356,9 @@ def _book_in(tensors):
         _check_2d(xn, wx, 2)
         _check_2d(hn, wh, 2)
         _check_2d(bn, b, 1)
-        params[param_name("weight_ih", k)] = _reorder(wx.T, src, dst)
-        params[param_name("weight_hh", k)] = _reorder(wh.T, src, dst)
-        params[param_name("bias_ih", k)] = _reorder(b, src, dst)
+        params[param_name("weight_ih", k)] = _gates_in(xn, wx.T, hidden, src, dst)
+        params[param_name("weight_hh", k)] = _gates_in(hn, wh.T, hidden, src, dst)
+        params[param_name("bias_ih", k)] = _gates_in(bn, b, hidden, src, dst)
         params[param_name("bias_hh", k)] = np.zeros_like(b)
         mapping.append(Mapping(xn, wx.shape, param_name("weight_ih", k), list(src), "transposed"))
         mapping.append(Mapping(hn, wh.shape, param_name("weight_hh", k), list(src), "transposed"))
@@ -390,6 +421,10 @@ def _validated(cell: str, params: dict[str, np.ndarray], mapping: list[Mapping])
         else 0
     )
     expected = expected_shapes(cell, input_size, hidden, num_layers)
+    for name in params:
+        # e.g. weight_ih_l7 in a 1-layer file: refused rather than stored unused.
+        if name not in expected and not name.startswith("head."):
+            raise LayoutError(name, f"{name} is not part of a {num_layers}-layer {cell} (layers 0 to {num_layers - 1})")
     for name, shape in expected.items():
         if name not in params:
             raise LayoutError(name, f"missing {name} (shape {shape}) for a {num_layers}-layer {cell}")

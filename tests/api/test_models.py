@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -201,3 +202,106 @@ def test_names_are_checked_and_exports_get_a_safe_filename(client):
     assert model["name"] == "../../etc/passwd <b>"  # stored as text, never used as a path
     r = client.get(f"/api/models/{model['id']}/export", params={"format": "json"})
     assert 'filename="etc_passwd_b-pytorch.json"' in r.headers["content-disposition"]
+
+
+# --- Uploads cannot be bombs --------------------------------------------------------------
+
+# Runs in its own process so that ru_maxrss is the upload's alone.
+_UPLOAD_IN_A_FRESH_PROCESS = """
+import json, resource, sys
+from fastapi.testclient import TestClient
+from app.main import create_app
+
+data = open(sys.argv[1], "rb").read()
+with TestClient(create_app()) as client:
+    r = client.post("/api/models", files={"file": ("bomb.npz", data)})
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"status": r.status_code, "body": r.json(), "peak": peak}))
+"""
+PEAK_RSS_BYTES = 300 * 2**20
+
+
+@pytest.fixture(scope="module")
+def bomb_files(tmp_path_factory) -> dict[str, tuple[str, int]]:
+    from tests.weight_files import bombs
+
+    folder = tmp_path_factory.mktemp("bombs")
+    out = {}
+    for name, (data, declared) in bombs().items():
+        path = folder / f"{name}.npz"
+        path.write_bytes(data)
+        out[name] = (str(path), declared)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["bzip2", "deflate", "lying"])
+def test_a_small_file_declaring_gigabytes_is_refused_without_expanding(bomb_files, kind):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path, declared = bomb_files[kind]
+    assert declared > 2 * 10**9 and Path(path).stat().st_size < 3 * 2**20
+    # Through a shell that forks Python: a process exec'd straight from this one inherits this
+    # process's peak (torch is loaded here) in ru_maxrss; a grandchild starts from the shell's.
+    done = subprocess.run(
+        ["/bin/sh", "-c", '"$0" "$@"; exit $?', sys.executable, "-c", _UPLOAD_IN_A_FRESH_PROCESS, path],
+        capture_output=True,
+        text=True,
+        timeout=120,  # guards against a hang only
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["peak"] < PEAK_RSS_BYTES, f"peak RSS {result['peak'] / 2**20:.0f} MiB for {kind}: {result}"
+    assert 400 <= result["status"] < 500, result
+    detail = result["body"]["detail"][0]
+    assert detail["loc"][:2] == ["body", "file"] and "weight_hh_l0" in detail["msg"], detail
+
+
+def _malformed_uploads() -> dict[str, tuple[str, bytes, str]]:
+    """name -> (filename, bytes, what the message must say): each answered 500 before."""
+    from tests.weight_files import LZMA, Member, npy, raw_zip
+
+    arr = npy(np.zeros(3))
+    lzma = Member("w.npy", arr, len(arr), zlib.crc32(arr), method=LZMA)
+    return {
+        "member not .npy": ("m.npz", raw_zip([Member.stored("w.npy", b"not an array")]), "not a .npy array"),
+        "encrypted member": ("m.npz", raw_zip([Member.stored("w.npy", arr, flags=1)]), "encrypted"),
+        "LZMA member": ("m.npz", raw_zip([lzma]), "LZMA compression"),
+        "bad CRC": ("m.npz", raw_zip([Member("w.npy", arr, len(arr), zlib.crc32(arr) ^ 1)]), "CRC"),
+        "JSON 100,000 deep": ("m.json", b'{"w": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "depth"),
+        "JSON 5,000-digit integer": ("m.json", b'{"w": [' + b"9" * 5000 + b"]}", "float64"),
+        "JSON beyond float64": ("m.json", b'{"w": [1e999]}', "float64"),
+        "0-d weight_hh_l0": (
+            "m.npz",
+            model_files.write(P.init_params("rnn", 2, 3, 1, 0) | {"weight_hh_l0": np.zeros(())}, "npz"),
+            "weight_hh_l0",
+        ),
+        "1-d weight_hh_l0": (
+            "m.npz",
+            model_files.write(P.init_params("rnn", 2, 3, 1, 0) | {"weight_hh_l0": np.zeros(3)}, "npz"),
+            "weight_hh_l0",
+        ),
+        "keras block axis": (
+            "m.npz",
+            model_files.write(
+                layouts.from_pytorch("lstm", P.init_params("lstm", 2, 3, 1, 0), "keras")
+                | {"lstm_0/lstm_cell/kernel": np.zeros((2, 11))},
+                "npz",
+            ),
+            "4·H = 12",
+        ),
+    }
+
+
+MALFORMED_UPLOADS = _malformed_uploads()
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_UPLOADS))
+def test_malformed_uploads_are_named_4xx(client, case):
+    filename, data, says = MALFORMED_UPLOADS[case]
+    r = upload(client, filename, data)
+    assert r.status_code in (413, 422), r.text
+    detail = r.json()["detail"][0]
+    assert detail["loc"][:2] == ["body", "file"] and says in detail["msg"], detail

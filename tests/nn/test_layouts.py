@@ -248,3 +248,69 @@ def test_pytorch_module_state_dict_with_prefixes_and_a_read_out():
 def test_refusals_name_the_tensor(tensors, match):
     with pytest.raises(layouts.LayoutError, match=match):
         layouts.to_pytorch(tensors)
+
+
+def _lstm(layout: str, hidden: int = 4, layers: int = 2) -> dict[str, np.ndarray]:
+    return layouts.from_pytorch("lstm", P.init_params("lstm", 3, hidden, layers, seed=2), layout)
+
+
+def _reshaped(tensors: dict[str, np.ndarray], suffix: str, shape: tuple[int, ...]) -> tuple[dict, str]:
+    name = next(n for n in sorted(tensors) if n.endswith(suffix))
+    return tensors | {name: np.zeros(shape)}, name
+
+
+# Shapes that used to raise IndexError / ValueError (a 500) instead of a LayoutError naming the tensor.
+MALFORMED = [
+    ("pytorch", "weight_hh_l0", ()),  # 0-d recurrent weight
+    ("pytorch", "weight_hh_l0", (16,)),  # 1-d recurrent weight
+    ("keras", "lstm_0/lstm_cell/recurrent_kernel", ()),
+    ("keras", "lstm_0/lstm_cell/recurrent_kernel", (4,)),
+    ("keras", "lstm_1/lstm_cell/recurrent_kernel", (4, 15)),  # block axis not 4H in layer 1
+    ("keras", "lstm_0/lstm_cell/kernel", (3, 15)),
+    ("keras", "lstm_0/lstm_cell/bias", (15,)),
+    ("onnx", "lstm_0.W", (1, 15, 3)),
+    ("onnx", "lstm_1.R", (1, 15, 4)),
+    ("onnx", "lstm_0.R", (1, 16)),
+    ("book", "layer0.Wx", (3, 15)),
+    ("book", "layer1.Wh", (4, 15)),
+    ("book", "layer0.b", (15,)),
+    ("book", "layer0.Wh", ()),
+]
+
+
+@pytest.mark.parametrize("layout,name,shape", MALFORMED)
+def test_malformed_shapes_are_named_refusals(layout, name, shape):
+    tensors = _lstm(layout)
+    assert name in tensors
+    with pytest.raises(layouts.LayoutError) as info:
+        layouts.to_pytorch(tensors | {name: np.zeros(shape)}, layout)
+    assert info.value.tensor == name and name in str(info.value)
+
+
+def test_a_keras_gru_bias_whose_block_axis_is_not_3h_is_named():
+    tensors = layouts.from_pytorch("gru", P.init_params("gru", 3, 4, 1, seed=2), "keras")
+    name = "gru_0/gru_cell/bias"
+    with pytest.raises(layouts.LayoutError, match="12") as info:
+        layouts.to_pytorch(tensors | {name: np.zeros((2, 13))})
+    assert info.value.tensor == name
+
+
+def test_layer_numbers_too_long_for_int_still_order_layers():
+    # int() refuses strings over 4300 digits; the order must not depend on it.
+    tensors = _lstm("book", layers=2)
+    big = "9" * 5000
+    renamed = {k.replace("layer1.", f"layer{big}."): v for k, v in tensors.items()}
+    imported = layouts.to_pytorch(renamed)
+    np.testing.assert_array_equal(imported.params["weight_hh_l1"], layouts.to_pytorch(tensors).params["weight_hh_l1"])
+
+
+def test_tensors_that_belong_to_no_layer_are_refused_not_dropped():
+    w = P.init_params("lstm", 3, 4, 1, seed=2)
+    with pytest.raises(layouts.LayoutError, match="weight_ih_l7") as info:
+        layouts.to_pytorch(w | {"weight_ih_l7": np.zeros((16, 4))})
+    assert info.value.tensor == "weight_ih_l7"
+    keras = _lstm("keras", layers=1) | layouts.from_pytorch(
+        "lstm", P.init_params("lstm", 3, 4, 1, 0) | P.init_head(4, 2, 0), "keras"
+    )
+    with pytest.raises(layouts.LayoutError, match="dense/extra"):
+        layouts.to_pytorch(keras | {"dense/extra": np.zeros(2)})
