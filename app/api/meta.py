@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import __version__, limits
-from ..nn.spec import SPECS
+from ..nn.spec import catalogue
 from ..security import read_only
 from .routing import Route
 
@@ -19,12 +19,9 @@ def health() -> dict[str, str]:
 
 @router.get("/limits")
 def get_limits() -> dict[str, object]:
-    """The size limits the server enforces, each cell's gate order and array names, and the mode."""
+    """The size limits the server enforces, the cell catalogue (gate order, arrays, what the page draws), the mode."""
     return {
         "read_only": read_only(),
         "limits": limits.as_dict(),
-        "cells": {
-            name: {"gate_order": list(s.blocks), "arrays": list(s.array_names()), "has_cell_state": s.has_cell_state}
-            for name, s in SPECS.items()
-        },
+        "cells": catalogue(),
     }

@@ -23,6 +23,11 @@ class CellSpec:
     has_cell_state: bool
     # Which blocks go through a sigmoid (the rest through tanh).
     sigmoid_blocks: tuple[str, ...]
+    # What the page draws, in the seed's reading order (not the packed `blocks` order):
+    # the strips in each diagram cell, and the unit x time quantities (heatmaps, checkpoint
+    # snapshots of training, the legend's colours).
+    strips: tuple[str, ...]
+    heatmaps: tuple[str, ...]
 
     @property
     def num_blocks(self) -> int:
@@ -44,6 +49,8 @@ LSTM = CellSpec(
     grad_extra=("h_from_above", "h_from_next", "c_from_next"),
     has_cell_state=True,
     sigmoid_blocks=("i", "f", "o"),
+    strips=("f", "i", "g", "o"),
+    heatmaps=("f", "i", "g", "o", "c", "h"),
 )
 GRU = CellSpec(
     name="gru",
@@ -52,6 +59,8 @@ GRU = CellSpec(
     grad_extra=("h_from_above", "h_from_next"),
     has_cell_state=False,
     sigmoid_blocks=("r", "z"),
+    strips=("r", "z", "n"),
+    heatmaps=("r", "z", "n", "h"),
 )
 RNN = CellSpec(
     name="rnn",
@@ -60,9 +69,28 @@ RNN = CellSpec(
     grad_extra=("h_from_above", "h_from_next"),
     has_cell_state=False,
     sigmoid_blocks=(),
+    strips=("h",),  # no gates: the strip shows the state itself
+    heatmaps=("a", "h"),
 )
 
 SPECS: dict[str, CellSpec] = {s.name: s for s in (LSTM, GRU, RNN)}
+
+
+def catalogue() -> dict[str, dict[str, object]]:
+    """Every cell as the page reads it (GET /api/limits `cells`): the page spells none of this."""
+    return {
+        name: {
+            "gate_order": list(s.blocks),
+            "forward": list(s.forward),
+            "arrays": list(s.array_names()),
+            "has_cell_state": s.has_cell_state,
+            "sigmoid": list(s.sigmoid_blocks),
+            "strips": list(s.strips),
+            "heatmaps": list(s.heatmaps),
+        }
+        for name, s in SPECS.items()
+    }
+
 
 PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 HEAD_PARAMS = ("head.weight", "head.bias")

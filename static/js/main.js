@@ -11,6 +11,7 @@
 //   "viz:use-model" detail {id, text?, inputs?} run a saved model (keeping the sequence unless given)
 
 import { describeFailure, fetchJSON } from "./core/api.js";
+import { setCells } from "./core/cells.js";
 import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./core/config.js";
 import { createControls } from "./controls/controls.js";
 import { createDetail } from "./cell/detail.js";
@@ -76,7 +77,8 @@ async function main() {
     fetchJSON(window.fetch.bind(window), "/api/limits"),
   ]);
   const player = createPlayer({ onChange: (change) => showFrame(change) });
-  if (!presets.ok || !presets.data || !presets.data.presets.length) {
+  if (limits.ok) setCells(limits.data.cells);
+  if (!presets.ok || !presets.data || !presets.data.presets.length || !limits.ok) {
     const error = $("error");
     error.textContent = t("error.noPresets");
     error.hidden = false;

@@ -6,7 +6,6 @@ import {
   buildRequest,
   configForModel,
   configFromPreset,
-  DISPLAY_GATES,
   lossOptions,
   MODEL_ID,
   PRECISION,
@@ -83,10 +82,6 @@ test("the walk goes 1..T forward and T..1 backward", () => {
   assert.equal(walkStep("backward", 10, 10, -1), 10);
 });
 
-test("gates are shown in reading order", () => {
-  assert.deepEqual(DISPLAY_GATES.lstm, ["f", "i", "g", "o"]);
-  assert.deepEqual(DISPLAY_GATES.gru, ["r", "z", "n"]);
-});
 
 const MODEL = "0123456789abcdef0123456789abcdef";
 

@@ -1,11 +1,24 @@
-// Small synthetic /api/backward responses (the shape the API returns) for the unit tests.
+// Small synthetic /api/backward responses (the shape the API returns) for the unit tests,
+// built from the cell catalogue the API serves, and real responses recorded from the API.
+// Both are written by tests/api/test_page_fixtures.py, so they cannot drift from the server.
 
-const GATES = { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"], rnn: ["a"] };
-const FORWARD = {
-  lstm: ["a", "i", "f", "g", "o", "c", "tanh_c", "h"],
-  gru: ["r", "z", "n", "h"],
-  rnn: ["a", "h"],
-};
+import { readFileSync } from "node:fs";
+
+import { setCells } from "../../static/js/core/cells.js";
+
+const read = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
+
+/** GET /api/limits `cells`, as recorded; importing this module loads it into core/cells.js. */
+export const CELLS = read("cells.json");
+setCells(CELLS);
+
+/** A real /api/backward response (T = 5, H = 3, 2 layers, text "hello!", precision 6). */
+export function recordedResponse(cell) {
+  return read(`backward-${cell}.json`);
+}
+
+const GATES = Object.fromEntries(Object.entries(CELLS).map(([cell, c]) => [cell, c.gate_order]));
+const FORWARD = Object.fromEntries(Object.entries(CELLS).map(([cell, c]) => [cell, c.forward.filter((n) => n !== "x")]));
 
 // Deterministic values in (-1, 1) that differ by array, layer, step and unit.
 function matrix(rows, cols, seed) {
@@ -30,7 +43,7 @@ export function fakeResponse({ cell = "lstm", steps = 5, hidden = 3, layers = 2,
       const w = name === "a" && cell === "lstm" ? 4 * hidden : hidden;
       layer[name] = matrix(steps, w, 10 + n + 20 * k);
     }
-    for (const name of ["i", "f", "o", "r", "z"]) {
+    for (const name of CELLS[cell].sigmoid) {
       if (layer[name]) layer[name] = layer[name].map((row) => row.map((v) => (v + 1) / 2));
     }
     const decay = (t) => 10 ** -(steps - 1 - t);

@@ -3,12 +3,10 @@
 // the current step is a marker the view positions over them (no Plotly call per step).
 
 import { identity, identityText, SCALES, signedLog } from "../core/colors.js";
-import { SIGMOID } from "../core/config.js";
+import { heatmapNames, isSigmoid } from "../core/cells.js";
 import { FONT } from "../diagram/figure.js";
 import { t as tr } from "../core/i18n.js";
 
-/** The quantities with a heatmap, per cell type, in the seed's reading order. */
-export const HEATMAP_NAMES = Object.freeze({ lstm: ["f", "i", "g", "o", "c", "h"], gru: ["r", "z", "n", "h"], rnn: ["a", "h"] });
 const COLUMNS = { lstm: 3, gru: 2, rnn: 2 };
 const PANEL_H = 132; // px per panel row (plot area)
 const GAP_Y = 46; // px between panel rows (room for the title)
@@ -32,7 +30,7 @@ const PANEL_AXIS = Object.freeze({
 });
 
 export function heatmapGrid(cell) {
-  const names = HEATMAP_NAMES[cell] || HEATMAP_NAMES.rnn;
+  const names = heatmapNames(cell);
   const cols = COLUMNS[cell] || 2;
   const rows = Math.ceil(names.length / cols);
   const plotH = rows * PANEL_H + (rows - 1) * GAP_Y;
@@ -91,7 +89,7 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
     const raw = matrix(layer, panel.name, mode);
     const id = axisId(j);
     const forward = mode !== "backward";
-    const sigmoid = SIGMOID.has(panel.name);
+    const sigmoid = isSigmoid(run.cell, panel.name);
     const z = raw ? raw.map((r) => r.map((v) => (forward ? v : signedLog(v)))) : [[]];
     const symbol = forward ? panel.name : `dL/d${panel.name}`;
     data.push({

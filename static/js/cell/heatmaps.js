@@ -3,7 +3,8 @@
 // a plain element positioned over the plot, so stepping costs no Plotly call.
 
 import { keyedChart } from "./chartview.js";
-import { HEATMAP_NAMES, heatmapFigure, panelBox } from "./charts.js";
+import { heatmapNames } from "../core/cells.js";
+import { heatmapFigure, panelBox } from "./charts.js";
 
 export const EXPORT_CONFIG = (filename) => ({
   displayModeBar: true,
@@ -23,7 +24,7 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
   let width = 0;
 
   function placeCursors(run, state) {
-    const names = HEATMAP_NAMES[run.cell] || HEATMAP_NAMES.rnn;
+    const names = heatmapNames(run.cell);
     while (cursors.length < names.length) {
       const el = document.createElement("div");
       el.className = "heat-cursor";

@@ -13,10 +13,6 @@ export const CELLS = ["lstm", "gru", "rnn"];
 export const MODES = ["forward", "backward"];
 export const PRECISION = 6; // significant digits asked of the API (hover shows 4)
 
-// Display order of each cell's blocks (the reading order of the equations); the API's
-// `gate_order` (PyTorch's i, f, g, o) is the order of the packed arrays, not of the picture.
-export const DISPLAY_GATES = Object.freeze({ lstm: ["f", "i", "g", "o"], gru: ["r", "z", "n"], rnn: ["h"] });
-export const SIGMOID = new Set(["i", "f", "o", "r", "z"]);
 
 /** Loss choices for a kind of sequence. */
 export function lossOptions(source) {

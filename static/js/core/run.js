@@ -1,7 +1,7 @@
 // One /api/backward response, made ready to draw: shapes, labels and the per-step norms
 // every frame needs, computed once per run.  Pure: no DOM.
 
-import { DISPLAY_GATES } from "./config.js";
+import { stripNames } from "./cells.js";
 import { maxAbs, norm, rms, sig, subscript, visibleChar } from "./format.js";
 
 const zeros = (n) => new Array(n).fill(0);
@@ -90,7 +90,7 @@ export function makeRun(resp, config = null) {
     hidden: resp.hidden_size,
     numLayers: resp.num_layers,
     inputSize: resp.input_size,
-    gates: DISPLAY_GATES[resp.cell] || ["h"],
+    gates: stripNames(resp.cell),
     // The API's packing order of the stacked arrays (`a`, the weights): PyTorch's i, f, g, o.
     // The page reads every block by its name through this list, never by position.
     gateOrder: resp.gate_order || [],

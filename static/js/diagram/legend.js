@@ -2,6 +2,7 @@
 // identity colour of each quantity.  Built with textContent only.
 
 import { binStyle, cssGradient, identity, NORM_BINS, SCALES } from "../core/colors.js";
+import { heatmapNames } from "../core/cells.js";
 import { t } from "../core/i18n.js";
 
 function el(tag, className, text) {
@@ -38,7 +39,7 @@ function widths() {
 }
 
 function identities(cell) {
-  const names = cell === "lstm" ? ["f", "i", "g", "o", "c", "h"] : cell === "gru" ? ["r", "z", "n", "h"] : ["h"];
+  const names = heatmapNames(cell).filter((name) => name !== "a"); // A, the pre-activation, has no identity colour
   const box = el("div", "legend-scale");
   box.style.width = "auto";
   box.append(el("span", "legend-title", t("legend.identity")));

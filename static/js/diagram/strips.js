@@ -4,7 +4,7 @@
 // Pure: no DOM.  Steps are 0-based.
 
 import { identity, SCALES, signedLog } from "../core/colors.js";
-import { SIGMOID } from "../core/config.js";
+import { isSigmoid } from "../core/cells.js";
 import { sig4 } from "../core/format.js";
 import { t as tr } from "../core/i18n.js";
 import { cellDone } from "../core/walk.js";
@@ -51,7 +51,7 @@ export function stripTraces(run, geom, start, mode, step) {
         }
       }
     }
-    const sigmoid = SIGMOID.has(gate);
+    const sigmoid = isSigmoid(run.cell, gate);
     const scale = forward ? (sigmoid ? SCALES.sigmoid : SCALES.tanh) : SCALES.grad;
     return {
       type: "heatmap",

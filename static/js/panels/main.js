@@ -5,6 +5,7 @@
 // and ask it to show a saved model with viz:use-model {id, text | inputs}.
 
 import { fetchJSON } from "../core/api.js";
+import { setCells } from "../core/cells.js";
 import { applyLabels } from "../core/labels.js";
 import { createGradflow } from "./gradflow.js";
 import { createModels } from "./models.js";
@@ -27,6 +28,7 @@ async function main() {
   });
   const limits = await fetchJSON(window.fetch.bind(window), "/api/limits");
   const readOnly = Boolean(limits.ok && limits.data.read_only);
+  if (limits.ok) setCells(limits.data.cells);
   const gradflow = createGradflow(root);
   const training = createTraining(root, { readOnly });
   const models = createModels(root, { readOnly });

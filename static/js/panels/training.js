@@ -2,19 +2,18 @@
 // then open the trained model in every view (DOM glue; state folding is in trainstate.js).
 
 import { describeFailure, fetchJSON } from "../core/api.js";
+import { heatmapNames, isSigmoid } from "../core/cells.js";
 import { SCALES } from "../core/colors.js";
 import { sig } from "../core/format.js";
 import { t } from "../core/i18n.js";
 import { el, field, numberInput, select } from "./dom.js";
 import { checkpointHeatmaps, fraction, initialState, reduce } from "./trainstate.js";
 
-const GATES = { lstm: ["f", "i", "g", "o", "c", "h"], gru: ["r", "z", "n", "h"], rnn: ["h"] };
-const SIGMOID = new Set(["f", "i", "o", "r", "z"]);
 const CHART_DELAY_MS = 120;
 const PLAY_MS = 600;
 
-function scaleOf(name) {
-  return SIGMOID.has(name) ? "sigmoid" : name === "c" ? "cell" : "tanh";
+function scaleOf(cell, name) {
+  return isSigmoid(cell, name) ? "sigmoid" : name === "c" ? "cell" : "tanh";
 }
 
 export function createTraining(parent, { readOnly }) {
@@ -141,7 +140,8 @@ export function createTraining(parent, { readOnly }) {
     const k = Math.min(Number(slider.value), s.checkpoints.length - 1);
     const checkpoint = s.checkpoints[k];
     checkpointLabel.textContent = t("train.checkpoint.label", { step: checkpoint.step, loss: sig(checkpoint.probe_loss) });
-    const maps = checkpointHeatmaps(checkpoint, GATES[view.cellType] || ["h"]);
+    const cellType = view.cellType;
+    const maps = checkpointHeatmaps(checkpoint, heatmapNames(cellType));
     const n = maps.length;
     const traces = maps.map((m, j) => ({
       type: "heatmap",
@@ -149,12 +149,12 @@ export function createTraining(parent, { readOnly }) {
       xaxis: j ? `x${j + 1}` : "x",
       yaxis: j ? `y${j + 1}` : "y",
       // Fixed ranges: gates 0..1, g and h -1..1, the unbounded cell state -2..2.
-      zmin: SIGMOID.has(m.name) ? 0 : m.name === "c" ? -2 : -1,
+      zmin: isSigmoid(cellType, m.name) ? 0 : m.name === "c" ? -2 : -1,
       zmax: m.name === "c" ? 2 : 1,
-      colorscale: SIGMOID.has(m.name) ? SCALES.sigmoid : SCALES.tanh,
+      colorscale: isSigmoid(cellType, m.name) ? SCALES.sigmoid : SCALES.tanh,
       // One colour bar per scale, each beside the first heatmap that uses it.
-      showscale: maps.findIndex((other) => scaleOf(other.name) === scaleOf(m.name)) === j,
-      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh", "cell"].indexOf(scaleOf(m.name)), title: { text: m.name === "c" ? "c" : "" } },
+      showscale: maps.findIndex((other) => scaleOf(cellType, other.name) === scaleOf(cellType, m.name)) === j,
+      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh", "cell"].indexOf(scaleOf(cellType, m.name)), title: { text: m.name === "c" ? "c" : "" } },
       hovertemplate: t("train.heatmap.hover", { name: m.name, unit: "%{y}", t: "%{x}", value: "%{z:.4g}" }) + "<extra></extra>",
       x: Array.from({ length: m.steps }, (_, i) => i + 1),
     }));
