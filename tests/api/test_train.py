@@ -329,18 +329,20 @@ def test_event_streams_per_run_are_capped_with_429(url, monkeypatch):
 
 def test_a_reader_that_takes_nothing_is_dropped_and_frees_its_stream(url, monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRAIN_STREAMS_PER_RUN", 1)
-    monkeypatch.setattr(limits, "TRAIN_SEND_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(limits, "TRAIN_SEND_TIMEOUT_S", 3.0)
     # Checkpoints of a few MB each: far more than the socket buffers hold.
     body = {"task": "copy", "seq_len": 200, "delay": 5, "hidden_size": 128, "num_layers": 2, "steps": 1}
     run_id = start(url, **body, checkpoints=3)
     wait_done(url, run_id)
     stalled = raw_stream(url, run_id, rcvbuf=4096)
     try:
+        assert stalled.recv(12).startswith(b"HTTP/1.1 200")
+        assert stream_status(url, run_id) == 429  # it holds the run's one stream ...
         deadline = time.monotonic() + 60
         while (code := stream_status(url, run_id)) == 429:
             assert time.monotonic() < deadline, "the stalled stream was never dropped"
             time.sleep(0.2)
-        assert code == 200
+        assert code == 200  # ... until it is dropped for taking nothing
     finally:
         stalled.close()
 
