@@ -34,8 +34,9 @@ def test_api_keeps_its_contract(case):
     if case.path == "/api/train" and case.method.upper() == "POST" and response.status_code == 202:
         # A run the fuzzer started would keep a core busy for up to 30 s: stop it, and wait,
         # so it does not hold one of the two run slots while later tests start theirs.
-        run = trainer.cancel(response.json()["id"])
+        run_id = response.json()["id"]
+        trainer.cancel(run_id)
         deadline = time.monotonic() + 120
-        while run.state != "done" and time.monotonic() < deadline:
+        while trainer.status(run_id)["state"] != "done" and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert run.state == "done", "a cancelled run did not stop within 120 s"
+        assert trainer.status(run_id)["state"] == "done", "a cancelled run did not stop within 120 s"
