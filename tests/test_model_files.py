@@ -217,3 +217,8 @@ def test_json_with_more_numbers_than_any_model_is_refused_before_parsing():
     count = limits.MAX_UPLOAD_ELEMENTS + 1
     data = b'{"w": [' + b"0," * (count - 1) + b"0]}"
     refused("m.json", data, "m.json.*numbers", status=413)
+
+
+def test_json_literals_inside_names_are_not_values():
+    back = model_files.read("m.json", b'{"true": [1.0], "null, false": [[2.0]]}')
+    assert back["true"].tolist() == [1.0] and back["null, false"].tolist() == [[2.0]]
