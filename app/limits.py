@@ -40,6 +40,7 @@ def as_dict() -> dict[str, int]:
         name.lower(): value for name, value in globals().items() if name.startswith("MAX_") and isinstance(value, int)
     }
 
+
 # --- Requests: parsing, concurrency and time budgets of the HTTP layer -------------------
 
 # Computations (/api/forward, /backward, /gradcheck, /compare; see app/api/workload.py).
@@ -62,9 +63,7 @@ MAX_LIGHT_QUEUE = 64
 # tensor of MAX_LAYERS LSTM layers (4 blocks: 8H weight rows + 2 bias lists per layer), the
 # head, and T x D inputs, T x H dh, T x O targets, h0 and c0; the slack covers the keys,
 # strings (a training text's commas) and small fields.
-_MAX_ROWS = (
-    MAX_LAYERS * (8 * MAX_HIDDEN + 2) + MAX_OUTPUT_SIZE + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
-)
+_MAX_ROWS = MAX_LAYERS * (8 * MAX_HIDDEN + 2) + MAX_OUTPUT_SIZE + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
 _MAX_NUMBERS = (
     MAX_LAYERS * 4 * MAX_HIDDEN * (max(MAX_INPUT_SIZE, MAX_HIDDEN) + MAX_HIDDEN + 2)
     + MAX_OUTPUT_SIZE * (MAX_HIDDEN + 1)
