@@ -19,7 +19,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..nn import flow, stack
-from ..nn.spec import CELLS, param_name
+from ..nn import params as P
+from ..nn.spec import CELLS
 from ..store import get_store
 from .errors import FieldError
 from .numbers import NumpyJSONResponse, prepare
@@ -107,33 +108,31 @@ def _default_loss(req: CompareRequest) -> dict[str, Any] | None:
 
 
 def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None) -> TraceRequest:
+    """The shared request as one cell runs it: its cell type, its overrides, nothing else changed.
+
+    Both parts were validated when the body was; the result is a new TraceRequest made from
+    their fields (no dump and re-validation, no shared mutable state).
+    """
     over = (req.overrides or {}).get(cell) or CellOverride()
     if cell != "lstm" and (over.c0 is not None or over.forget_bias is not None):
         raise FieldError(("overrides", cell), f"c0 and forget_bias apply to the LSTM only, not the {cell}")
-    fields = {
-        name: value
-        for name, value in req.model_dump(
-            exclude={"recurrent_scale", "hold_forget", "clip", "overrides", "fields"}
-        ).items()
+    lstm = cell == "lstm"
+    update: dict[str, Any] = {
+        "cell": cell,
+        "fields": None,
+        "forget_bias": (over.forget_bias if over.forget_bias is not None else req.forget_bias) if lstm else 0.0,
+        "c0": (over.c0 if over.c0 is not None else req.c0) if lstm else None,
     }
-    fields["cell"] = cell
-    fields["fields"] = None
     # A saved model stands in for its own cell; the other two are seeded at its sizes.
     if req.model_id is not None and cell != model_cell:
-        fields["model_id"] = None
-    fields["forget_bias"] = (
-        (over.forget_bias if over.forget_bias is not None else req.forget_bias) if cell == "lstm" else 0.0
-    )
-    fields["c0"] = (over.c0 if over.c0 is not None else req.c0) if cell == "lstm" else None
-    for name in ("seed", "weights", "h0"):
-        value = getattr(over, name)
-        if value is not None:
-            fields[name] = value
-    return TraceRequest.model_validate(fields)
+        update["model_id"] = None
+    update |= {name: getattr(over, name) for name in ("seed", "weights", "h0") if getattr(over, name) is not None}
+    shared = {name: getattr(req, name) for name in TraceRequest.model_fields}
+    return TraceRequest.model_construct(**(shared | update))
 
 
 def _build(req: CompareRequest, cell: str, model_cell: str | None) -> Problem:
-    """build() for one cell; an error in an overridden field is reported at its override."""
+    """build() for one cell; an error in a field the cell's override gave is reported there."""
     over = (req.overrides or {}).get(cell)
     try:
         return build(_cell_request(req, cell, model_cell))
@@ -142,6 +141,14 @@ def _build(req: CompareRequest, cell: str, model_cell: str | None) -> Problem:
         if over is not None and name in over.model_fields_set:
             err.loc = ("body", "overrides", cell, *err.loc[1:])
         raise
+
+
+def _scaled(prob: Problem, scale: float, hold_forget: bool) -> Problem:
+    """The problem with every W_hh times `scale` and the what-if applied: new arrays, a new model."""
+    params = {name: value * scale if name.startswith("weight_hh_") else value for name, value in prob.params.items()}
+    layers = P.layers_from(params, prob.request.num_layers)
+    model = replace(prob.model, layers=layers, hold_forget=hold_forget)
+    return replace(prob, model=model, params=params)
 
 
 @router.post("/compare", response_model=CompareResponse, responses=ERRORS, response_class=NumpyJSONResponse)
@@ -200,13 +207,10 @@ def _compare(req: CompareRequest, token: Token) -> NumpyJSONResponse:
         token.check()
         over = (req.overrides or {}).get(cell)
         scale = over.recurrent_scale if over is not None and over.recurrent_scale is not None else req.recurrent_scale
-        if scale != 1.0:
-            for k in range(prob.request.num_layers):  # the Model's LayerParams share these arrays
-                prob.params[param_name("weight_hh", k)] *= scale
-        model = replace(prob.model, hold_forget=req.hold_forget and cell == "lstm")
+        prob = _scaled(prob, scale, req.hold_forget and cell == "lstm")
         with np.errstate(over="ignore", invalid="ignore"):
-            trace = stack.run(model, prob.x, prob.loss, prob.h0, prob.c0, stop=token.check)
-        cells[cell] = _measures(cell, model, trace, req)
+            trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, stop=token.check)
+        cells[cell] = _measures(cell, prob.model, trace, req)
         if req.return_params:
             cells[cell]["params"] = prob.params
     token.check()

@@ -195,3 +195,17 @@ def test_the_size_estimate_counts_every_number_of_the_response(client, body):
     numbers_sent = len(re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.sub(r'"[^"]*"', "", text)))
     # Exact: every number outside a string, the sizes (steps, hidden_size, num_layers) included.
     assert estimate_numbers(problems_for(req), req) == numbers_sent
+
+
+def test_a_scaled_cell_gets_new_arrays_and_the_problem_it_came_from_is_untouched():
+    from app.api.compare import CompareRequest, _scaled, problems_for
+
+    req = CompareRequest.model_validate({"hidden_size": 3, "inputs": [[0.1, 0.2], [0.3, -0.1], [0.0, 0.5]]})
+    prob = problems_for(req)["rnn"]
+    before = {name: value.copy() for name, value in prob.params.items()}
+    scaled = _scaled(prob, 2.0, hold_forget=False)
+    for name, value in prob.params.items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)  # nothing mutated in place
+    np.testing.assert_array_equal(scaled.params["weight_hh_l0"], 2.0 * before["weight_hh_l0"])
+    assert scaled.model.layers[0].weight_hh is scaled.params["weight_hh_l0"]
+    np.testing.assert_array_equal(scaled.params["weight_ih_l0"], before["weight_ih_l0"])
