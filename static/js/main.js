@@ -10,7 +10,8 @@
 // and the page listens for:
 //   "viz:use-model" detail {id, text?, inputs?} run a saved model (keeping the sequence unless given)
 
-import { describeFailure, fetchJSON } from "./core/api.js";
+import { describeFailure } from "./core/api.js";
+import { api } from "./core/server.js";
 import { setCells } from "./core/cells.js";
 import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./core/config.js";
 import { createControls } from "./controls/controls.js";
@@ -73,8 +74,8 @@ function renderSummary(run) {
 async function main() {
   applyLanguage(langFromSearch(location.search));
   const [presets, limits] = await Promise.all([
-    fetchJSON(window.fetch.bind(window), "/api/presets"),
-    fetchJSON(window.fetch.bind(window), "/api/limits"),
+    api("/api/presets"),
+    api("/api/limits"),
   ]);
   const player = createPlayer({ onChange: (change) => showFrame(change) });
   if (limits.ok) setCells(limits.data.cells);
@@ -153,7 +154,7 @@ async function main() {
   document.addEventListener("viz:use-model", async (event) => {
     const ask = (event && event.detail) || {};
     if (typeof ask.id !== "string" || !MODEL_ID.test(ask.id)) return;
-    const info = await fetchJSON(window.fetch.bind(window), `/api/models/${ask.id}`);
+    const info = await api(`/api/models/${ask.id}`);
     const model = info.ok ? info.data : null;
     page.modelName = model ? model.name : null;
     const base = page.config || decodeState("", page.presets, page.defaultName);
@@ -182,7 +183,7 @@ async function main() {
     setState("loading");
     controls.setBusy(true);
     controls.clearError();
-    const result = await fetchJSON(window.fetch.bind(window), "/api/backward", buildRequest(config));
+    const result = await api("/api/backward", { json: buildRequest(config) });
     if (id !== page.requestId) return; // a newer Run superseded this one
     controls.setBusy(false);
     if (!result.ok) {
@@ -227,7 +228,7 @@ async function main() {
 
   /** The saved model's name for the note in the controls (its id until this answers). */
   async function nameModel(id) {
-    const info = await fetchJSON(window.fetch.bind(window), `/api/models/${id}`);
+    const info = await api(`/api/models/${id}`);
     if (info.ok && info.data && page.config && page.config.modelId === id) {
       page.modelName = info.data.name;
       controls.setSavedModel({ id, name: page.modelName });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { controlFor, describeFailure, fetchJSON, plainMessage } from "../../static/js/core/api.js";
+import { callAPI, controlFor, describeFailure, fetchJSON, plainMessage } from "../../static/js/core/api.js";
 
 test("errors point at the control that holds the field", () => {
   assert.equal(controlFor(["body", "hidden_size"]), "hidden");
@@ -60,4 +60,26 @@ test("fetchJSON never throws", async () => {
   assert.deepEqual(notJson, { ok: false, status: 502, data: null });
   assert.equal(seen.method, "POST");
   assert.equal(seen.body, '{"a":1}');
+});
+
+test("callAPI: one shape for JSON, multipart and DELETE, and for a server that is not there", async () => {
+  const seen = [];
+  const fake = async (url, init) => {
+    seen.push({ url, ...init });
+    return { ok: true, status: init.method === "DELETE" ? 204 : 200, json: async () => (init.method === "DELETE" ? Promise.reject(new Error("no body")) : { id: 1 }) };
+  };
+  assert.deepEqual(await callAPI(fake, "/a", { json: { x: 1 } }), { ok: true, status: 200, data: { id: 1 } });
+  assert.equal(seen[0].method, "POST");
+  assert.equal(seen[0].headers["Content-Type"], "application/json");
+  assert.equal(seen[0].body, '{"x":1}');
+  const form = { kind: "form" };
+  await callAPI(fake, "/b", { form });
+  assert.equal(seen[1].method, "POST");
+  assert.equal(seen[1].body, form);
+  assert.ok(!("Content-Type" in seen[1].headers), "the browser sets the multipart boundary");
+  assert.deepEqual(await callAPI(fake, "/c", { method: "DELETE" }), { ok: true, status: 204, data: null });
+  assert.equal((await callAPI(fake, "/d")).status, 200);
+  assert.equal(seen[3].method, "GET");
+  const down = async () => Promise.reject(new TypeError("Failed to fetch"));
+  assert.deepEqual(await callAPI(down, "/e"), { ok: false, status: 0, data: null });
 });

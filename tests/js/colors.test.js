@@ -12,7 +12,9 @@ import {
   normBin,
   RAIL_WIDTH,
   SCALES,
+  scaleUnit,
   signedLog,
+  valueScale,
 } from "../../static/js/core/colors.js";
 
 test("each quantity has its own identity colour, GRU blocks borrow the LSTM's", () => {
@@ -77,4 +79,19 @@ test("cssGradient lists every stop", () => {
   const css = cssGradient(SCALES.sigmoid);
   assert.match(css, /^linear-gradient\(to right, /);
   assert.equal(css.split("%").length - 1, SCALES.sigmoid.length);
+});
+
+test("one colour rule: forward gates 0..1, other values -1..1, gradients by signed log size", () => {
+  const gate = valueScale(true, "forward");
+  const value = valueScale(false, "forward");
+  const grad = valueScale(true, "backward");
+  assert.deepEqual([gate.name, gate.zmin, gate.zmax], ["sigmoid", 0, 1]);
+  assert.deepEqual([value.name, value.zmin, value.zmax], ["tanh", -1, 1]);
+  assert.deepEqual([grad.name, grad.zmin, grad.zmax], ["grad", -1, 1]);
+  assert.equal(scaleUnit(gate, 0.25), 0.25);
+  assert.equal(scaleUnit(value, 0), 0.5);
+  assert.equal(scaleUnit(value, 5), 1); // clipped, never rescaled
+  assert.equal(scaleUnit(grad, -1), 0); // |g| = 1e0: the end of the window, negative side
+  assert.equal(scaleUnit(grad, 1e-8), 0.5); // at the bottom of the window: no colour either way
+  assert.equal(scaleUnit(value, NaN), null);
 });

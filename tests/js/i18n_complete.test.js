@@ -1,5 +1,5 @@
 // Both languages are complete: every key of `en` is in `ko` and the other way round (this
-// covers the panels' strings too, since i18n.js merges them), with the same placeholders.
+// covers the panels' strings too: importing panels/strings.js registers them), with the same placeholders.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { en } from "../../static/js/core/i18n.js";
+import "../../static/js/panels/strings.js"; // registers the panels' keys
 
 const root = new URL("../../", import.meta.url);
 

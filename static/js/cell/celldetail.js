@@ -5,7 +5,7 @@
 // The SVG is built once per (run, layer); a step only rewrites brick colours (and only the
 // ones that changed), so stepping stays cheap.  Text goes in with textContent only.
 
-import { colorAt, identity, identityText, SCALES, signedLog } from "../core/colors.js";
+import { colorAt, identity, identityText, SCALES, scaleUnit, valueScale } from "../core/colors.js";
 import {
   cellGraph,
   cellValues,
@@ -58,12 +58,9 @@ const LUT = Object.fromEntries(
 const level = (u) => Math.round(Math.min(1, Math.max(0, Number.isFinite(u) ? u : 0)) * LEVELS);
 
 function brickColor(scale, mode, v) {
-  if (mode === "backward") {
-    const s = signedLog(v);
-    return s === null ? "#ffffff" : LUT.grad[level((s + 1) / 2)];
-  }
-  if (scale === "sigmoid") return LUT.sigmoid[level(v)];
-  return LUT.tanh[level((v + 1) / 2)];
+  const rule = valueScale(scale === "sigmoid", mode);
+  const u = scaleUnit(rule, v);
+  return u === null ? "#ffffff" : LUT[rule.name][level(u)];
 }
 
 export function createCellDetail({ element, tooltip, onSelectUnit }) {

@@ -2,7 +2,7 @@
 // chart, as Plotly figures.  Pure: no DOM.  Only run, layer, mode and language change these;
 // the current step is a marker the view positions over them (no Plotly call per step).
 
-import { identity, identityText, SCALES, signedLog } from "../core/colors.js";
+import { identity, identityText, valueScale } from "../core/colors.js";
 import { heatmapNames, isSigmoid } from "../core/cells.js";
 import { FONT } from "../diagram/figure.js";
 import { t as tr } from "../core/i18n.js";
@@ -89,8 +89,8 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
     const raw = matrix(layer, panel.name, mode);
     const id = axisId(j);
     const forward = mode !== "backward";
-    const sigmoid = isSigmoid(run.cell, panel.name);
-    const z = raw ? raw.map((r) => r.map((v) => (forward ? v : signedLog(v)))) : [[]];
+    const rule = valueScale(isSigmoid(run.cell, panel.name), mode);
+    const z = raw ? raw.map((r) => r.map(rule.position)) : [[]];
     const symbol = forward ? panel.name : `dL/d${panel.name}`;
     data.push({
       type: "heatmap",
@@ -101,9 +101,9 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
       y: ys,
       z,
       customdata: raw || [[]],
-      colorscale: forward ? (sigmoid ? SCALES.sigmoid : SCALES.tanh) : SCALES.grad,
-      zmin: forward && sigmoid ? 0 : -1,
-      zmax: 1,
+      colorscale: rule.colorscale,
+      zmin: rule.zmin,
+      zmax: rule.zmax,
       zsmooth: false,
       showscale: false,
       hovertemplate: `<b>${symbol}</b><br>t = %{x} · ${unitWord}<br>${symbol} = %{customdata:.4g}<extra></extra>`,

@@ -4,18 +4,9 @@
 
 import { keyedChart } from "./chartview.js";
 import { heatmapNames } from "../core/cells.js";
+import { exportConfig } from "../core/plotconfig.js";
 import { heatmapFigure, panelBox } from "./charts.js";
 
-export const EXPORT_CONFIG = (filename) => ({
-  displayModeBar: true,
-  displaylogo: false,
-  responsive: false,
-  scrollZoom: false,
-  doubleClick: false,
-  showTips: false,
-  modeBarButtons: [["toImage"]],
-  toImageButtonOptions: { format: "png", filename, scale: 2 },
-});
 
 export function createHeatmaps({ element, stage, onSelectUnit }) {
   const Plotly = () => window.Plotly;
@@ -48,7 +39,7 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
   async function draw(run, state) {
     width = Math.max(320, Math.floor(element.clientWidth));
     const fig = heatmapFigure(run, { k: state.k, mode: state.mode, units: state.units, width });
-    await Plotly().react(element, fig.data, fig.layout, EXPORT_CONFIG(`heatmaps-layer${state.k + 1}-${state.mode}`));
+    await Plotly().react(element, fig.data, fig.layout, exportConfig(`heatmaps-layer${state.k + 1}-${state.mode}`));
     if (!bound) {
       bound = true;
       element.on("plotly_click", (event) => {

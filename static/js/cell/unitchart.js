@@ -3,7 +3,7 @@
 
 import { UNIT_CHART_HEIGHT, UNIT_CHART_MARGIN, unitChartFigure } from "./charts.js";
 import { keyedChart } from "./chartview.js";
-import { EXPORT_CONFIG } from "./heatmaps.js";
+import { exportConfig } from "../core/plotconfig.js";
 
 export function createUnitChart({ element, cursor }) {
   const Plotly = () => window.Plotly;
@@ -22,7 +22,7 @@ export function createUnitChart({ element, cursor }) {
   async function draw(run, state) {
     width = Math.max(280, Math.floor(element.clientWidth));
     const fig = unitChartFigure(run, { ...state, width });
-    await Plotly().react(element, fig.data, fig.layout, EXPORT_CONFIG(`units-layer${state.k + 1}-${state.mode}`));
+    await Plotly().react(element, fig.data, fig.layout, exportConfig(`units-layer${state.k + 1}-${state.mode}`));
     Object.assign(element.dataset, { mode: state.mode, units: state.units.map((u) => u + 1).join(",") });
     placeCursor(run, state);
   }

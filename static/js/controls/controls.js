@@ -2,29 +2,15 @@
 // control that caused them.
 
 import { lossOptions } from "../core/config.js";
+import { ELEMENT_OF, SCALAR_FIELDS } from "../core/fields.js";
 import { hasKey, t } from "../core/i18n.js";
 import { relabel } from "../core/labels.js";
 import { formatRows, parseRows } from "../core/sequence.js";
 
 const $ = (id) => document.getElementById(id);
 
-// Control name (as in config.js and api.js) -> the element that holds it.
-const ELEMENT = {
-  preset: "preset",
-  text: "text-input",
-  inputs: "inputs-input",
-  targets: "targets-input",
-  cell: "cell-type",
-  hidden: "hidden-size",
-  layers: "num-layers",
-  seed: "seed",
-  forgetBias: "forget-bias",
-  loss: "loss",
-  run: "run",
-};
-
-// What a saved model defines itself (locked while one is in use).
-const MODEL_OWNED = ["cell-type", "hidden-size", "num-layers", "seed"];
+// Control name (a config key, as api.js names it) -> the element that holds it.
+const ELEMENT = { ...ELEMENT_OF, preset: "preset", run: "run" };
 
 export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   const form = $("controls-form");
@@ -80,9 +66,8 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     $("text-field").hidden = kind !== "text";
     $("inputs-field").hidden = kind !== "numbers";
     $("targets-field").hidden = kind !== "numbers" || lossEl.value === "dh";
-    const lstm = $("cell-type").value === "lstm";
-    $("forget-bias").disabled = !lstm || Boolean(saved);
-    for (const id of MODEL_OWNED) $(id).disabled = Boolean(saved);
+    const lstm = $(ELEMENT.cell).value === "lstm";
+    for (const f of SCALAR_FIELDS) $(f.element).disabled = (f.model && Boolean(saved)) || (f.lstmOnly && !lstm);
   }
 
   function setSource(kind) {
@@ -114,11 +99,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     $("inputs-input").value = config.inputs ? formatRows(config.inputs) : "";
     $("targets-input").value = config.targets ? formatRows(config.targets) : "";
     numClasses = config.numClasses ?? null;
-    $("cell-type").value = config.cell;
-    $("hidden-size").value = String(config.hidden ?? "");
-    $("num-layers").value = String(config.layers ?? "");
-    $("seed").value = String(config.seed ?? "");
-    $("forget-bias").value = String(config.forgetBias ?? "");
+    for (const f of SCALAR_FIELDS) $(f.element).value = String(config[f.key] ?? "");
     fillLoss(config.source, config.loss);
     syncVisibility();
   }
@@ -138,11 +119,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       inputs: null,
       targets: null,
       numClasses,
-      cell: $("cell-type").value,
-      hidden: $("hidden-size").value,
-      layers: $("num-layers").value,
-      seed: $("seed").value,
-      forgetBias: $("forget-bias").value,
+      ...Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, $(f.element).value])),
       loss,
     };
     if (kind === "numbers") {

@@ -1,14 +1,23 @@
 // Talking to the server, and its errors in plain words.  No DOM: the fetch is passed in
 // (the page gives window.fetch, the tests a fake).
 
+import { CONTROL_OF_REQUEST } from "./fields.js";
 import { t } from "./i18n.js";
 
-/** GET or POST JSON; never throws: {ok, status, data} (status 0: the server was not reached). */
-export async function fetchJSON(fetchImpl, url, body = undefined) {
-  const init =
-    body === undefined
-      ? { headers: { Accept: "application/json" } }
-      : { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) };
+/**
+ * The page's one way to call the server.  Never throws: {ok, status, data}, data being the
+ * parsed JSON answer or null (status 0: the server was not reached).  `json` is sent as a
+ * JSON body, `form` (a FormData) as multipart; either makes the default method POST.
+ */
+export async function callAPI(fetchImpl, url, { method, json, form } = {}) {
+  const headers = { Accept: "application/json" };
+  const init = { method: method || (json !== undefined || form !== undefined ? "POST" : "GET"), headers };
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form; // the browser sets the multipart boundary
+  }
   let response;
   try {
     response = await fetchImpl(url, init);
@@ -24,27 +33,22 @@ export async function fetchJSON(fetchImpl, url, body = undefined) {
   return { ok: response.ok, status: response.status, data };
 }
 
-// Request fields and the control that holds them.
-const FIELD_CONTROL = {
-  cell: "cell",
-  hidden_size: "hidden",
-  num_layers: "layers",
-  seed: "seed",
-  forget_bias: "forgetBias",
-  text: "text",
-  inputs: "inputs",
-};
+/** GET, or POST a JSON body: callAPI's common case. */
+export function fetchJSON(fetchImpl, url, body = undefined) {
+  return callAPI(fetchImpl, url, body === undefined ? {} : { json: body });
+}
+
 
 /** The control an error's `loc` points at ("run" when none fits: shown by the Run button). */
 export function controlFor(loc, source) {
   const path = Array.isArray(loc) ? loc.filter((p) => p !== "body") : [];
   const field = path[0];
-  if (field in FIELD_CONTROL) return FIELD_CONTROL[field];
   if (field === "loss") {
     const rest = path.slice(1).map(String);
     if (source !== "text" && (rest.includes("targets") || rest.includes("num_classes"))) return "targets";
     return "loss";
   }
+  if (Object.hasOwn(CONTROL_OF_REQUEST, field)) return CONTROL_OF_REQUEST[field];
   return "run";
 }
 

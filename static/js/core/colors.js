@@ -82,6 +82,28 @@ export function signedLog(v) {
   return Math.sign(v) * logUnit(v);
 }
 
+/**
+ * The one rule for colouring a value on the page (strips, heatmaps, the cell view, training
+ * checkpoints): which scale, its fixed range, and where a value sits on it.  Forward: a
+ * sigmoid output on 0..1, every other value (tanh outputs, c, h, A) on -1..1, clipped;
+ * backward: a gradient by sign, its size on the log10 window (signedLog), on -1..1.
+ */
+export function valueScale(sigmoid, mode) {
+  if (mode === "backward") return { name: "grad", colorscale: SCALES.grad, zmin: -1, zmax: 1, position: signedLog };
+  if (sigmoid) return { name: "sigmoid", colorscale: SCALES.sigmoid, zmin: 0, zmax: 1, position: finiteOrNull };
+  return { name: "tanh", colorscale: SCALES.tanh, zmin: -1, zmax: 1, position: finiteOrNull };
+}
+
+function finiteOrNull(v) {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Where a value sits along a rule's scale, 0..1 (clamped), or null when it has no colour. */
+export function scaleUnit(rule, v) {
+  const p = rule.position(v);
+  return p === null ? null : clamp((p - rule.zmin) / (rule.zmax - rule.zmin), 0, 1);
+}
+
 /** Parse "#rrggbb" to [r, g, b]. */
 export function hexToRgb(hex) {
   const n = parseInt(hex.slice(1), 16);

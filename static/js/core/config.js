@@ -9,7 +9,8 @@
 // Numeric fields hold what the user typed until the request is built; the API is the one
 // judge of ranges, so its messages (and limits) are the ones the page shows.
 
-export const CELLS = ["lstm", "gru", "rnn"];
+import { SCALAR_FIELDS } from "./fields.js";
+
 export const MODES = ["forward", "backward"];
 export const PRECISION = 6; // significant digits asked of the API (hover shows 4)
 
@@ -31,11 +32,7 @@ export function configFromPreset(preset) {
     inputs: source === "numbers" ? req.inputs : null,
     targets: loss && Array.isArray(loss.targets) ? loss.targets : null,
     numClasses: loss && Number.isInteger(loss.num_classes) ? loss.num_classes : null,
-    cell: req.cell ?? "lstm",
-    hidden: req.hidden_size ?? 8,
-    layers: req.num_layers ?? 1,
-    seed: req.seed ?? 0,
-    forgetBias: req.forget_bias ?? 0,
+    ...Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, req[f.request] ?? f.fallback])),
     loss: loss ? loss.kind : source === "text" ? "cross_entropy" : "dh",
     mode: "forward",
     step: null,
@@ -84,16 +81,13 @@ export function buildRequest(config) {
     else body.inputs = config.inputs;
     return body;
   }
-  const body = {
-    cell: config.cell,
-    hidden_size: asNumber(config.hidden),
-    num_layers: asNumber(config.layers),
-    seed: asNumber(config.seed),
-    precision: PRECISION,
-    loss: lossBody(config),
-  };
-  // forget_bias exists for the LSTM only; the API refuses a non-zero one elsewhere.
-  if (config.cell === "lstm") body.forget_bias = asNumber(config.forgetBias);
+  const body = {};
+  for (const f of SCALAR_FIELDS) {
+    if (f.lstmOnly && config.cell !== "lstm") continue; // the API refuses it elsewhere
+    body[f.request] = f.parse === "number" ? asNumber(config[f.key]) : config[f.key];
+  }
+  body.precision = PRECISION;
+  body.loss = lossBody(config);
   if (config.source === "text") body.text = config.text;
   else body.inputs = config.inputs;
   return body;

@@ -6,7 +6,6 @@
 // filled from the `params` object of t().  The explanation's texts use the small markup of
 // explain.js ([[f|coloured phrase]], **bold**, blank line = new paragraph).
 
-import { en as panelEn, ko as panelKo } from "../panels/strings.js";
 
 export const en = {
   "page.title": "LSTM visualiser",
@@ -548,11 +547,24 @@ export const ko = {
   "explain.compare.body": "아래 화면은 같은 시퀀스를 크기가 같은 기본 RNN, GRU, LSTM에 넣고 마지막 시점에서만 손실을 계산해요. 그래서 곡선은 앞쪽 시점마다 기울기가 얼마나 남았는지를 보여 줘요. 세로축은 로그 눈금이라, 곧게 내려가는 선은 시점마다 같은 비율로 기울기가 줄어든다는 뜻이고, 이것이 바로 기울기 소실이에요.\n\nRNN의 [[h|‖dL/dhₜ‖]]와 LSTM의 [[c|‖dL/dcₜ‖]]를 비교해 보세요. 그다음 LSTM의 망각 게이트 편향을 0에서 3으로 바꾸면 f가 1에 가까워지고, 셀 경로를 따라 곱해지는 망각 게이트 값들의 곱이 크게 유지되어 1번 시점까지 훨씬 많은 기울기가 도착해요. 순환 가중치 배율을 키우면 이번에는 RNN의 기울기가 폭발해요.",
 };
 
-// The panels (gradient flow, models, training) keep their strings beside their code.
-Object.assign(en, panelEn);
-Object.assign(ko, panelKo);
 const dictionaries = { en, ko };
 let current = "en";
+
+/**
+ * A part of the page that keeps its strings beside its code (the panels) registers them here,
+ * so t() stays the one lookup and the completeness tests see every key.  A key registered
+ * twice is a mistake, not an override.
+ */
+export function registerStrings(byLanguage) {
+  for (const [lang, dict] of Object.entries(byLanguage)) {
+    const target = dictionaries[lang];
+    if (!target) throw new Error(`registerStrings: unknown language ${lang}`);
+    for (const key of Object.keys(dict)) {
+      if (Object.hasOwn(target, key) && target[key] !== dict[key]) throw new Error(`registerStrings: ${lang}.${key} is already defined`);
+    }
+    Object.assign(target, dict);
+  }
+}
 
 /** Register (or extend) a language's dictionary; keys it lacks fall back to English. */
 export function addDictionary(lang, dict) {

@@ -4,22 +4,26 @@
 // Only what differs from the chosen preset is written: "?preset=sine&hidden=16&mode=backward&t=7".
 // Numeric sequences use the compact rows of sequence.js ("0.1,2;0.3,4").
 
-import { asNumber, CELLS, configFromPreset, MODEL_ID, MODES } from "./config.js";
+import { cellTypes } from "./cells.js";
+import { asNumber, configFromPreset, MODEL_ID, MODES } from "./config.js";
+import { MODEL_OWNED, URL_SCALARS } from "./fields.js";
 import { decodeRows, encodeRows, sameRows } from "./sequence.js";
 
 // The cell view follows at most this many units at once (as detail.js allows).
 export const MAX_SELECTED_UNITS = 4;
 
-// URL key for each scalar config field.
-const SCALARS = [
-  ["cell", "cell"],
-  ["hidden", "hidden"],
-  ["layers", "layers"],
-  ["seed", "seed"],
-  ["forgetBias", "fb"],
-  ["loss", "loss"],
-  ["numClasses", "classes"],
-];
+const LOSSES = ["cross_entropy", "mse", "dh"];
+
+/** A value from a link as its field reads it; undefined when it is not one (then ignored). */
+function parseField(field, raw) {
+  if (field.parse === "cell") return cellTypes().includes(raw) ? raw : undefined;
+  if (field.parse === "loss") return LOSSES.includes(raw) ? raw : undefined;
+  if (field.parse === "integer") {
+    const v = asNumber(raw);
+    return Number.isInteger(v) ? v : null;
+  }
+  return asNumber(raw); // numbers stay as typed when they do not parse: the API says why
+}
 
 // encodeURIComponent, keeping the row/column separators readable.
 const enc = (v) => encodeURIComponent(String(v)).replace(/%2C/gi, ",").replace(/%3B/gi, ";");
@@ -39,11 +43,11 @@ export function encodeState(config, presets) {
   }
   if (config.targets && !sameRows(config.targets, base.targets)) parts.push(["targets", encodeRows(config.targets)]);
   // A saved model defines its own cell and sizes: those are not part of the link.
-  const fromModel = config.modelId ? new Set(["cell", "hidden", "layers", "seed", "forgetBias"]) : new Set();
-  for (const [field, key] of SCALARS) {
-    if (fromModel.has(field)) continue;
-    const v = config[field];
-    if (v !== null && v !== undefined && !same(v, base[field])) parts.push([key, v]);
+  const fromModel = new Set(config.modelId ? MODEL_OWNED : []);
+  for (const { key, url } of URL_SCALARS) {
+    if (fromModel.has(key)) continue;
+    const v = config[key];
+    if (v !== null && v !== undefined && !same(v, base[key])) parts.push([url, v]);
   }
   if (config.modelId) parts.push(["model", config.modelId]);
   if (config.mode && config.mode !== "forward") parts.push(["mode", config.mode]);
@@ -73,19 +77,10 @@ export function decodeState(search, presets, defaultName) {
   if (src === "text" || src === "numbers") config.source = src;
   if (params.has("text")) config.text = params.get("text");
   if (params.has("inputs")) config.inputs = decodeRows(params.get("inputs")) || config.inputs;
-  for (const [field, key] of SCALARS) {
-    if (!params.has(key)) continue;
-    const raw = params.get(key);
-    if (field === "cell") {
-      if (CELLS.includes(raw)) config.cell = raw;
-    } else if (field === "loss") {
-      if (["cross_entropy", "mse", "dh"].includes(raw)) config.loss = raw;
-    } else if (field === "numClasses") {
-      const v = asNumber(raw);
-      config.numClasses = Number.isInteger(v) ? v : null;
-    } else {
-      config[field] = asNumber(raw);
-    }
+  for (const field of URL_SCALARS) {
+    if (!params.has(field.url)) continue;
+    const value = parseField(field, params.get(field.url));
+    if (value !== undefined) config[field.key] = value;
   }
   if (params.has("targets")) {
     const rows = decodeRows(params.get("targets"), { integers: config.loss === "cross_entropy" });

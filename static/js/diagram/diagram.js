@@ -5,19 +5,11 @@
 import { diagramHeight, diagramLayout, staticLayout } from "./figure.js";
 import { buildFrame } from "./frames.js";
 import { t } from "../core/i18n.js";
+import { DIAGRAM_CONFIG, STATIC_CONFIG } from "../core/plotconfig.js";
 import { geometry } from "./layout.js";
 import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
 import { centerWindow, followWindow, windowSize } from "./window.js";
 
-const PLOT_CONFIG = {
-  displayModeBar: false,
-  responsive: false,
-  scrollZoom: false,
-  doubleClick: false,
-  showTips: false,
-  staticPlot: false,
-};
-const STATIC_CONFIG = { displayModeBar: false, responsive: false, staticPlot: true };
 const LEFT_MARGIN = 74; // y-axis labels and the initial-state labels
 
 export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell }) {
@@ -111,7 +103,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       base.width = layout.width;
       jobs.push(Plotly().react(underlay, [], base, STATIC_CONFIG));
     }
-    jobs.push(Plotly().react(element, frame.data, layout, PLOT_CONFIG));
+    jobs.push(Plotly().react(element, frame.data, layout, DIAGRAM_CONFIG));
     const showOverview = geom.size < run.steps;
     overviewWrap.hidden = !showOverview;
     if (showOverview) {
@@ -122,7 +114,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
         const ovLayout = overviewLayout(run, { height });
         ovLayout.width = layout.width;
         ovLayout.datarevision = revision;
-        jobs.push(Plotly().react(overview, buildOverview(run, mode).data, ovLayout, PLOT_CONFIG));
+        jobs.push(Plotly().react(overview, buildOverview(run, mode).data, ovLayout, DIAGRAM_CONFIG));
         overviewCaptionEl.textContent = t(overviewCaption(run, mode));
       }
       placeMarks(overviewMarks(run, { start, size: geom.size, mode, step }, { width: layout.width, height }));

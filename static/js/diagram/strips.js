@@ -3,7 +3,7 @@
 // gradients on the signed log10 scale.  Hover names the gate, step, layer, unit and value.
 // Pure: no DOM.  Steps are 0-based.
 
-import { identity, SCALES, signedLog } from "../core/colors.js";
+import { identity, valueScale } from "../core/colors.js";
 import { isSigmoid } from "../core/cells.js";
 import { sig4 } from "../core/format.js";
 import { t as tr } from "../core/i18n.js";
@@ -14,6 +14,7 @@ export function stripTraces(run, geom, start, mode, step) {
   const forward = mode === "forward";
   const end = Math.min(start + geom.size, run.steps);
   return geom.gates.map((gate, r) => {
+    const rule = valueScale(isSigmoid(run.cell, gate), mode);
     const z = Array.from({ length: geom.heatRows }, () => new Array(geom.heatCols).fill(null));
     const text = Array.from({ length: geom.heatRows }, () => new Array(geom.heatCols).fill(""));
     const label = tr(`gate.${gate}`);
@@ -46,13 +47,11 @@ export function stripTraces(run, geom, start, mode, step) {
             const key = forward ? "hover.mean" : "hover.gradMean";
             detail = `${tr("hover.units", { u0: a + 1, u1: b })}<br>${tr(key, { name: gate, value: sig4(v), min: sig4(lo), max: sig4(hi) })}`;
           }
-          z[2 * k][col] = forward ? v : signedLog(v);
+          z[2 * k][col] = rule.position(v);
           text[2 * k][col] = `<b>${label}</b><br>${where} · ${detail}`;
         }
       }
     }
-    const sigmoid = isSigmoid(run.cell, gate);
-    const scale = forward ? (sigmoid ? SCALES.sigmoid : SCALES.tanh) : SCALES.grad;
     return {
       type: "heatmap",
       name: `strip:${gate}`,
@@ -62,9 +61,9 @@ export function stripTraces(run, geom, start, mode, step) {
       text,
       hovertemplate: "%{text}<extra></extra>",
       hoverongaps: false,
-      colorscale: scale,
-      zmin: forward && sigmoid ? 0 : -1,
-      zmax: 1,
+      colorscale: rule.colorscale,
+      zmin: rule.zmin,
+      zmax: rule.zmax,
       zsmooth: false,
       showscale: false,
       hoverlabel: { bgcolor: "#ffffff", bordercolor: identity(gate), font: { color: "#222222" } },

@@ -2,6 +2,7 @@
 // applyLabels() re-translates them when the language changes.
 
 import { t } from "../core/i18n.js";
+import "./strings.js"; // the panels' strings, registered with i18n
 
 let counter = 0;
 

@@ -6,6 +6,7 @@
 import { identity } from "../core/colors.js";
 import { sig } from "../core/format.js";
 import { t } from "../core/i18n.js";
+import "./strings.js"; // the panels' strings, registered with i18n
 
 export const CELL_ORDER = ["rnn", "gru", "lstm"];
 export const VANISHED = 1e-8;

@@ -1,9 +1,12 @@
 // The gradient-flow view: RNN, GRU and LSTM on the same sequence, gradient norms per step
 // on a log axis (DOM glue; the numbers come from flowdata.js).
 
-import { describeFailure, fetchJSON } from "../core/api.js";
+import { describeFailure } from "../core/api.js";
+import { api } from "../core/server.js";
 import { buildRequest } from "../core/config.js";
+import { exportConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
+import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, numberInput, select } from "./dom.js";
 import { flowRows, flowSummary, flowTraces, thresholdShapes } from "./flowdata.js";
 
@@ -79,7 +82,7 @@ export function createGradflow(parent) {
     const params = new URLSearchParams();
     if (task.value === "copy") params.set("delay", delay.value);
     else params.set("steps", length.value);
-    const preset = await fetchJSON(window.fetch.bind(window), `/api/presets/${task.value}?${params}`);
+    const preset = await api(`/api/presets/${task.value}?${params}`);
     if (!preset.ok) return { failure: preset };
     // The preset's own loss reads the last step (adding, temporal order) or the recall steps (copy).
     return { ...preset.data.request, ...common, hidden_size: view.config ? Number(view.config.hidden) || 8 : 8 };
@@ -101,7 +104,7 @@ export function createGradflow(parent) {
     section.dataset.state = "loading";
     const body = await requestBody();
     if (id !== view.requestId) return;
-    const result = body && !body.failure ? await fetchJSON(window.fetch.bind(window), "/api/compare", body) : body?.failure;
+    const result = body && !body.failure ? await api("/api/compare", { json: body }) : body?.failure;
     if (id !== view.requestId) return;
     if (!result || !result.ok) {
       const [first] = result ? describeFailure(result, "numbers") : [{ message: t("error.general", { msg: "?" }) }];
@@ -130,11 +133,7 @@ export function createGradflow(parent) {
       shapes: thresholdShapes(),
       hovermode: "closest",
     };
-    window.Plotly.react(plot, flowTraces(result, layer), layout, {
-      displaylogo: false,
-      responsive: true,
-      toImageButtonOptions: { filename: "gradient-flow" },
-    });
+    window.Plotly.react(plot, flowTraces(result, layer), layout, exportConfig("gradient-flow", { responsive: true }));
     fillTable(
       tbody,
       flowRows(result, layer).map((r) => [r.label, r.loss, r.first, r.last, r.ratio, r.spectral, r.clip, r.saturation]),

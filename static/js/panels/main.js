@@ -4,7 +4,8 @@
 //   viz:lang {lang}         the language changed: re-label and redraw
 // and ask it to show a saved model with viz:use-model {id, text | inputs}.
 
-import { fetchJSON } from "../core/api.js";
+import "./strings.js"; // registers the panels' strings before anything is labelled
+import { api } from "../core/server.js";
 import { setCells } from "../core/cells.js";
 import { applyLabels } from "../core/labels.js";
 import { createGradflow } from "./gradflow.js";
@@ -26,7 +27,7 @@ async function main() {
     lastRun = event.detail;
     if (panels) onRun(event.detail.config);
   });
-  const limits = await fetchJSON(window.fetch.bind(window), "/api/limits");
+  const limits = await api("/api/limits");
   const readOnly = Boolean(limits.ok && limits.data.read_only);
   if (limits.ok) setCells(limits.data.cells);
   const gradflow = createGradflow(root);

@@ -1,7 +1,9 @@
 // Saved models: upload with the tensor-mapping table, pick, open, delete, export (DOM glue).
 
-import { describeFailure, fetchJSON } from "../core/api.js";
+import { describeFailure } from "../core/api.js";
+import { api } from "../core/server.js";
 import { t } from "../core/i18n.js";
+import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select } from "./dom.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
@@ -101,7 +103,7 @@ export function createModels(parent, { readOnly }) {
   }
 
   async function refresh(selectId = null) {
-    const result = await fetchJSON(window.fetch.bind(window), "/api/models");
+    const result = await api("/api/models");
     if (!result.ok) return showError(result);
     view.models = result.data.models;
     const keep = selectId ?? list.value;
@@ -142,13 +144,7 @@ export function createModels(parent, { readOnly }) {
     if (layout.value) data.append("layout", layout.value);
     if (name.value.trim()) data.append("name", name.value.trim());
     section.dataset.state = "loading";
-    let result;
-    try {
-      const response = await fetch("/api/models", { method: "POST", body: data });
-      result = { ok: response.ok, status: response.status, data: await response.json().catch(() => null) };
-    } catch {
-      result = { ok: false, status: 0, data: null };
-    }
+    const result = await api("/api/models", { form: data });
     if (!result.ok) return showError(result);
     error.hidden = true;
     showMapping(result.data);
@@ -176,8 +172,8 @@ export function createModels(parent, { readOnly }) {
   remove.addEventListener("click", async () => {
     const model = chosen();
     if (!model) return;
-    const response = await fetch(`/api/models/${model.id}`, { method: "DELETE" });
-    if (!response.ok) return showError({ ok: false, status: response.status, data: await response.json().catch(() => null) });
+    const result = await api(`/api/models/${model.id}`, { method: "DELETE" });
+    if (!result.ok) return showError(result);
     error.hidden = true;
     status.textContent = t("models.deleted", { name: model.name });
     await refresh();

@@ -1,6 +1,8 @@
 // The strings of the panels below the cell view (gradient flow, models, training), in every
-// language.  Pure: no DOM.  i18n.js merges these into its dictionaries, so t() is the one
-// lookup for the whole page and the completeness test covers them.
+// language.  Pure: no DOM.  Importing this module registers them with core/i18n.js, so t()
+// is the one lookup for the whole page and the completeness test covers them.
+
+import { registerStrings } from "../core/i18n.js";
 
 export const en = {
   // Gradient flow: why LSTM
@@ -252,3 +254,5 @@ export const ko = {
   "train.heatmap.hover": "{name}, 유닛 {unit}, 시점 {t}: {value}",
   "train.readOnly": "읽기 전용 서버라서 학습할 수 없습니다.",
 };
+
+registerStrings({ en, ko });

@@ -1,20 +1,20 @@
 // Train live: start, follow the event stream, cancel, see the loss fall and the gates change,
 // then open the trained model in every view (DOM glue; state folding is in trainstate.js).
 
-import { describeFailure, fetchJSON } from "../core/api.js";
+import { describeFailure } from "../core/api.js";
+import { api } from "../core/server.js";
 import { heatmapNames, isSigmoid } from "../core/cells.js";
-import { SCALES } from "../core/colors.js";
+import { valueScale } from "../core/colors.js";
 import { sig } from "../core/format.js";
+import { exportConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
+import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, numberInput, select } from "./dom.js";
 import { checkpointHeatmaps, fraction, initialState, reduce } from "./trainstate.js";
 
 const CHART_DELAY_MS = 120;
 const PLAY_MS = 600;
 
-function scaleOf(cell, name) {
-  return isSigmoid(cell, name) ? "sigmoid" : name === "c" ? "cell" : "tanh";
-}
 
 export function createTraining(parent, { readOnly }) {
   const task = select(["text", "sine", "adding", "copy"].map((k) => [k, `train.task.${k}`]), { "data-testid": "train-task" });
@@ -126,7 +126,7 @@ export function createTraining(parent, { readOnly }) {
       showlegend: false,
     };
     const trace = { type: "scatter", mode: "lines", x: s.curve.step, y: s.curve.loss.map((v) => (v > 0 ? v : null)), line: { color: "#0072B2", width: 2 }, name: t("train.lossChart"), hovertemplate: `${t("train.axis.step")} %{x}: %{y:.4g}<extra></extra>` };
-    window.Plotly.react(chart, [trace], layout, { displaylogo: false, responsive: true, toImageButtonOptions: { filename: "training-loss" } });
+    window.Plotly.react(chart, [trace], layout, exportConfig("training-loss", { responsive: true }));
     chart.dataset.points = String(s.curve.step.length);
   }
 
@@ -143,18 +143,19 @@ export function createTraining(parent, { readOnly }) {
     const cellType = view.cellType;
     const maps = checkpointHeatmaps(checkpoint, heatmapNames(cellType));
     const n = maps.length;
+    // The page's one colour rule (core/colors.js), forward: gates 0..1, the rest -1..1.
+    const rules = maps.map((m) => valueScale(isSigmoid(cellType, m.name), "forward"));
     const traces = maps.map((m, j) => ({
       type: "heatmap",
       z: m.z,
       xaxis: j ? `x${j + 1}` : "x",
       yaxis: j ? `y${j + 1}` : "y",
-      // Fixed ranges: gates 0..1, g and h -1..1, the unbounded cell state -2..2.
-      zmin: isSigmoid(cellType, m.name) ? 0 : m.name === "c" ? -2 : -1,
-      zmax: m.name === "c" ? 2 : 1,
-      colorscale: isSigmoid(cellType, m.name) ? SCALES.sigmoid : SCALES.tanh,
+      zmin: rules[j].zmin,
+      zmax: rules[j].zmax,
+      colorscale: rules[j].colorscale,
       // One colour bar per scale, each beside the first heatmap that uses it.
-      showscale: maps.findIndex((other) => scaleOf(cellType, other.name) === scaleOf(cellType, m.name)) === j,
-      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh", "cell"].indexOf(scaleOf(cellType, m.name)), title: { text: m.name === "c" ? "c" : "" } },
+      showscale: rules.findIndex((other) => other.name === rules[j].name) === j,
+      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh"].indexOf(rules[j].name) },
       hovertemplate: t("train.heatmap.hover", { name: m.name, unit: "%{y}", t: "%{x}", value: "%{z:.4g}" }) + "<extra></extra>",
       x: Array.from({ length: m.steps }, (_, i) => i + 1),
     }));
@@ -167,7 +168,7 @@ export function createTraining(parent, { readOnly }) {
       layout[j ? `yaxis${j + 1}` : "yaxis"] = { anchor: j ? `x${j + 1}` : "x", title: { text: j ? "" : t("train.heatmap.unit") }, autorange: "reversed" };
       layout.annotations.push({ text: `<b>${m.name}</b>`, x: x0 + width / 2, y: 1.12, xref: "paper", yref: "paper", showarrow: false });
     });
-    window.Plotly.react(heatmaps, traces, layout, { displaylogo: false, responsive: true, toImageButtonOptions: { filename: `gates-step-${checkpoint.step}` } });
+    window.Plotly.react(heatmaps, traces, layout, exportConfig(`gates-step-${checkpoint.step}`, { responsive: true }));
     heatmaps.dataset.checkpoint = String(k);
     heatmaps.dataset.step = String(checkpoint.step);
     if (follow.checked && checkpoint.model_id && view.shown !== checkpoint.model_id) {
@@ -182,7 +183,7 @@ export function createTraining(parent, { readOnly }) {
     if (view.text) detail.text = view.text;
     else {
       // A sequence of the task the model learnt, from the task's preset (same channels).
-      view.presetInputs ??= await fetchJSON(window.fetch.bind(window), `/api/presets/${view.task}`);
+      view.presetInputs ??= await api(`/api/presets/${view.task}`);
       if (view.presetInputs.ok) detail.inputs = view.presetInputs.data.request.inputs;
     }
     document.dispatchEvent(new CustomEvent("viz:use-model", { detail }));
@@ -231,7 +232,7 @@ export function createTraining(parent, { readOnly }) {
     view.source?.close();
     error.hidden = true;
     const request = body();
-    const result = await fetchJSON(window.fetch.bind(window), "/api/train", request);
+    const result = await api("/api/train", { json: request });
     if (!result.ok) {
       const [first] = describeFailure(result, "numbers");
       error.textContent = first.message;
@@ -272,7 +273,7 @@ export function createTraining(parent, { readOnly }) {
   });
 
   cancel.addEventListener("click", () => {
-    if (view.run) fetch(`/api/train/${view.run.id}`, { method: "DELETE" });
+    if (view.run) api(`/api/train/${view.run.id}`, { method: "DELETE" });
   });
 
   slider.addEventListener("input", drawCheckpoint);

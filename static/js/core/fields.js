@@ -1,0 +1,40 @@
+// The page's configuration fields, one row each: the config key, the request field it
+// becomes, its URL key, the element that holds it, how a value from a link is read, and
+// whether it applies to the LSTM only or is owned by a saved model.  Pure: no DOM.
+//
+// config.js (preset -> config -> request), urlstate.js (config <-> URL), api.js (an error's
+// `loc` -> the control to show it beside) and controls.js (config <-> form) are derived
+// from this table, so adding a control is one row here plus its markup in the template.
+
+/** The scalar fields: copied between preset, config, form, request and URL as they are. */
+export const SCALAR_FIELDS = Object.freeze([
+  { key: "cell", request: "cell", url: "cell", element: "cell-type", parse: "cell", model: true, fallback: "lstm" },
+  { key: "hidden", request: "hidden_size", url: "hidden", element: "hidden-size", parse: "number", model: true, fallback: 8 },
+  { key: "layers", request: "num_layers", url: "layers", element: "num-layers", parse: "number", model: true, fallback: 1 },
+  { key: "seed", request: "seed", url: "seed", element: "seed", parse: "number", model: true, fallback: 0 },
+  // Added to the LSTM's forget-gate bias; the API refuses it for a GRU or an RNN.
+  { key: "forgetBias", request: "forget_bias", url: "fb", element: "forget-bias", parse: "number", lstmOnly: true, model: true, fallback: 0 },
+]);
+
+/** The loss and the sequence: in the request they are nested or shaped, so their codecs are by hand. */
+export const OTHER_FIELDS = Object.freeze([
+  { key: "loss", request: "loss", url: "loss", element: "loss", parse: "loss" },
+  { key: "numClasses", url: "classes", parse: "integer" },
+  { key: "text", request: "text", url: "text", element: "text-input" },
+  { key: "inputs", request: "inputs", url: "inputs", element: "inputs-input" },
+  { key: "targets", url: "targets", element: "targets-input" },
+]);
+
+const ALL = [...SCALAR_FIELDS, ...OTHER_FIELDS];
+
+/** Request field -> config key, for pointing an error at its control. */
+export const CONTROL_OF_REQUEST = Object.freeze(Object.fromEntries(ALL.filter((f) => f.request).map((f) => [f.request, f.key])));
+
+/** Config key -> the id of the element that holds it. */
+export const ELEMENT_OF = Object.freeze(Object.fromEntries(ALL.filter((f) => f.element).map((f) => [f.key, f.element])));
+
+/** The fields a saved model defines itself: left out of its requests and links, locked in the form. */
+export const MODEL_OWNED = Object.freeze(SCALAR_FIELDS.filter((f) => f.model).map((f) => f.key));
+
+/** The fields written to the URL as key=value (the sequence has its own compact codec). */
+export const URL_SCALARS = Object.freeze([...SCALAR_FIELDS, ...OTHER_FIELDS.filter((f) => f.parse)]);

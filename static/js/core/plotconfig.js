@@ -1,0 +1,35 @@
+// Every Plotly configuration the page uses, in one place.  Pure: no DOM.
+//
+// A chart offers one toolbar button, "download as PNG": Plotly's default toolbar adds some
+// ten tab stops and items that send the chart to a cloud service, which a local tool must
+// not offer.  The diagram has no toolbar; its box layer is static.
+
+/** A chart with only the PNG button; `responsive` charts follow their container's width. */
+export function exportConfig(filename, { responsive = false } = {}) {
+  return {
+    displayModeBar: true,
+    displaylogo: false,
+    responsive,
+    scrollZoom: false,
+    doubleClick: false,
+    showTips: false,
+    showLink: false,
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+    modeBarButtons: [["toImage"]],
+    toImageButtonOptions: { format: "png", filename, scale: 2 },
+  };
+}
+
+/** The diagram's interactive layer (hover, clicks): no toolbar, no zoom. */
+export const DIAGRAM_CONFIG = Object.freeze({
+  displayModeBar: false,
+  responsive: false,
+  scrollZoom: false,
+  doubleClick: false,
+  showTips: false,
+  staticPlot: false,
+});
+
+/** The diagram's boxes and labels, drawn once per window size: nothing to interact with. */
+export const STATIC_CONFIG = Object.freeze({ displayModeBar: false, responsive: false, staticPlot: true });
