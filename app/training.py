@@ -31,13 +31,13 @@ import numpy as np
 import orjson
 
 from . import limits
-from .api.numbers import prepare
 from .nn import train as T
+from .nn.spec import SPECS
+from .rounding import prepare
 from .runs import UNSAVED, TooManyRuns, get_board
 from .store import get_store
 
 PROGRESS_EVENTS = 200  # at most about this many progress events per run
-SNAPSHOT_ARRAYS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}
 CHECKPOINT_DIGITS = 4
 # This process, as the owner of the runs it trains (a pid alone can be reused).
 OWNER = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -76,7 +76,7 @@ def _summary(payload: dict[str, Any]) -> dict[str, Any]:
 
 def estimate_log_bytes(settings: T.Settings, data: T.TaskData, checkpoints: int) -> int:
     """Bytes of events a run will record, before it starts: the checkpoints' gate traces dominate."""
-    per_layer = settings.hidden_size * len(SNAPSHOT_ARRAYS[settings.cell])
+    per_layer = settings.hidden_size * len(SPECS[settings.cell].heatmaps)
     numbers = len(data.probe_x) * (per_layer * settings.num_layers + data.output_size)
     per_checkpoint = numbers * limits.bytes_per_number(CHECKPOINT_DIGITS) + 1024
     return (checkpoints + 1) * per_checkpoint + (PROGRESS_EVENTS + 2) * 512
@@ -247,7 +247,7 @@ class Trainer:
     def _checkpoint(run: Run, params: dict[str, np.ndarray], start: float) -> None:
         s, data = run.settings, run.data
         trace = T.probe(s.cell, params, s.num_layers, data)
-        layers = [{n: layer[n] for n in SNAPSHOT_ARRAYS[s.cell]} for layer in trace.layers]
+        layers = [{n: layer[n] for n in SPECS[s.cell].heatmaps} for layer in trace.layers]
         # Each checkpoint is kept as a (hidden) saved model, so the page can open the model as
         # it was at that step in every view; it is deleted with the run (see the module doc).
         step = run.latest["step"]
