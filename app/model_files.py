@@ -144,10 +144,14 @@ def _npy_header(stream: MemberStream, filename: str, tensor: str) -> tuple[tuple
         header = io.BytesIO(length_field + stream.read(length))
         reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran_order, dtype = reader(header, max_header_size=limits.MAX_NPY_HEADER_BYTES)
-    except (ValueError, TypeError, SyntaxError, RecursionError, KeyError, OverflowError) as err:
-        if isinstance(err, ModelFileError):
-            raise
-        raise ModelFileError(f"{not_npy} ({err})", tensor) from None
+    except ModelFileError:
+        raise
+    except Exception as err:
+        # numpy parses the header with tokenize and ast.literal_eval: a hostile header can make
+        # them raise nearly anything (ValueError, SyntaxError, tokenize.TokenError, ...).  The
+        # header is at most MAX_NPY_HEADER_BYTES, so the parse is bounded; whatever it raises
+        # is the file's problem, named as such.
+        raise ModelFileError(f"{not_npy} ({type(err).__name__}: {err})", tensor) from None
     if any(d < 0 for d in shape):
         raise ModelFileError(f"{not_npy}: its header declares the shape {shape}", tensor)
     return shape, fortran_order, dtype

@@ -132,6 +132,22 @@ def test_npy_dtypes_other_than_numbers_are_named(data, match):
     refused("m.npz", raw_zip([Member.stored("w.npy", data)]), match)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"z'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }",  # numpy's tokenizer: TokenError
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), ",  # unclosed: SyntaxError
+        b"{'descr': '<f8', 'fortran_order': False, 'shape': " + b"(" * 200 + b")" * 200 + b"}",
+        b"\xff\xfe{'descr'",
+    ],
+)
+def test_a_garbled_npy_header_is_named_whatever_numpy_raises(header):
+    # Found by the weight-file fuzzer: a header numpy cannot tokenize answered 500.
+    padded = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(padded)) + padded + b"\0" * 24
+    refused("m.npz", raw_zip([Member.stored("weight_hh_l0.npy", data)]), "weight_hh_l0.npy.*not a .npy array")
+
+
 def test_npy_with_more_than_three_dimensions_is_refused_from_its_header():
     data = npy_header("<f8", (1, 1, 1, 1)) + b"\0" * 8
     refused("m.npz", raw_zip([Member.stored("w.npy", data)]), "4 dimensions")
