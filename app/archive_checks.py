@@ -47,7 +47,19 @@ _ENCRYPTED = 0x1 | 0x40  # traditional and strong encryption flag bits
 _UTF8_NAME = 0x800
 
 # Everything zipfile raises on a malformed directory.
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, struct.error, OSError, EOFError, IndexError)
+# What zipfile raises on a hostile directory: besides BadZipFile, whatever its parser trips
+# over (NotImplementedError for a "zip version 8.4" field, found by the weight-file fuzzer).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    struct.error,
+    OSError,
+    EOFError,
+    IndexError,
+    KeyError,
+    NotImplementedError,
+)
 
 
 class ArchiveError(ValueError):

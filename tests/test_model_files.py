@@ -148,6 +148,14 @@ def test_a_garbled_npy_header_is_named_whatever_numpy_raises(header):
     refused("m.npz", raw_zip([Member.stored("weight_hh_l0.npy", data)]), "weight_hh_l0.npy.*not a .npy array")
 
 
+def test_a_zip_version_zipfile_cannot_read_is_named():
+    # Found by the weight-file fuzzer: zipfile raises NotImplementedError for "version 8.4".
+    data = bytearray(raw_zip([Member.stored("weight_hh_l0.npy", npy(np.zeros((4, 1))))]))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6 : central + 8] = struct.pack("<H", 84)  # version needed to extract
+    refused("m.npz", bytes(data), "not a valid zip archive")
+
+
 def test_npy_with_more_than_three_dimensions_is_refused_from_its_header():
     data = npy_header("<f8", (1, 1, 1, 1)) + b"\0" * 8
     refused("m.npz", raw_zip([Member.stored("w.npy", data)]), "4 dimensions")

@@ -192,9 +192,10 @@ json_leaves = st.one_of(
     st.text(max_size=5),
     st.integers(-(2**80), 2**80),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.just([]),
-    st.just({}),
-    st.just([[1.0], [2.0, 3.0]]),
+    # Fresh containers per draw: a shared st.just([]) could be inserted into itself.
+    st.builds(list),
+    st.builds(dict),
+    st.builds(lambda: [[1.0], [2.0, 3.0]]),
 )
 
 
