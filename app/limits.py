@@ -14,6 +14,12 @@ MAX_INPUT_SIZE = 256  # features D per step (or distinct characters of a text)
 MAX_OUTPUT_SIZE = 256  # head outputs O (regression targets or classes)
 MAX_TEXT_CHARS = MAX_STEPS + 1  # a text of n characters gives T = n - 1 steps
 MAX_SEED = 2**32 - 1
+# |forget_bias|: sigmoid(100) is 1 to float64's precision, so a larger bias says nothing new.
+MAX_FORGET_BIAS = 100
+# Multiplier of every W_hh in /api/compare (push an RNN from vanishing to exploding).
+MAX_RECURRENT_SCALE = 100
+# Steps between seeing and recalling in the copy task (presets and training).
+MAX_COPY_DELAY = 100
 MAX_PRECISION = 17  # significant digits; 17 round-trips any float64
 
 # T * H * layers: bounds memory (about 30 float64 arrays of T x H per layer) and time.
@@ -101,6 +107,8 @@ MAX_TRAIN_STEPS = 20_000
 MAX_TRAIN_SECONDS = 300
 MAX_TRAIN_SEQ_LEN = 200
 MAX_TRAIN_TEXT = 5000  # characters; its distinct characters are capped by MAX_INPUT_SIZE
+MAX_TRAIN_BATCH = 64  # sequences per optimiser step
+MAX_TRAIN_CHECKPOINTS = 50  # gate-trace snapshots on the probe sequence
 # Runs in progress at once, across every worker process (one per core).
 MAX_TRAIN_RUNS = 2
 # Bytes of events one run may record, estimated before it starts (checkpoints dominate:

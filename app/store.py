@@ -19,11 +19,12 @@ import os
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
+from pydantic import BaseModel
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
@@ -36,37 +37,14 @@ DB_NAME = "models.sqlite3"
 RESERVE_NAME = "reserve.bin"
 FREE_SPACE = "delete models (DELETE /api/models/{id}) to free space"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS models (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    cell TEXT NOT NULL,
-    input_size INTEGER NOT NULL,
-    hidden_size INTEGER NOT NULL,
-    num_layers INTEGER NOT NULL,
-    output_size INTEGER,
-    layout TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    params BLOB NOT NULL
-)
-"""
-COLUMNS = (
-    "id",
-    "name",
-    "cell",
-    "input_size",
-    "hidden_size",
-    "num_layers",
-    "output_size",
-    "layout",
-    "created_at",
-    "meta",
-)
 
+class SavedModel(BaseModel):
+    """A saved model's fields: the one definition.
 
-@dataclass
-class ModelRecord:
+    The table's columns are derived from it, the API's summary (api/models.py) extends it,
+    and ModelRecord adds the free-form `meta`.
+    """
+
     id: str
     name: str
     cell: str
@@ -76,13 +54,33 @@ class ModelRecord:
     output_size: int | None
     layout: str
     created_at: str
+
+
+class ModelRecord(SavedModel):
     meta: dict  # mapping applied at import, vocabulary of a text model, training settings
 
     def summary(self) -> dict:
-        return {k: getattr(self, k) for k in COLUMNS if k != "meta"} | {
-            "vocab": self.meta.get("vocab"),
-            "source": self.meta.get("source"),
-        }
+        return self.model_dump(exclude={"meta"}) | {"vocab": self.meta.get("vocab"), "source": self.meta.get("source")}
+
+
+COLUMNS = (*SavedModel.model_fields, "meta")
+
+
+def _column(name: str, annotation: object) -> str:
+    nullable = type(None) in get_args(annotation)
+    base = next(a for a in (get_args(annotation) or (annotation,)) if a is not type(None))
+    sql = {str: "TEXT", int: "INTEGER"}[base]
+    return f"{name} {sql}" + (" PRIMARY KEY" if name == "id" else "" if nullable else " NOT NULL")
+
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS models (\n    "
+    + ",\n    ".join(
+        [_column(name, f.annotation) for name, f in SavedModel.model_fields.items()]
+        + ["meta TEXT NOT NULL", "params BLOB NOT NULL"]
+    )
+    + "\n)"
+)
 
 
 def data_dir() -> Path:

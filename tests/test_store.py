@@ -257,3 +257,16 @@ def test_a_full_disk_answers_507_and_deletes_still_free_space(small_disk):
     db = sqlite3.connect(small_disk / DB_NAME)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
+
+
+def test_one_definition_of_a_saved_model_gives_the_table_the_record_and_the_api_summary(tmp_path):
+    import sqlite3
+
+    from app.api.models import ModelSummary
+    from app.store import COLUMNS, ModelStore, SavedModel
+
+    store = ModelStore(tmp_path / "one.sqlite3")
+    with sqlite3.connect(store.path) as db:
+        table = [row[1] for row in db.execute("PRAGMA table_info(models)")]
+    assert table == [*SavedModel.model_fields, "meta", "params"] == [*COLUMNS, "params"]
+    assert set(SavedModel.model_fields) <= set(ModelSummary.model_fields)

@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..nn import flow, stack
 from ..nn import params as P
 from ..nn.spec import CELLS
-from ..store import get_store
+from ..store import ModelStore
+from .deps import Store
 from .errors import FieldError
 from .numbers import NumpyJSONResponse, prepare
-from .problem import Problem, build
+from .problem import Problem, build, refuse_settings_it_lacks
 from .routing import Route
-from .schemas import Finite, Int, Matrix, Tensor, TraceRequest
+from .schemas import Finite, ForgetBias, Matrix, RecurrentScale, Seed, Tensor, TraceRequest
 from .trace_json import check_finite, refuse_large_response
 from .traces import BUDGET_LOC, ERRORS, SHRINK_TRACE
 from .workload import Token, compare_cost, compute
@@ -40,19 +41,19 @@ class CellOverride(BaseModel):
     """Settings for one cell of the comparison that differ from the shared ones."""
 
     model_config = ConfigDict(extra="forbid")
-    seed: Int | None = Field(None, ge=0, le=2**32 - 1)
+    seed: Seed | None = None
     weights: dict[str, Tensor] | None = None
     h0: Matrix | None = None
     c0: Matrix | None = Field(None, description="LSTM only.")
-    forget_bias: Finite | None = Field(None, ge=-100, le=100, description="LSTM only.")
-    recurrent_scale: Finite | None = Field(None, ge=0, le=100)
+    forget_bias: ForgetBias | None = Field(None, description="LSTM only.")
+    recurrent_scale: RecurrentScale | None = None
 
 
 class CompareRequest(TraceRequest):
     """The body of /api/backward (its `cell` and `fields` are ignored) plus comparison controls."""
 
-    recurrent_scale: Finite = Field(
-        1.0, ge=0, le=100, description="Multiplies every W_hh (push the RNN from vanishing to exploding)."
+    recurrent_scale: RecurrentScale = Field(
+        1.0, description="Multiplies every W_hh (push the RNN from vanishing to exploding)."
     )
     hold_forget: bool = Field(False, description="LSTM what-if: the forget gate held at 1 at every step.")
     clip: Finite | None = Field(None, gt=0, le=1e6, description="Gradient-norm clipping threshold (global norm).")
@@ -114,8 +115,8 @@ def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None)
     their fields (no dump and re-validation, no shared mutable state).
     """
     over = (req.overrides or {}).get(cell) or CellOverride()
-    if cell != "lstm" and (over.c0 is not None or over.forget_bias is not None):
-        raise FieldError(("overrides", cell), f"c0 and forget_bias apply to the LSTM only, not the {cell}")
+    given = [name for name in ("c0", "forget_bias") if getattr(over, name) is not None]
+    refuse_settings_it_lacks(cell, given, ("overrides", cell))
     lstm = cell == "lstm"
     update: dict[str, Any] = {
         "cell": cell,
@@ -131,11 +132,11 @@ def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None)
     return TraceRequest.model_construct(**(shared | update))
 
 
-def _build(req: CompareRequest, cell: str, model_cell: str | None) -> Problem:
+def _build(req: CompareRequest, store: ModelStore, cell: str, model_cell: str | None) -> Problem:
     """build() for one cell; an error in a field the cell's override gave is reported there."""
     over = (req.overrides or {}).get(cell)
     try:
-        return build(_cell_request(req, cell, model_cell))
+        return build(_cell_request(req, cell, model_cell), store)
     except FieldError as err:
         name = err.loc[1] if len(err.loc) > 1 else None
         if over is not None and name in over.model_fields_set:
@@ -152,12 +153,12 @@ def _scaled(prob: Problem, scale: float, hold_forget: bool) -> Problem:
 
 
 @router.post("/compare", response_model=CompareResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-async def compare(req: CompareRequest, request: Request) -> Response:
+async def compare(req: CompareRequest, request: Request, store: Store) -> Response:
     """Run RNN, GRU and LSTM on the same input and loss; report how the gradient travels back."""
-    return await compute(request, compare_cost(req), partial(_compare, req), BUDGET_LOC, SHRINK_TRACE)
+    return await compute(request, compare_cost(req), partial(_compare, req, store), BUDGET_LOC, SHRINK_TRACE)
 
 
-def problems_for(req: CompareRequest) -> dict[str, Problem]:
+def problems_for(req: CompareRequest, store: ModelStore) -> dict[str, Problem]:
     """The three cells' engine inputs, every refusal raised before anything runs."""
     if req.weights is not None:
         raise FieldError(
@@ -165,7 +166,7 @@ def problems_for(req: CompareRequest) -> dict[str, Problem]:
         )
     model_cell = None
     if req.model_id is not None:
-        record = get_store().get(req.model_id)
+        record = store.get(req.model_id)
         if record is None:
             raise FieldError(("model_id",), f"no saved model {req.model_id}", status=404)
         model_cell = record.cell
@@ -173,7 +174,7 @@ def problems_for(req: CompareRequest) -> dict[str, Problem]:
     default_loss = _default_loss(req)
     if default_loss is not None:
         req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
-    return {cell: _build(req, cell, model_cell) for cell in COMPARE_ORDER}
+    return {cell: _build(req, store, cell, model_cell) for cell in COMPARE_ORDER}
 
 
 def estimate_numbers(problems: dict[str, Problem], req: CompareRequest) -> int:
@@ -193,9 +194,9 @@ def estimate_numbers(problems: dict[str, Problem], req: CompareRequest) -> int:
     return total
 
 
-def _compare(req: CompareRequest, token: Token) -> NumpyJSONResponse:
+def _compare(req: CompareRequest, store: ModelStore, token: Token) -> NumpyJSONResponse:
     """In a worker thread: build, check the response size, run the three cells, the JSON."""
-    problems = problems_for(req)
+    problems = problems_for(req, store)
     refuse_large_response(
         estimate_numbers(problems, req),
         req.precision,

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from .. import limits, model_files
 from ..nn import layouts
 from ..security import require_writable
-from ..store import ModelRecord, get_store
+from ..store import ModelRecord, ModelStore, SavedModel
+from .deps import Store
 from .errors import FieldError, error_responses
 from .routing import Route
 
@@ -37,16 +38,9 @@ class MappingRow(BaseModel):
     note: str
 
 
-class ModelSummary(BaseModel):
-    id: str
-    name: str
-    cell: str
-    input_size: int
-    hidden_size: int
-    num_layers: int
-    output_size: int | None
-    layout: str
-    created_at: str
+class ModelSummary(SavedModel):
+    """A saved model as the API shows it: its stored fields, its vocabulary and where it came from."""
+
     vocab: list[str] | None = None
     source: str | None = None
 
@@ -63,7 +57,7 @@ def _detail(record: ModelRecord) -> ModelDetail:
     return ModelDetail(**record.summary(), mapping=record.meta.get("mapping", []))
 
 
-def _check_name(name: str) -> str:
+def check_model_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise FieldError(("name",), f"name must be 1 to {MAX_NAME} characters; got {len(name)}")
@@ -95,6 +89,7 @@ def _check_sizes(imported: layouts.Imported) -> None:
 )
 def upload_model(
     file: Annotated[UploadFile, File(description=".npz, .safetensors or .json of named tensors (never a pickle).")],
+    store: Store,
     layout: Annotated[Literal["pytorch", "keras", "onnx", "book"] | None, Form()] = None,
     name: Annotated[str | None, Form(max_length=MAX_NAME)] = None,
 ) -> ModelDetail:
@@ -112,8 +107,8 @@ def upload_model(
         raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
     _check_sizes(imported)
     default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
-    record = get_store().add(
-        name=_check_name(name if name is not None else default_name),
+    record = store.add(
+        name=check_model_name(name if name is not None else default_name),
         cell=imported.cell,
         params=imported.params,
         layout=imported.layout,
@@ -128,23 +123,24 @@ def upload_model(
 
 @router.get("/models", response_model=ModelList)
 def list_models(
+    store: Store,
     checkpoints: Annotated[bool, Query(description="Also list the checkpoints training runs keep.")] = False,
 ) -> ModelList:
     """Saved models, newest first."""
-    records = [r for r in get_store().list() if checkpoints or "checkpoint" not in r.meta]
+    records = [r for r in store.list() if checkpoints or "checkpoint" not in r.meta]
     return ModelList(models=[ModelSummary(**r.summary()) for r in records])
 
 
-def _record(model_id: str) -> ModelRecord:
-    record = get_store().get(model_id)
+def _record(model_id: str, store: ModelStore) -> ModelRecord:
+    record = store.get(model_id)
     if record is None:
         raise HTTPException(404, f"no model {model_id}")
     return record
 
 
 @router.get("/models/{model_id}", response_model=ModelDetail, responses=NOT_FOUND)
-def get_model(model_id: ModelId) -> ModelDetail:
-    return _detail(_record(model_id))
+def get_model(model_id: ModelId, store: Store) -> ModelDetail:
+    return _detail(_record(model_id, store))
 
 
 @router.get(
@@ -154,12 +150,13 @@ def get_model(model_id: ModelId) -> ModelDetail:
 )
 def export_model(
     model_id: ModelId,
+    store: Store,
     layout: Annotated[Literal["pytorch", "keras", "onnx", "book"], Query()] = "pytorch",
     format: Annotated[Literal["npz", "safetensors", "json"], Query()] = "safetensors",
 ) -> Response:
     """The model's weights in another framework's layout and file format."""
-    record = _record(model_id)
-    params = get_store().params(model_id)
+    record = _record(model_id, store)
+    params = store.params(model_id)
     if params is None:
         raise HTTPException(404, f"no model {model_id}")
     try:
@@ -180,7 +177,7 @@ def export_model(
     responses=error_responses(403, 404, 422),
     dependencies=[Depends(require_writable)],
 )
-def delete_model(model_id: ModelId) -> Response:
-    if not get_store().delete(model_id):
+def delete_model(model_id: ModelId, store: Store) -> Response:
+    if not store.delete(model_id):
         raise HTTPException(404, f"no model {model_id}")
     return Response(status_code=204)

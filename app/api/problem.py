@@ -13,10 +13,10 @@ import numpy as np
 from .. import limits
 from ..nn import params as P
 from ..nn.losses import NO_CLASS, Loss
-from ..nn.spec import HEAD_PARAMS, SPECS
+from ..nn.spec import HEAD_PARAMS, SPECS, missing_part
 from ..nn.stack import Model
 from ..nn.text import encode
-from ..store import get_store
+from ..store import ModelStore
 from .errors import FieldError
 from .schemas import CrossEntropyLoss, DhLoss, MseLoss, TraceRequest
 
@@ -199,11 +199,10 @@ def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, token
     return Loss("cross_entropy", targets=targets, num_classes=classes)
 
 
-def _stored(req: TraceRequest) -> tuple[TraceRequest, dict[str, np.ndarray], list[str] | None]:
+def _stored(req: TraceRequest, store: ModelStore) -> tuple[TraceRequest, dict[str, np.ndarray], list[str] | None]:
     """A saved model's parameters, with its cell and sizes taking the request's place."""
     if req.weights is not None:
         raise FieldError(("model_id",), "give `weights` or `model_id`, not both")
-    store = get_store()
     record = store.get(req.model_id)
     params = store.params(req.model_id) if record is not None else None
     if record is None or params is None:
@@ -217,11 +216,22 @@ def _stored(req: TraceRequest) -> tuple[TraceRequest, dict[str, np.ndarray], lis
     return req.model_copy(update=own), params, record.meta.get("vocab")
 
 
-def build(req: TraceRequest) -> Problem:
+def refuse_settings_it_lacks(cell: str, given: list[str], loc: tuple = ()) -> None:
+    """Refuse, by name, a setting that acts on a part this cell does not have (forget_bias, c0).
+
+    The one check for the trace endpoints, the comparison's per-cell overrides and training.
+    """
+    for setting in given:
+        part = missing_part(cell, setting)
+        if part is not None:
+            raise FieldError((*loc, setting), f"{setting} applies to the LSTM only; a {cell} has no {part}")
+
+
+def build(req: TraceRequest, store: ModelStore) -> Problem:
+    """The engine's inputs for a request; `store` holds the saved model a `model_id` names."""
     stored, vocab_in = None, None
     if req.model_id is not None:
-        req, stored, vocab_in = _stored(req)
-    spec = SPECS[req.cell]
+        req, stored, vocab_in = _stored(req, store)
     x, tokens, vocab = _inputs(req, vocab_in)
     steps, input_size = x.shape
     work = steps * req.hidden_size * req.num_layers
@@ -231,12 +241,10 @@ def build(req: TraceRequest) -> Problem:
             f"steps x hidden_size x num_layers = {steps} x {req.hidden_size} x {req.num_layers} = {work}; "
             f"at most {limits.MAX_WORK} (over by {work - limits.MAX_WORK})",
         )
-    if req.forget_bias != 0.0 and req.cell != "lstm":
-        raise FieldError(
-            ("forget_bias",), f"forget_bias applies to the LSTM only; a {req.cell} has no forget gate (send 0)"
-        )
-    if req.c0 is not None and not spec.has_cell_state:
-        raise FieldError(("c0",), f"c0 applies to the LSTM only; a {req.cell} has no cell state")
+    # forget_bias 0 is the schema's default, accepted for every cell.
+    refuse_settings_it_lacks(
+        req.cell, [n for n, v in (("forget_bias", req.forget_bias != 0.0), ("c0", req.c0 is not None)) if v]
+    )
     state_shape = (req.num_layers, req.hidden_size)
     h0 = _state(req.h0, "h0", state_shape)
     c0 = _state(req.c0, "c0", state_shape)

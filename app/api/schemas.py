@@ -21,6 +21,12 @@ ClassIndex = Annotated[int, Field(strict=True, ge=0, lt=limits.MAX_OUTPUT_SIZE)]
 Tensor = Matrix | list[Finite]
 
 CellName = Literal[CELLS]  # type: ignore[valid-type]
+# Bounded settings shared by the trace, comparison and training requests (limits.py).
+Seed = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_SEED)]
+ForgetBias = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-limits.MAX_FORGET_BIAS, le=limits.MAX_FORGET_BIAS)
+]
+RecurrentScale = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=limits.MAX_RECURRENT_SCALE)]
 
 
 class DhLoss(BaseModel):
@@ -82,9 +88,9 @@ class TraceRequest(BaseModel):
     cell: CellName = "lstm"
     hidden_size: Int = Field(8, ge=1, le=limits.MAX_HIDDEN)
     num_layers: Int = Field(1, ge=1, le=limits.MAX_LAYERS)
-    seed: Int = Field(0, ge=0, le=limits.MAX_SEED, description="Seeds the default initialisation.")
-    forget_bias: Finite = Field(
-        0.0, ge=-100, le=100, description="Added to the LSTM forget-gate block of every bias_ih (LSTM only)."
+    seed: Seed = Field(0, description="Seeds the default initialisation.")
+    forget_bias: ForgetBias = Field(
+        0.0, description="Added to the LSTM forget-gate block of every bias_ih (LSTM only)."
     )
     inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs and text.")
     text: str | None = Field(

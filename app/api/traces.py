@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request, Response
 
 from .. import limits
 from ..nn import gradcheck, stack
+from ..store import ModelStore
+from .deps import Store
 from .errors import FieldError, error_responses
 from .numbers import NumpyJSONResponse
 from .problem import build
@@ -34,9 +36,9 @@ SHRINK_TRACE = "make it smaller: fewer steps, a smaller hidden_size or fewer num
 SHRINK_GRADCHECK = "check a smaller model (hidden_size, num_layers) over a shorter sequence"
 
 
-def _trace(req: TraceRequest, backward: bool, token: Token) -> NumpyJSONResponse:
+def _trace(req: TraceRequest, store: ModelStore, backward: bool, token: Token) -> NumpyJSONResponse:
     """In a worker thread: inputs, size check, the run, the JSON (rendering a large one takes time too)."""
-    prob = build(req)
+    prob = build(req, store)
     check_response_size(prob, backward)
     with np.errstate(over="ignore", invalid="ignore"):
         trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward, stop=token.check)
@@ -45,27 +47,28 @@ def _trace(req: TraceRequest, backward: bool, token: Token) -> NumpyJSONResponse
 
 
 @router.post("/forward", response_model=TraceResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-async def forward(req: TraceRequest, request: Request) -> Response:
+async def forward(req: TraceRequest, request: Request, store: Store) -> Response:
     """Run the forward pass and return every intermediate of every layer and step."""
-    work = partial(_trace, req, False)
+    work = partial(_trace, req, store, False)
     return await compute(request, trace_cost(req, backward=False), work, BUDGET_LOC, SHRINK_TRACE)
 
 
 @router.post("/backward", response_model=TraceResponse, responses=ERRORS, response_class=NumpyJSONResponse)
-async def backward(req: TraceRequest, request: Request) -> Response:
+async def backward(req: TraceRequest, request: Request, store: Store) -> Response:
     """Forward, loss, then backpropagation through time: every array and its gradient."""
-    work = partial(_trace, req, True)
+    work = partial(_trace, req, store, True)
     return await compute(request, trace_cost(req, backward=True), work, BUDGET_LOC, SHRINK_TRACE)
 
 
 @router.post("/gradcheck", response_model=GradCheckResponse, responses=ERRORS)
-async def check_gradients(req: TraceRequest, request: Request) -> GradCheckResponse | Response:
+async def check_gradients(req: TraceRequest, request: Request, store: Store) -> GradCheckResponse | Response:
     """Compare BPTT with Richardson-extrapolated central differences for every tensor."""
-    return await compute(request, gradcheck_cost(req), partial(_gradcheck, req), BUDGET_LOC, SHRINK_GRADCHECK)
+    work = partial(_gradcheck, req, store)
+    return await compute(request, gradcheck_cost(req), work, BUDGET_LOC, SHRINK_GRADCHECK)
 
 
-def _gradcheck(req: TraceRequest, token: Token) -> GradCheckResponse:
-    prob = build(req)
+def _gradcheck(req: TraceRequest, store: ModelStore, token: Token) -> GradCheckResponse:
+    prob = build(req, store)
     req = prob.request
     scalars = sum(v.size for v in prob.params.values()) + prob.x.size + 2 * req.num_layers * req.hidden_size
     cost = scalars * prob.steps * req.num_layers

@@ -19,9 +19,10 @@ from ..runs import TooManyRuns, TooManyStreams, get_board
 from ..security import require_writable
 from ..training import estimate_log_bytes, trainer
 from .errors import FieldError, error_responses
-from .models import _check_name
+from .models import check_model_name
+from .problem import refuse_settings_it_lacks
 from .routing import Route
-from .schemas import Finite, Int
+from .schemas import Finite, ForgetBias, Int, Seed
 
 router = APIRouter(prefix="/api", tags=["train"], route_class=Route)
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class TrainRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"task": "text", "text": "hello world ", "steps": 300}]}
     )
 
-    task: Literal["text", "sine", "adding", "copy"] = "text"
+    task: Literal[T.TASKS] = "text"  # type: ignore[valid-type]
     text: str | None = Field(
         None,
         min_length=2,
@@ -47,7 +48,7 @@ class TrainRequest(BaseModel):
     seq_len: Int = Field(
         20, ge=2, le=limits.MAX_TRAIN_SEQ_LEN, description="Steps per training sequence (text: window length)."
     )
-    delay: Int = Field(5, ge=1, le=100, description="Copy task: steps between seeing and recalling.")
+    delay: Int = Field(5, ge=1, le=limits.MAX_COPY_DELAY, description="Copy task: steps between seeing and recalling.")
     cell: Literal["lstm", "gru", "rnn"] = "lstm"
     hidden_size: Int = Field(32, ge=1, le=limits.MAX_TRAIN_HIDDEN)
     num_layers: Int = Field(1, ge=1, le=limits.MAX_LAYERS)
@@ -55,19 +56,19 @@ class TrainRequest(BaseModel):
     lr: Finite = Field(0.01, gt=0, le=10)
     momentum: Finite = Field(0.9, ge=0, lt=1, description="SGD only.")
     steps: Int = Field(500, ge=1, le=limits.MAX_TRAIN_STEPS)
-    batch_size: Int = Field(16, ge=1, le=64)
+    batch_size: Int = Field(16, ge=1, le=limits.MAX_TRAIN_BATCH)
     clip: Finite | None = Field(1.0, gt=0, le=1e6, description="Gradient-norm clipping threshold; null turns it off.")
-    seed: Int = Field(0, ge=0, le=limits.MAX_SEED)
+    seed: Seed = 0
     time_limit_s: Finite = Field(
         30.0,
         gt=0,
         le=limits.MAX_TRAIN_SECONDS,
         description="Wall-clock cap; the run stops (and is saved) when it is reached.",
     )
-    forget_bias: Finite = Field(
-        1.0, ge=-100, le=100, description="LSTM only: added to the forget-gate bias at initialisation."
+    forget_bias: ForgetBias = Field(1.0, description="LSTM only: added to the forget-gate bias at initialisation.")
+    checkpoints: Int = Field(
+        10, ge=1, le=limits.MAX_TRAIN_CHECKPOINTS, description="Snapshots of the gate traces on the probe sequence."
     )
-    checkpoints: Int = Field(10, ge=1, le=50, description="Snapshots of the gate traces on the probe sequence.")
     name: str | None = Field(None, min_length=1, max_length=100)
 
 
@@ -109,7 +110,7 @@ def start_training(req: TrainRequest) -> TrainStarted:
             f"{req.checkpoints} checkpoints of this model's gate traces come to about {log_bytes >> 20} MiB; "
             f"at most {limits.MAX_TRAIN_LOG_BYTES >> 20} MiB: take fewer checkpoints, a smaller model or shorter sequences",
         )
-    name = _check_name(req.name) if req.name is not None else f"{req.cell} trained on {req.task}"
+    name = check_model_name(req.name) if req.name is not None else f"{req.cell} trained on {req.task}"
     try:
         run = trainer.start(settings, data, req.task, req.time_limit_s, req.checkpoints, name)
     except TooManyRuns as err:
@@ -125,8 +126,8 @@ def _check_fields(req: TrainRequest) -> None:
         raise FieldError(("text",), f"text is for the text task; task is {req.task!r}")
     if req.task == "copy" and req.seq_len < req.delay + 2:
         raise FieldError(("seq_len",), f"the copy task needs seq_len >= delay + 2 = {req.delay + 2}")
-    if req.cell != "lstm" and "forget_bias" in req.model_fields_set:
-        raise FieldError(("forget_bias",), "forget_bias applies to the LSTM only")
+    # forget_bias has a default (1.0, used by the LSTM only): refused only when it was given.
+    refuse_settings_it_lacks(req.cell, [n for n in ("forget_bias",) if n in req.model_fields_set])
     # The one-hot data is characters x vocabulary: count the vocabulary before building it.
     distinct = len(set(req.text or T.DEFAULT_TEXT))
     if distinct > limits.MAX_INPUT_SIZE:

@@ -26,9 +26,10 @@ from .spec import SPECS, param_name
 
 LAYOUTS = ("pytorch", "keras", "onnx", "book")
 
-# Gate order of the blocks in each layout, written in PyTorch's names.
+# Gate order of the blocks in each layout, written in PyTorch's names (PyTorch's own is the
+# engine's, from spec.py; the others are each framework's documented order).
 BLOCK_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
-    "pytorch": {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("a",)},
+    "pytorch": {name: spec.blocks for name, spec in SPECS.items()},
     "keras": {"lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "n"), "rnn": ("a",)},
     "onnx": {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n"), "rnn": ("a",)},
     "book": {"lstm": ("f", "g", "i", "o"), "rnn": ("a",)},

@@ -76,6 +76,20 @@ RNN = CellSpec(
 SPECS: dict[str, CellSpec] = {s.name: s for s in (LSTM, GRU, RNN)}
 
 
+# Settings that act on a part not every cell has, and how to tell whether a cell has it.
+_PARTS = {
+    "forget gate": lambda s: "f" in s.blocks,
+    "cell state": lambda s: s.has_cell_state,
+}
+SETTING_PART = {"forget_bias": "forget gate", "hold_forget": "forget gate", "c0": "cell state"}
+
+
+def missing_part(cell: str, setting: str) -> str | None:
+    """The part `setting` acts on when `cell` lacks it ("forget gate"), else None."""
+    part = SETTING_PART.get(setting)
+    return part if part is not None and not _PARTS[part](SPECS[cell]) else None
+
+
 def catalogue() -> dict[str, dict[str, object]]:
     """Every cell as the page reads it (GET /api/limits `cells`): the page spells none of this."""
     return {

@@ -17,9 +17,8 @@ from .params import Head, LayerParams, head_from, init_head, init_params, layers
 from .spec import HEAD_PARAMS, PARAM_KINDS, param_name
 from .text import encode
 
-TASKS = ("text", "sine", "adding", "copy")
+TASKS = ("text", *tasks.TASKS)  # text, and every task of the registry
 DEFAULT_TEXT = "hello world "
-COPY_SYMBOLS = 4
 SINE_WARMUP = 2
 
 
@@ -66,54 +65,32 @@ def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5) 
             return Batch([x_all[s : s + span] for s in starts], [loss_for(int(s)) for s in starts])
 
         return TaskData(len(vocab), len(vocab), "cross_entropy", sample, x_all[:span], loss_for(0), vocab)
-    if task == "sine":
-        if seq_len <= SINE_WARMUP:
-            # Every step would be unscored: the loss is a mean over nothing.
-            raise TaskError(
-                "seq_len", f"the sine task scores steps after the first {SINE_WARMUP}; seq_len must be > {SINE_WARMUP}"
-            )
-
-        # Random phases: the model must read the wave, not memorise one sequence.  From a
-        # single value it cannot tell a rising wave from a falling one, so the first
-        # SINE_WARMUP steps are not scored.
-        def sine_at(phase: float) -> tuple[np.ndarray, Loss]:
-            x, y = tasks.sine(seq_len, phase=phase)
-            y = y.copy()  # x and y are views of one wave
-            y[:SINE_WARMUP] = np.nan
-            return x, Loss("mse", targets=y, num_classes=1)
-
-        def sample(rng: np.random.Generator, size: int) -> Batch:
-            pairs = [sine_at(p) for p in rng.uniform(0, 2 * np.pi, size)]
-            return Batch([p[0] for p in pairs], [p[1] for p in pairs])
-
-        return TaskData(1, 1, "mse", sample, *sine_at(0.0))
-    if task == "adding":
-
-        def sample(rng: np.random.Generator, size: int) -> Batch:
-            pairs = [tasks.adding(seq_len, int(s)) for s in rng.integers(0, 2**31, size)]
-            return Batch([p[0] for p in pairs], [Loss("mse", targets=p[1], num_classes=1) for p in pairs])
-
-        x, y = tasks.adding(seq_len, 0)
-        return TaskData(2, 1, "mse", sample, x, Loss("mse", targets=y, num_classes=1))
-    if task == "copy":
-        length = max(1, (seq_len - delay) // 2)
-
-        def sample(rng: np.random.Generator, size: int) -> Batch:
-            pairs = [tasks.copy(length, delay, COPY_SYMBOLS, int(s)) for s in rng.integers(0, 2**31, size)]
-            return Batch(
-                [p[0] for p in pairs], [Loss("cross_entropy", targets=p[1], num_classes=COPY_SYMBOLS) for p in pairs]
-            )
-
-        x, y = tasks.copy(length, delay, COPY_SYMBOLS, 0)
-        return TaskData(
-            COPY_SYMBOLS + 2,
-            COPY_SYMBOLS,
-            "cross_entropy",
-            sample,
-            x,
-            Loss("cross_entropy", targets=y, num_classes=COPY_SYMBOLS),
+    if task not in tasks.TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    spec = tasks.TASKS[task]
+    if seq_len < spec.min_steps:
+        raise TaskError("seq_len", f"the {task} task needs seq_len >= {spec.min_steps}")
+    if task == "sine" and seq_len <= SINE_WARMUP:
+        # Every step would be unscored: the loss is a mean over nothing.
+        raise TaskError(
+            "seq_len", f"the sine task scores steps after the first {SINE_WARMUP}; seq_len must be > {SINE_WARMUP}"
         )
-    raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+
+    def example(seed: int) -> tuple[np.ndarray, Loss]:
+        x, y = spec.make(seq_len, delay, seed)
+        if task == "sine":
+            # From a single value a model cannot tell a rising wave from a falling one: the
+            # first SINE_WARMUP steps are not scored.
+            y = y.copy()
+            y[:SINE_WARMUP] = np.nan
+        return x, Loss(spec.loss_kind, targets=y, num_classes=spec.output_size)
+
+    def sample(rng: np.random.Generator, size: int) -> Batch:
+        # Seeds from 1: seed 0 is the probe (for the sine task, the wave from phase 0).
+        pairs = [example(int(s)) for s in rng.integers(1, 2**31, size)]
+        return Batch([p[0] for p in pairs], [p[1] for p in pairs])
+
+    return TaskData(spec.input_size, spec.output_size, spec.loss_kind, sample, *example(0))
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.store import get_store
+
 
 def compare(client, body):
     r = client.post("/api/compare", json=body)
@@ -173,7 +175,9 @@ def test_a_response_over_the_size_limit_is_refused_before_computing(client):
     # With precision set the same numbers are 12 bytes each: under the limit, refused no more.
     from app.api.compare import CompareRequest, estimate_numbers, problems_for
 
-    numbers = estimate_numbers(problems_for(CompareRequest.model_validate(body)), CompareRequest.model_validate(body))
+    numbers = estimate_numbers(
+        problems_for(CompareRequest.model_validate(body), get_store()), CompareRequest.model_validate(body)
+    )
     assert numbers * limits.bytes_per_number(4) <= limits.MAX_RESPONSE_BYTES < numbers * limits.bytes_per_number(None)
 
 
@@ -194,14 +198,14 @@ def test_the_size_estimate_counts_every_number_of_the_response(client, body):
     text = client.post("/api/compare", json=body).text
     numbers_sent = len(re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.sub(r'"[^"]*"', "", text)))
     # Exact: every number outside a string, the sizes (steps, hidden_size, num_layers) included.
-    assert estimate_numbers(problems_for(req), req) == numbers_sent
+    assert estimate_numbers(problems_for(req, get_store()), req) == numbers_sent
 
 
 def test_a_scaled_cell_gets_new_arrays_and_the_problem_it_came_from_is_untouched():
     from app.api.compare import CompareRequest, _scaled, problems_for
 
     req = CompareRequest.model_validate({"hidden_size": 3, "inputs": [[0.1, 0.2], [0.3, -0.1], [0.0, 0.5]]})
-    prob = problems_for(req)["rnn"]
+    prob = problems_for(req, get_store())["rnn"]
     before = {name: value.copy() for name, value in prob.params.items()}
     scaled = _scaled(prob, 2.0, hold_forget=False)
     for name, value in prob.params.items():

@@ -305,3 +305,23 @@ def test_malformed_uploads_are_named_4xx(client, case):
     assert r.status_code in (413, 422), r.text
     detail = r.json()["detail"][0]
     assert detail["loc"][:2] == ["body", "file"] and says in detail["msg"], detail
+
+
+def test_routes_are_handed_the_store_so_another_can_be_substituted(tmp_path):
+    # The store is a dependency (app/api/deps.py), not a global the routes reach for.
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.store import ModelStore, get_store
+
+    other = ModelStore(tmp_path / "other.sqlite3")
+    app = create_app()
+    app.dependency_overrides[get_store] = lambda: other
+    tensors = P.init_params("lstm", 2, 3, 1, 0)
+    with TestClient(app) as client:
+        r = client.post("/api/models", files={"file": ("m.npz", model_files.write(tensors, "npz"))})
+        assert r.status_code == 201, r.text
+        model_id = r.json()["id"]
+        assert [m.id for m in other.list()] == [model_id]
+        assert client.post("/api/forward", json={"model_id": model_id, "inputs": [[0.1, 0.2]]}).status_code == 200
+    assert get_store().get(model_id) is None  # the default store never saw it
