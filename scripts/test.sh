@@ -46,4 +46,7 @@ echo "== node --test"
 node --test tests/js/
 
 echo "== pytest"
-"$PY" -m pytest -q -p no:cacheprovider "$@"
+# Two workers (one per core here); each has its own model store, servers and Chromium.
+# Modules stay whole on one worker (--dist loadscope), so module-scoped browser contexts
+# and servers are made once.  LSTMVIS_TEST_WORKERS=0 runs everything in one process.
+"$PY" -m pytest -q -p no:cacheprovider -n "${LSTMVIS_TEST_WORKERS:-2}" --dist loadscope "$@"

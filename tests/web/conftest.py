@@ -1,12 +1,15 @@
 """Browser tests: the real server (uvicorn in a thread) and one headless Chromium per session.
 
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python with
-executable_path, so nothing is downloaded.  Each test gets a fresh browser context whose
-page records console errors and refuses (and records) any request that leaves 127.0.0.1.
+executable_path, so nothing is downloaded.  Each test gets a fresh page, in a browser
+context shared by its module, that records console errors and refuses (and records) any
+request that leaves 127.0.0.1.  Screenshots for people are opt-in (`take_screenshots()`,
+the `screenshots` marker): `bash scripts/screenshots.sh` writes them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,8 +94,8 @@ class Probe:
         return path
 
 
-def _make_probe(browser, base_url: str, width: int) -> tuple[object, Probe]:
-    context = browser.new_context(viewport={"width": width, "height": 900})
+def _make_probe(context, base_url: str) -> Probe:
+    """A new page in a warm context, recording its own console errors and outside requests."""
     page = context.new_page()
     probe = Probe(page=page, base_url=base_url)
 
@@ -104,27 +107,49 @@ def _make_probe(browser, base_url: str, width: int) -> tuple[object, Probe]:
             probe.outside.append(url)
             route.abort()
 
-    context.route("**/*", on_route)
+    page.route("**/*", on_route)
     page.on("console", lambda msg: probe.errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: probe.errors.append(f"pageerror: {exc}"))
     page.on("dialog", lambda dialog: (probe.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    return context, probe
+    return probe
+
+
+# One browser context per test module and width, so plotly.js (4.8 MB, cached for a day) is
+# fetched and compiled once per module rather than cold for every test; each test still
+# gets a page of its own, and the page keeps no state outside its URL.
+@pytest.fixture(scope="module")
+def context_1280(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def context_1024(browser):
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    yield context
+    context.close()
+
+
+def _probe_in(context, base_url: str) -> Iterator[Probe]:
+    p = _make_probe(context, base_url)
+    yield p
+    p.page.close()
+    assert p.unexpected_errors() == [], "console errors"
+    assert p.outside == [], "requests left 127.0.0.1"
 
 
 @pytest.fixture
-def probe(browser, server_url) -> Iterator[Probe]:
+def probe(context_1280, server_url) -> Iterator[Probe]:
     """A fresh 1280 px page; after the test, no unexpected console error and no outside request."""
-    context, p = _make_probe(browser, server_url, 1280)
-    yield p
-    context.close()
-    assert p.unexpected_errors() == [], "console errors"
-    assert p.outside == [], "requests left 127.0.0.1"
+    yield from _probe_in(context_1280, server_url)
 
 
 @pytest.fixture
-def probe_1024(browser, server_url) -> Iterator[Probe]:
-    context, p = _make_probe(browser, server_url, 1024)
-    yield p
-    context.close()
-    assert p.unexpected_errors() == [], "console errors"
-    assert p.outside == [], "requests left 127.0.0.1"
+def probe_1024(context_1024, server_url) -> Iterator[Probe]:
+    yield from _probe_in(context_1024, server_url)
+
+
+def take_screenshots() -> bool:
+    """Screenshots for people are written only when asked (bash scripts/screenshots.sh)."""
+    return os.environ.get("LSTMVIS_SCREENSHOTS") == "1"

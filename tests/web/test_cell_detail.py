@@ -401,6 +401,7 @@ def test_a_saved_model_runs_through_the_event_and_back(probe, server_url):
         httpx2.delete(f"{server_url}/api/models/{model_id}", timeout=30)
 
 
+@pytest.mark.screenshots
 def test_screenshots_of_the_cell_view(probe, probe_1024):
     """The cell view in both modes and both languages, at 1280 and 1024 px."""
     written = []

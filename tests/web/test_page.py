@@ -350,6 +350,7 @@ def test_fits_1024_px(probe_1024):
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1024, name
 
 
+@pytest.mark.screenshots
 def test_screenshots_for_a_person(probe, probe_1024):
     """Forward and backward mode at 1280 and 1024 px, written to artifacts/screenshots/."""
     written = []

@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app import model_files
 from app.nn import params as P
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import SCREENSHOTS, take_screenshots
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000  # a guard against a hang, not a timing claim
@@ -84,8 +84,9 @@ def test_gradient_flow_draws_three_cells_on_a_log_axis_and_redraws(probe):
     )
     c_after = plot_info(probe, "gradflow")["lstm"]
     assert c_after[0] > 1e6 * c_before[0]  # forget bias 3 lets far more gradient reach step 1
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    probe.page.locator("#gradflow").screenshot(path=str(SCREENSHOTS / "gradflow-panel.png"))
+    if take_screenshots():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        probe.page.locator("#gradflow").screenshot(path=str(SCREENSHOTS / "gradflow-panel.png"))
 
 
 def test_gradient_flow_clipping_and_errors(probe):
@@ -177,8 +178,9 @@ def test_train_watch_it_learn_open_the_model_and_scrub_checkpoints(probe):
     wait_attr(probe, "checkpoint-heatmaps", "step", "0")
     slider.fill("5")
     wait_attr(probe, "checkpoint-heatmaps", "step", "100")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    probe.page.locator("#train").screenshot(path=str(SCREENSHOTS / "train-panel.png"))
+    if take_screenshots():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        probe.page.locator("#train").screenshot(path=str(SCREENSHOTS / "train-panel.png"))
 
     probe.testid("train-open").click()
     probe.page.wait_for_function("() => location.search.includes('model=')", timeout=TIMEOUT)
