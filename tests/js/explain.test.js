@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./fixtures.js"; // loads the cell catalogue the graphs read
+
 import { cellGraph } from "../../static/js/cell/cellgraph.js";
 import { explainKeys, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain/explain.js";
 import { en, ko } from "../../static/js/core/i18n.js";

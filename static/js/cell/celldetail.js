@@ -5,7 +5,7 @@
 // The SVG is built once per (run, layer); a step only rewrites brick colours (and only the
 // ones that changed), so stepping stays cheap.  Text goes in with textContent only.
 
-import { colorAt, identity, identityText, SCALES, scaleUnit, valueScale } from "../core/colors.js";
+import { colorAt, IDENTITY, identity, identityText, SCALES, scaleUnit, valueScale } from "../core/colors.js";
 import {
   cellGraph,
   cellValues,
@@ -162,7 +162,8 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       "data-cell": run.cell,
     });
     const defs = svg("defs", {}, root);
-    for (const name of ["f", "i", "g", "o", "c", "h", "x", "r", "z", "n", "none"]) {
+    // One arrowhead per identity colour (GRU and RNN blocks share the LSTM's hues), and a grey one.
+    for (const name of [...Object.keys(IDENTITY), "r", "z", "n", "none"]) {
       const marker = svg(
         "marker",
         { id: `arrow-${name}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" },

@@ -10,6 +10,7 @@
 // inside it).  Every vector is picked from the API's arrays BY NAME: the slice ports read
 // their quarter of `a` through the response's gate_order, never by position.
 
+import { stripNames } from "../core/cells.js";
 import { unitGroups } from "../diagram/layout.js";
 
 export const NODE_W = 120;
@@ -76,7 +77,7 @@ function lstmGraph() {
     { from: "i", to: "mul_ig", name: "i", points: [A("i", "top"), [350, 174], [395, 174], [395, 155]] },
     { from: "g", to: "mul_ig", name: "g", points: [A("g", "top"), [490, 174], [445, 174], [445, 155]] },
     { from: "mul_ig", to: "add", name: "i", points: [A("mul_ig", "top"), A("add", "bottom")] },
-    ...["f", "i", "g", "o"].map((gate) => ({
+    ...stripNames("lstm").map((gate) => ({
       from: `slice:${gate}`,
       to: gate,
       name: gate,
@@ -261,7 +262,7 @@ export function cellValues(run, k, t, mode) {
         mul_h: L.h[t],
         affine: L.a[t],
       });
-      for (const gate of ["f", "i", "g", "o"]) out[`slice:${gate}`] = sliceByName(L.a[t], run.gateOrder, gate, H);
+      for (const gate of stripNames("lstm")) out[`slice:${gate}`] = sliceByName(L.a[t], run.gateOrder, gate, H);
     } else if (run.cell === "gru") {
       Object.assign(out, {
         mul_z: mul(L.z[t], prev(L.h)),
@@ -297,7 +298,7 @@ export function cellValues(run, k, t, mode) {
       mul_h: G.h[t],
       affine: G.a[t],
     });
-    for (const gate of ["f", "i", "g", "o"]) out[`slice:${gate}`] = sliceByName(G.a[t], run.gateOrder, gate, H);
+    for (const gate of stripNames("lstm")) out[`slice:${gate}`] = sliceByName(G.a[t], run.gateOrder, gate, H);
   } else if (run.cell === "gru") {
     Object.assign(out, { mul_z: G.h[t], mul_n: G.h[t], add: G.h[t], r: G.r[t], z: G.z[t], n: G.n[t] });
   } else {

@@ -31,7 +31,7 @@ async function main() {
   const readOnly = Boolean(limits.ok && limits.data.read_only);
   if (limits.ok) setCells(limits.data.cells);
   const gradflow = createGradflow(root);
-  const training = createTraining(root, { readOnly });
+  const training = createTraining(root, { readOnly, limits: limits.ok ? limits.data.limits : {} });
   const models = createModels(root, { readOnly });
   applyLabels(root);
   panels = { gradflow, models };

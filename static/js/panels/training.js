@@ -3,7 +3,7 @@
 
 import { describeFailure } from "../core/api.js";
 import { api } from "../core/server.js";
-import { heatmapNames, isSigmoid } from "../core/cells.js";
+import { cellTypes, heatmapNames, isSigmoid } from "../core/cells.js";
 import { valueScale } from "../core/colors.js";
 import { sig } from "../core/format.js";
 import { exportConfig } from "../core/plotconfig.js";
@@ -16,19 +16,23 @@ const CHART_DELAY_MS = 120;
 const PLAY_MS = 600;
 
 
-export function createTraining(parent, { readOnly }) {
+/**
+ * `limits` is GET /api/limits `limits`: the form's bounds are the server's (the server
+ * still judges every value; the bounds only guide the number inputs).
+ */
+export function createTraining(parent, { readOnly, limits = {} }) {
   const task = select(["text", "sine", "adding", "copy"].map((k) => [k, `train.task.${k}`]), { "data-testid": "train-task" });
-  const text = el("input", { type: "text", value: "hello world", maxlength: 5000, "data-testid": "train-text" });
-  const seqLen = numberInput({ value: 20, min: 2, max: 200, step: 1 });
-  const cell = select([["lstm", "text:LSTM"], ["gru", "text:GRU"], ["rnn", "text:RNN"]]);
-  const hidden = numberInput({ value: 32, min: 1, max: 128, step: 1 });
+  const text = el("input", { type: "text", value: "hello world", maxlength: limits.max_train_text, "data-testid": "train-text" });
+  const seqLen = numberInput({ value: 20, min: 2, max: limits.max_train_seq_len, step: 1 });
+  const cell = select(cellTypes().map((c) => [c, `text:${c.toUpperCase()}`]));
+  const hidden = numberInput({ value: 32, min: 1, max: limits.max_train_hidden, step: 1 });
   const optimizer = select([["adam", "train.optimizer.adam"], ["sgd", "train.optimizer.sgd"]]);
   const lr = numberInput({ value: 0.02, min: 0, step: "any" });
-  const steps = numberInput({ value: 300, min: 1, max: 20000, step: 1, "data-testid": "train-steps" });
-  const batch = numberInput({ value: 16, min: 1, max: 64, step: 1 });
+  const steps = numberInput({ value: 300, min: 1, max: limits.max_train_steps, step: 1, "data-testid": "train-steps" });
+  const batch = numberInput({ value: 16, min: 1, max: limits.max_train_batch, step: 1 });
   const clip = numberInput({ value: 1, min: 0, step: "any" });
-  const timeLimit = numberInput({ value: 30, min: 1, max: 300, step: 1 });
-  const seed = numberInput({ value: 0, min: 0, step: 1 });
+  const timeLimit = numberInput({ value: 30, min: 1, max: limits.max_train_seconds, step: 1 });
+  const seed = numberInput({ value: 0, min: 0, max: limits.max_seed, step: 1 });
   const start = el("button", { type: "submit", className: "primary", i18n: "train.start", "data-testid": "train-start" });
   const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
   const textField = field("train.text", text);
