@@ -130,6 +130,11 @@ TRAIN_SEND_TIMEOUT_S = 30.0  # an event stream whose reader takes no bytes for t
 
 # --- The model store: its size budget ----------------------------------------------------
 
+# Page cache of each SQLite connection (one per thread, in the store and the run board), in
+# KiB.  SQLite's default, 2 MiB, kept the pages of every model BLOB a thread had read: with
+# dozens of threads per process that is memory held for nothing (models are read once).
+SQLITE_CACHE_KIB = 256
+
 # Bytes of saved parameters (the BLOBs) the store holds; uploads beyond it get 507.
 # Overridable with --store-bytes / $LSTMVIS_STORE_BYTES, so not a MAX_ served by /api/limits.
 STORE_BUDGET_BYTES = 1024 * 2**20

@@ -29,6 +29,7 @@ import orjson
 
 from . import limits
 from .store import data_dir
+from .transactions import Transaction
 
 DB_NAME = "runs.sqlite3"
 SCHEMA = (
@@ -77,11 +78,12 @@ class Board:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA synchronous=NORMAL")  # run state is transient; WAL keeps it consistent
+            conn.execute(f"PRAGMA cache_size=-{limits.SQLITE_CACHE_KIB}")
             self._local.conn = conn
         return conn
 
-    def _tx(self) -> _Tx:
-        return _Tx(self._conn())
+    def _tx(self) -> Transaction:
+        return Transaction(self._conn())
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -269,20 +271,6 @@ class Board:
 def _json(value: dict[str, Any]) -> str:
     """JSON for the status: orjson writes NaN and infinities as null (a diverged loss)."""
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-
-
-class _Tx:
-    """`with` block = one IMMEDIATE transaction (commit on success, roll back on error)."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 _boards: dict[Path, Board] = {}

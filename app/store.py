@@ -28,7 +28,8 @@ from pydantic import BaseModel
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from .limits import STORE_BUDGET_BYTES, STORE_RESERVE_BYTES
+from .limits import SQLITE_CACHE_KIB, STORE_BUDGET_BYTES, STORE_RESERVE_BYTES
+from .transactions import Transaction
 
 DATA_DIR_ENV = "LSTMVIS_DATA_DIR"
 STORE_BYTES_ENV = "LSTMVIS_STORE_BYTES"
@@ -150,11 +151,12 @@ class ModelStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             self._local.conn = conn
         return conn
 
-    def _connect(self) -> _Tx:
-        return _Tx(self._conn())
+    def _connect(self) -> Transaction:
+        return Transaction(self._conn())
 
     def add(
         self,
@@ -273,20 +275,6 @@ class ModelStore:
         values = dict(zip(COLUMNS, row, strict=True))
         values["meta"] = json.loads(values["meta"])
         return ModelRecord(**values)
-
-
-class _Tx:
-    """`with` block = one IMMEDIATE transaction (commit on success, roll back on error)."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 _stores: dict[Path, ModelStore] = {}

@@ -270,3 +270,20 @@ def test_one_definition_of_a_saved_model_gives_the_table_the_record_and_the_api_
         table = [row[1] for row in db.execute("PRAGMA table_info(models)")]
     assert table == [*SavedModel.model_fields, "meta", "params"] == [*COLUMNS, "params"]
     assert set(SavedModel.model_fields) <= set(ModelSummary.model_fields)
+
+
+def test_a_full_database_is_store_full_and_the_store_keeps_working(tmp_path):
+    # SQLITE_FULL from a page limit is what a full disk gives (without needing a mount): the
+    # write is refused as StoreFull (507), never as another error, and the store stays usable.
+    from app.store import ModelStore, StoreFull
+
+    store = ModelStore(tmp_path / "full.sqlite3")
+    small = store.add("small", "lstm", P.init_params("lstm", 2, 3, 1, 0), "pytorch", {}, 2, 3, 1, None)
+    pages = store._conn().execute("PRAGMA page_count").fetchone()[0]
+    store._conn().execute(f"PRAGMA max_page_count={pages + 2}")
+    with pytest.raises(StoreFull, match="full"):
+        store.add("big", "lstm", P.init_params("lstm", 64, 128, 2, 0), "pytorch", {}, 64, 128, 2, None)
+    assert not store._conn().in_transaction
+    assert [r.name for r in store.list()] == ["small"]
+    assert store.delete(small.id)
+    assert store.list() == []
