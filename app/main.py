@@ -17,6 +17,7 @@ from .api.errors import (
     validation_error_handler,
 )
 from .limits import MAX_BODY_BYTES
+from .memory import tune_malloc
 from .security import RemoteGZipMiddleware, SecurityMiddleware
 from .store import StoreFull
 
@@ -46,4 +47,6 @@ def create_app() -> FastAPI:
     return app
 
 
+# Every server process imports this module (uvicorn's workers too): tune its allocator first.
+tune_malloc()
 app = create_app()
