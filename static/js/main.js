@@ -16,6 +16,7 @@ import { setCells } from "./core/cells.js";
 import { buildRequest, configForModel, configFromPreset, MODEL_ID } from "./core/config.js";
 import { createControls } from "./controls/controls.js";
 import { createDetail } from "./cell/detail.js";
+import { createExplainView } from "./explain/explainview.js";
 import { createDiagram } from "./diagram/diagram.js";
 import { sig4 } from "./core/format.js";
 import { language, t } from "./core/i18n.js";
@@ -114,6 +115,7 @@ async function main() {
     },
   });
   const detail = createDetail({
+    createExplain: createExplainView,
     setMode: (mode) => player.setMode(mode),
     setFocus: (focus) => diagram.setFocus(focus),
     // The selection inside the cell is part of the view, so of the URL (1-based there).

@@ -7,7 +7,6 @@ import { cellGraph } from "./cellgraph.js";
 import { createCellDetail } from "./celldetail.js";
 import { renderEquations } from "./equationsview.js";
 import { visibleNodes } from "../explain/explain.js";
-import { createExplainView } from "../explain/explainview.js";
 import { createHeatmaps } from "./heatmaps.js";
 import { language, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
@@ -33,7 +32,7 @@ function legendBar(label, scale, ticks) {
   return box;
 }
 
-export function createDetail({ setMode, setFocus, onSelect = () => {} }) {
+export function createDetail({ setMode, setFocus, createExplain, onSelect = () => {} }) {
   let run = null;
   let frame = { mode: "forward", step: 1 };
   let layer = 0;
@@ -42,7 +41,8 @@ export function createDetail({ setMode, setFocus, onSelect = () => {} }) {
   const cell = createCellDetail({ element: $("cell-detail"), tooltip: $("cell-tip"), onSelectUnit: selectUnit });
   const heatmaps = createHeatmaps({ element: $("heatmaps"), stage: $("heat-stage"), onSelectUnit: selectUnit });
   const chart = createUnitChart({ element: $("unit-chart"), cursor: $("unit-cursor") });
-  const explain = createExplainView({ onStep: (step) => applyStep(step, true) });
+  // The guided explanation's view is handed in by the entry (rooms do not import each other's glue).
+  const explain = createExplain({ onStep: (step) => applyStep(step, true) });
   const layerSelect = $("cell-layer");
   const unitSelect = $("eq-unit");
 

@@ -2,7 +2,7 @@
 // control that caused them.
 
 import { lossOptions } from "../core/config.js";
-import { ELEMENT_OF, SCALAR_FIELDS } from "../core/fields.js";
+import { ELEMENT_OF, OTHER_FIELDS, SCALAR_FIELDS } from "../core/fields.js";
 import { hasKey, t } from "../core/i18n.js";
 import { relabel } from "../core/labels.js";
 import { formatRows, parseRows } from "../core/sequence.js";
@@ -29,15 +29,17 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     option.textContent = presetText(p, "title");
     presetEl.append(option);
   }
-  if (limits) {
-    const lim = limits.limits || {};
-    $("hidden-size").min = 1;
-    if (lim.max_hidden) $("hidden-size").max = lim.max_hidden;
-    $("num-layers").min = 1;
-    if (lim.max_layers) $("num-layers").max = lim.max_layers;
-    $("seed").min = 0;
-    if (lim.max_text_chars) $("text-input").maxLength = lim.max_text_chars;
+  const lim = (limits && limits.limits) || {};
+  for (const f of SCALAR_FIELDS) {
+    const input = $(f.element);
+    if (f.min !== undefined) input.min = f.min;
+    if (f.limit && lim[f.limit] !== undefined) {
+      input.max = lim[f.limit];
+      if (f.symmetric) input.min = -lim[f.limit];
+    }
   }
+  const textField = OTHER_FIELDS.find((f) => f.key === "text");
+  if (lim[textField.limit]) $(textField.element).maxLength = lim[textField.limit];
 
   const source = () => (form.elements.source.value === "numbers" ? "numbers" : "text");
 
@@ -72,13 +74,13 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
 
   function setSource(kind) {
     form.elements.source.value = kind;
-    if (kind === "numbers" && $("inputs-input").value.trim() === "") {
+    if (kind === "numbers" && $(ELEMENT.inputs).value.trim() === "") {
       // Start the editor from the first numeric preset rather than from nothing.
       const example = presets.find((p) => Array.isArray(p.request.inputs));
       if (example) {
-        $("inputs-input").value = formatRows(example.request.inputs);
+        $(ELEMENT.inputs).value = formatRows(example.request.inputs);
         const loss = example.request.loss;
-        if (loss && loss.targets) $("targets-input").value = formatRows(loss.targets);
+        if (loss && loss.targets) $(ELEMENT.targets).value = formatRows(loss.targets);
         fillLoss(kind, loss ? loss.kind : "dh");
         numClasses = loss && Number.isInteger(loss.num_classes) ? loss.num_classes : null;
         syncVisibility();
@@ -95,9 +97,9 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     presetEl.value = config.preset;
     describePreset(config.preset);
     form.elements.source.value = config.source;
-    $("text-input").value = config.text ?? "";
-    $("inputs-input").value = config.inputs ? formatRows(config.inputs) : "";
-    $("targets-input").value = config.targets ? formatRows(config.targets) : "";
+    $(ELEMENT.text).value = config.text ?? "";
+    $(ELEMENT.inputs).value = config.inputs ? formatRows(config.inputs) : "";
+    $(ELEMENT.targets).value = config.targets ? formatRows(config.targets) : "";
     numClasses = config.numClasses ?? null;
     for (const f of SCALAR_FIELDS) $(f.element).value = String(config[f.key] ?? "");
     fillLoss(config.source, config.loss);
@@ -115,7 +117,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       ...base,
       preset: presetName,
       source: kind,
-      text: $("text-input").value,
+      text: $(ELEMENT.text).value,
       inputs: null,
       targets: null,
       numClasses,
@@ -123,11 +125,11 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       loss,
     };
     if (kind === "numbers") {
-      const inputs = parseRows($("inputs-input").value);
+      const inputs = parseRows($(ELEMENT.inputs).value);
       if (inputs.error) return { error: { control: "inputs", message: fieldMessage("inputs", inputs.error) } };
       config.inputs = inputs.rows;
       if (loss !== "dh") {
-        const targets = parseRows($("targets-input").value, { integers: loss === "cross_entropy", nulls: true });
+        const targets = parseRows($(ELEMENT.targets).value, { integers: loss === "cross_entropy", nulls: true });
         if (targets.error) return { error: { control: "targets", message: fieldMessage("targets", targets.error) } };
         config.targets = targets.rows;
       }
@@ -184,7 +186,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   presetEl.addEventListener("change", () => onPreset(presetEl.value));
   for (const radio of form.elements.source) radio.addEventListener("change", () => setSource(source()));
   lossEl.addEventListener("change", syncVisibility);
-  $("cell-type").addEventListener("change", syncVisibility);
+  $(ELEMENT.cell).addEventListener("change", syncVisibility);
 
   // Collapsible panel.
   const toggle = $("toggle-controls");
@@ -207,9 +209,8 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
 
   /** Show the sizes the API answered with (a saved model's own). */
   function showShape({ cell, hidden, layers }) {
-    $("cell-type").value = cell;
-    $("hidden-size").value = String(hidden);
-    $("num-layers").value = String(layers);
+    const shape = { cell, hidden, layers };
+    for (const [key, value] of Object.entries(shape)) $(ELEMENT[key]).value = String(value);
     syncVisibility();
   }
 

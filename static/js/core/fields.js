@@ -9,18 +9,19 @@
 /** The scalar fields: copied between preset, config, form, request and URL as they are. */
 export const SCALAR_FIELDS = Object.freeze([
   { key: "cell", request: "cell", url: "cell", element: "cell-type", parse: "cell", model: true, fallback: "lstm" },
-  { key: "hidden", request: "hidden_size", url: "hidden", element: "hidden-size", parse: "number", model: true, fallback: 8 },
-  { key: "layers", request: "num_layers", url: "layers", element: "num-layers", parse: "number", model: true, fallback: 1 },
-  { key: "seed", request: "seed", url: "seed", element: "seed", parse: "number", model: true, fallback: 0 },
+  // `min` and `limit` (a key of GET /api/limits `limits`) guide the number input; the API judges.
+  { key: "hidden", request: "hidden_size", url: "hidden", element: "hidden-size", parse: "number", model: true, fallback: 8, min: 1, limit: "max_hidden" },
+  { key: "layers", request: "num_layers", url: "layers", element: "num-layers", parse: "number", model: true, fallback: 1, min: 1, limit: "max_layers" },
+  { key: "seed", request: "seed", url: "seed", element: "seed", parse: "number", model: true, fallback: 0, min: 0, limit: "max_seed" },
   // Added to the LSTM's forget-gate bias; the API refuses it for a GRU or an RNN.
-  { key: "forgetBias", request: "forget_bias", url: "fb", element: "forget-bias", parse: "number", lstmOnly: true, model: true, fallback: 0 },
+  { key: "forgetBias", request: "forget_bias", url: "fb", element: "forget-bias", parse: "number", lstmOnly: true, model: true, fallback: 0, limit: "max_forget_bias", symmetric: true },
 ]);
 
 /** The loss and the sequence: in the request they are nested or shaped, so their codecs are by hand. */
 export const OTHER_FIELDS = Object.freeze([
   { key: "loss", request: "loss", url: "loss", element: "loss", parse: "loss" },
   { key: "numClasses", url: "classes", parse: "integer" },
-  { key: "text", request: "text", url: "text", element: "text-input" },
+  { key: "text", request: "text", url: "text", element: "text-input", limit: "max_text_chars" },
   { key: "inputs", request: "inputs", url: "inputs", element: "inputs-input" },
   { key: "targets", url: "targets", element: "targets-input" },
 ]);
