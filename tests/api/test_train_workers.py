@@ -6,6 +6,7 @@ dozens of requests per run, many land on the worker that does not train it.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx2
@@ -48,13 +49,34 @@ def wait_state(url: str, run_id: str, timeout: float = 120) -> dict:
     return status
 
 
+class Listener:
+    """Keeps one event stream of a run open, so the run never counts as abandoned (a run whose
+    last listener left is cancelled after a grace period: on a loaded machine the checks
+    below can take longer than that between the streams they open and close)."""
+
+    def __init__(self, url: str, run_id: str):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._listen, args=(url, run_id), daemon=True)
+        self.thread.start()
+
+    def _listen(self, url: str, run_id: str) -> None:
+        with httpx2.Client(timeout=60) as client, client.stream("GET", f"{url}/api/train/{run_id}/events") as r:
+            for _ in r.iter_lines():
+                if self.stop.is_set():
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+
+
 def test_status_events_and_cancel_work_from_either_worker_with_one_global_limit(url):
     body = {"task": "sine", "hidden_size": 8, "steps": 20000, "time_limit_s": 240}
-    ids = []
+    ids, listeners = [], []
     for _ in range(limits.MAX_TRAIN_RUNS):
         r = fresh("POST", f"{url}/api/train", json=body)
         assert r.status_code == 202, r.text
         ids.append(r.json()["id"])
+        listeners.append(Listener(url, ids[-1]))
     try:
         # The limit is global: however the requests are spread, no third run starts.
         for _ in range(8):
@@ -68,6 +90,8 @@ def test_status_events_and_cancel_work_from_either_worker_with_one_global_limit(
     finally:
         for run_id in ids:
             assert fresh("DELETE", f"{url}/api/train/{run_id}").status_code == 202
+        for listener in listeners:
+            listener.close()
     for run_id in ids:
         status = wait_state(url, run_id)
         assert status["reason"] == "cancelled" and status["last"]["model_id"] is None
