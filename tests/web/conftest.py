@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import live_server
@@ -75,6 +76,18 @@ class Probe:
 
     def testid(self, name: str):
         return self.page.get_by_test_id(name)
+
+    def wait_attr(self, testid: str, attr: str, value: str, timeout: int = READY_TIMEOUT_MS) -> None:
+        """Wait until `[data-testid=testid]` has data-`attr` = `value`; on a timeout, say what it has."""
+        try:
+            self.page.wait_for_selector(f'[data-testid="{testid}"][data-{attr}="{value}"]', timeout=timeout)
+        except PlaywrightTimeout:
+            el = self.testid(testid)
+            got = el.get_attribute(f"data-{attr}") if el.count() else None
+            text = el.inner_text()[:400] if el.count() else "(no element)"
+            raise AssertionError(
+                f"{testid}: data-{attr} is {got!r}, not {value!r}; errors {self.errors}; text: {text}"
+            ) from None
 
     def drawn(self) -> dict:
         """What the diagram element says is on screen (step 1-based, window, highlight slot)."""

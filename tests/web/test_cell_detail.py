@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx2
 import pytest
 
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import READY_TIMEOUT_MS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -59,15 +59,7 @@ def wait_cell(probe, **want) -> None:
           return Object.entries(want).every(([k, v]) => d[k] === v);
         }""",
         arg={k: str(v) for k, v in want.items()},
-        timeout=15_000,
-    )
-
-
-def wait_attr(probe, testid: str, key: str, value: str) -> None:
-    probe.page.wait_for_function(
-        "([id, k, v]) => document.querySelector(`[data-testid=${id}]`).dataset[k] === v",
-        arg=[testid, key, value],
-        timeout=15_000,
+        timeout=READY_TIMEOUT_MS,
     )
 
 
@@ -109,8 +101,8 @@ def test_cell_view_follows_the_step_and_the_mode(probe):
     probe.testid("mode-backward").click()
     wait_cell(probe, step=10, mode="backward")
     assert "backward" in probe.page.locator("[data-testid=cell-detail] svg").get_attribute("class")
-    wait_attr(probe, "heatmaps", "mode", "backward")
-    wait_attr(probe, "unit-chart", "mode", "backward")
+    probe.wait_attr("heatmaps", "mode", "backward")
+    probe.wait_attr("unit-chart", "mode", "backward")
     names = probe.page.evaluate("() => document.querySelector('[data-testid=heatmaps]').data.map((d) => d.name)")
     assert names == ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:h"]
     # Backward labels: gradients at every node.
@@ -145,7 +137,7 @@ def test_numbers_shown_equal_the_api_trace(probe, server_url):
     assert "slice" in probe.testid("cell-tip").text_content().lower()
 
     probe.page.select_option("[data-testid=eq-unit]", value="4")
-    wait_attr(probe, "equations", "unit", "4")
+    probe.wait_attr("equations", "unit", "4")
     nums = eq_numbers(probe)
     for q, name in (("f", "f"), ("i", "i"), ("g", "g"), ("o", "o"), ("c", "c"), ("h", "h")):
         assert nums[q] == layer[name][t][3], q
@@ -175,13 +167,13 @@ def test_numbers_shown_equal_the_api_trace(probe, server_url):
 
 def test_clicking_a_heatmap_unit_highlights_it_everywhere(probe):
     probe.open()
-    wait_attr(probe, "heatmaps", "units", "1")
+    probe.wait_attr("heatmaps", "units", "1")
     probe.testid("heatmaps").scroll_into_view_if_needed()
     point = probe.page.evaluate(PLOT_POINT, ["[data-testid=heatmaps]", 4, 5, ""])
     probe.page.mouse.click(point["x"], point["y"])
-    wait_attr(probe, "heatmaps", "units", "5")
-    wait_attr(probe, "cell-detail", "units", "5")
-    wait_attr(probe, "unit-chart", "units", "5")
+    probe.wait_attr("heatmaps", "units", "5")
+    probe.wait_attr("cell-detail", "units", "5")
+    probe.wait_attr("unit-chart", "units", "5")
     assert probe.testid("equations").get_attribute("data-unit") == "5"
     assert probe.testid("eq-unit").input_value() == "5"
     shapes = probe.page.evaluate(
@@ -198,7 +190,7 @@ def test_clicking_a_heatmap_unit_highlights_it_everywhere(probe):
     probe.page.keyboard.down("Shift")
     probe.page.mouse.click(point["x"], point["y"])
     probe.page.keyboard.up("Shift")
-    wait_attr(probe, "heatmaps", "units", "5,2")
+    probe.wait_attr("heatmaps", "units", "5,2")
     assert probe.page.locator("[data-testid=cell-detail] g[data-node=add] rect.sel").count() == 2
 
 
@@ -218,7 +210,7 @@ def test_clicking_a_cell_in_the_diagram_selects_it(probe):
     wait_cell(probe, step=4, layer=2)
     assert probe.drawn()["layer"] == "2"
     assert probe.testid("cell-layer").input_value() == "2"
-    wait_attr(probe, "heatmaps", "layer", "2")
+    probe.wait_attr("heatmaps", "layer", "2")
     # Stepping moves the selection along.
     probe.testid("step-next").click()
     wait_cell(probe, step=5, layer=2)
@@ -228,14 +220,14 @@ def test_the_selection_inside_the_cell_survives_a_reload(probe):
     probe.open("?layers=2")
     wait_cell(probe, step=1, layer=1)
     probe.testid("cell-layer").select_option("2")
-    wait_attr(probe, "heatmaps", "layer", "2")
+    probe.wait_attr("heatmaps", "layer", "2")
     probe.page.select_option("[data-testid=eq-unit]", value="3")
-    wait_attr(probe, "heatmaps", "units", "3")
+    probe.wait_attr("heatmaps", "units", "3")
     probe.page.wait_for_function("() => location.search.includes('layer=2') && location.search.includes('units=3')")
     probe.page.reload()
     probe.wait_ready()
-    wait_attr(probe, "heatmaps", "layer", "2")
-    wait_attr(probe, "heatmaps", "units", "3")
+    probe.wait_attr("heatmaps", "layer", "2")
+    probe.wait_attr("heatmaps", "units", "3")
     assert probe.testid("cell-layer").input_value() == "2"
     assert probe.testid("eq-unit").input_value() == "3"
 
@@ -292,7 +284,7 @@ def test_the_guided_explanation_walks_all_its_steps(probe):
     assert steps == 11
     seen = []
     for k in range(1, steps + 1):
-        wait_attr(probe, "explain", "step", str(k))
+        probe.wait_attr("explain", "step", str(k))
         step_id = probe.testid("explain").get_attribute("data-step-id")
         seen.append(step_id)
         emphasis = cell_data(probe)["emphasis"].split()
@@ -313,11 +305,11 @@ def test_the_guided_explanation_walks_all_its_steps(probe):
     # The last step is about the gradient-flow view: it is outlined.
     assert "explain-view" in probe.testid("gradflow").get_attribute("class")
     probe.testid("explain-prev").click()
-    wait_attr(probe, "explain", "step", "10")
+    probe.wait_attr("explain", "step", "10")
     assert "explain-view" not in probe.testid("gradflow").get_attribute("class")
     # Hiding the explanation lifts the emphasis.
     probe.page.locator("#explain-toggle").click()
-    wait_attr(probe, "cell-detail", "emphasis", "")
+    probe.wait_attr("cell-detail", "emphasis", "")
 
 
 def test_export_json_writes_the_trace(probe):

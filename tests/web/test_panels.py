@@ -7,7 +7,6 @@ import io
 import httpx2
 import numpy as np
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app import model_files
 from app.nn import params as P
@@ -15,19 +14,6 @@ from tests.web.conftest import SCREENSHOTS, take_screenshots
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000  # a guard against a hang, not a timing claim
-
-
-def wait_attr(probe, testid: str, attr: str, value: str, timeout: int = TIMEOUT) -> None:
-    try:
-        probe.page.wait_for_selector(f'[data-testid="{testid}"][data-{attr}="{value}"]', timeout=timeout)
-    except PlaywrightTimeout:
-        # Say where it got stuck instead of only that it did.
-        el = probe.testid(testid)
-        got = el.get_attribute(f"data-{attr}")
-        text = el.inner_text()[:400] if el.count() else "(no element)"
-        raise AssertionError(
-            f"{testid}: data-{attr} is {got!r}, not {value!r}; errors {probe.errors}; text: {text}"
-        ) from None
 
 
 def plot_info(probe, testid: str) -> dict:
@@ -59,12 +45,12 @@ def test_the_panels_catch_a_run_that_finished_before_they_were_built(probe):
     probe.open()
     assert len(held) == 1 and probe.testid("gradflow").count() == 0
     held[0].continue_()
-    wait_attr(probe, "gradflow", "state", "ready")
+    probe.wait_attr("gradflow", "state", "ready")
 
 
 def test_gradient_flow_draws_three_cells_on_a_log_axis_and_redraws(probe):
     probe.open()
-    wait_attr(probe, "gradflow", "state", "ready")
+    probe.wait_attr("gradflow", "state", "ready")
     section = probe.testid("gradflow")
     assert section.get_attribute("data-cells") == "rnn gru lstm"
     info = plot_info(probe, "gradflow")
@@ -91,16 +77,16 @@ def test_gradient_flow_draws_three_cells_on_a_log_axis_and_redraws(probe):
 
 def test_gradient_flow_clipping_and_errors(probe):
     probe.open()
-    wait_attr(probe, "gradflow", "state", "ready")
+    probe.wait_attr("gradflow", "state", "ready")
     probe.testid("gradflow-clip").fill("0")  # the API wants a threshold above 0
     probe.testid("gradflow").locator("button[type=submit]").click()
-    wait_attr(probe, "gradflow", "state", "error")
+    probe.wait_attr("gradflow", "state", "error")
     assert "0" in probe.testid("gradflow").locator(".panel-error").inner_text()
     probe.allow_error("status of 422")
     probe.testid("gradflow-clip").fill("0.01")
     probe.testid("gradflow-length").fill("50")
     probe.testid("gradflow").locator("button[type=submit]").click()
-    wait_attr(probe, "gradflow", "state", "ready")
+    probe.wait_attr("gradflow", "state", "ready")
     first_row = probe.testid("gradflow").locator("tbody tr").nth(0).inner_text()
     assert "→ 0.01000" in first_row
 
@@ -159,7 +145,7 @@ def test_train_watch_it_learn_open_the_model_and_scrub_checkpoints(probe):
     probe.open()
     probe.testid("train-steps").fill("200")
     probe.testid("train-start").click()
-    wait_attr(probe, "train", "state", "running")
+    probe.wait_attr("train", "state", "running")
     # The progress bar and the loss curve move while it runs.
     probe.page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=train-progress]').value) > 0", timeout=TIMEOUT
@@ -167,7 +153,7 @@ def test_train_watch_it_learn_open_the_model_and_scrub_checkpoints(probe):
     probe.page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=loss-chart]').dataset.points || 0) > 1", timeout=TIMEOUT
     )
-    wait_attr(probe, "train", "state", "done", timeout=60_000)
+    probe.wait_attr("train", "state", "done", timeout=60_000)
     assert probe.testid("train").get_attribute("data-reason") == "completed"
     assert probe.page.evaluate("() => document.querySelector('[data-testid=train-progress]').value") == 1
     assert "hello world" in probe.testid("train").inner_text()
@@ -175,9 +161,9 @@ def test_train_watch_it_learn_open_the_model_and_scrub_checkpoints(probe):
     slider = probe.testid("checkpoint-slider")
     assert slider.get_attribute("max") == "10"
     slider.fill("0")
-    wait_attr(probe, "checkpoint-heatmaps", "step", "0")
+    probe.wait_attr("checkpoint-heatmaps", "step", "0")
     slider.fill("5")
-    wait_attr(probe, "checkpoint-heatmaps", "step", "100")
+    probe.wait_attr("checkpoint-heatmaps", "step", "100")
     if take_screenshots():
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         probe.page.locator("#train").screenshot(path=str(SCREENSHOTS / "train-panel.png"))
@@ -197,5 +183,5 @@ def test_train_can_be_cancelled(probe):
         "() => Number(document.querySelector('[data-testid=train-progress]').value) > 0", timeout=TIMEOUT
     )
     probe.testid("train-cancel").click()
-    wait_attr(probe, "train", "state", "done")
+    probe.wait_attr("train", "state", "done")
     assert probe.testid("train").get_attribute("data-reason") == "cancelled"
