@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit
+import re
 
 from fastapi import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -74,23 +74,29 @@ def allowed_hosts() -> set[str]:
     return {*LOOPBACK_NAMES, *(h.strip().lower().strip("[]") for h in extra.split(",") if h.strip())}
 
 
+# A Host header (or an Origin's authority): a name or a bracketed IPv6 address, an optional
+# trailing dot, an optional port; nothing else (no userinfo, no path, no junk after "]").
+_AUTHORITY = re.compile(
+    r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9-]+(?:\.[a-z0-9-]+)*))\.?(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
 def split_host(value: str) -> tuple[str, str]:
-    """'Name:port' / '[::1]:port' -> ('name', 'port'); port '' when absent."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        name, _, rest = value[1:].partition("]")
-        return name, rest.removeprefix(":")
-    name, _, port = value.partition(":")
-    return name.rstrip("."), port
+    """'Name:port' / '[::1]:port' -> ('name', 'port'); port '' when absent; ('', '') when malformed."""
+    match = _AUTHORITY.fullmatch(value.strip().lower())
+    if match is None:
+        return "", ""
+    return match["v6"] or match["name"], match["port"] or ""
 
 
 def host_refusal(headers: dict[bytes, bytes]) -> tuple[int, list[dict]] | None:
-    """421 for a Host header naming a host we do not serve (DNS rebinding)."""
+    """421 for a Host header naming a host we do not serve (DNS rebinding), or not a host at all."""
     raw = headers.get(b"host")
     if raw is None:  # HTTP/1.0 without Host: not a browser
         return None
     host = raw.decode("latin-1")
-    if split_host(host)[0] in allowed_hosts():
+    name = split_host(host)[0]
+    if name and name in allowed_hosts():
         return None
     msg = (
         f"this server does not serve the host name {host[:100]!r}; "
@@ -99,26 +105,40 @@ def host_refusal(headers: dict[bytes, bytes]) -> tuple[int, list[dict]] | None:
     return 421, [{"loc": ["header", "host"], "msg": msg, "type": "host_not_allowed"}]
 
 
-def _same_origin(origin: str, host: str) -> bool:
-    # The origin's host must be one we serve, on the port the request came to.
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+_ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<authority>[^/?#]*)")
+_DEFAULT_PORT = {"http": "80", "https": "443"}
+
+
+def _same_origin(origin: str, host: str, scheme: str) -> bool:
+    """The origin's scheme is the request's, its host one we serve, on the port the request
+    came to.  Anything malformed is not the same origin (and never an error)."""
+    match = _ORIGIN.fullmatch(origin.strip().lower())
+    if match is None or match["scheme"] != scheme:
         return False
-    default = "443" if parts.scheme == "https" else "80"
-    origin_port = str(parts.port) if parts.port else default
-    host_port = split_host(host)[1]
-    return parts.hostname in allowed_hosts() and origin_port == (host_port or default)
+    name, port = split_host(match["authority"])
+    host_name, host_port = split_host(host)
+    default = _DEFAULT_PORT[scheme]
+    return bool(name) and bool(host_name) and name in allowed_hosts() and (port or default) == (host_port or default)
 
 
-def origin_refusal(method: str, headers: dict[bytes, bytes]) -> tuple[int, list[dict]] | None:
+def origin_refusal(
+    method: str, headers: dict[bytes, bytes], scheme: str = "http", repeated: frozenset[bytes] = frozenset()
+) -> tuple[int, list[dict]] | None:
     """403 for a state-changing (non-GET) request a browser sent from another site."""
     if method in SAFE_METHODS:
         return None
     site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
     origin = headers.get(b"origin")
-    if site in ("cross-site", "same-site"):
+    if repeated & {b"origin", b"sec-fetch-site"}:
+        # Browsers send each once; with two, which one counts would be a guess.
+        why = "Origin or Sec-Fetch-Site is sent more than once"
+    elif site in ("cross-site", "same-site"):
         why = f"Sec-Fetch-Site is {site}"
-    elif origin is not None and not _same_origin(origin.decode("latin-1"), headers.get(b"host", b"").decode("latin-1")):
+    elif origin is not None and not _same_origin(
+        origin.decode("latin-1"),
+        headers.get(b"host", b"").decode("latin-1"),
+        scheme if scheme in _DEFAULT_PORT else "http",
+    ):
         why = f"Origin {origin.decode('latin-1')[:100]!r} is not this server"
     else:
         return None
@@ -144,8 +164,13 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        refusal = host_refusal(headers) or origin_refusal(scope["method"], headers)
+        raw = scope.get("headers", [])
+        headers = dict(raw)
+        names = [name for name, _ in raw]
+        repeated = frozenset(n for n in (b"origin", b"sec-fetch-site") if names.count(n) > 1)
+        refusal = host_refusal(headers) or origin_refusal(
+            scope["method"], headers, scope.get("scheme", "http"), repeated
+        )
         if refusal is not None:
             await _json(send, *refusal)
             return

@@ -200,6 +200,14 @@ def test_a_foreign_host_name_is_refused(client, method):
     assert detail["loc"] == ["header", "host"] and "evil.example" in detail["msg"] and "--allow-host" in detail["msg"]
 
 
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:8765@evil.com", "[::1]evil.com", "localhost..", "127.0.0.1:abc", "localhost:80:80", "a b"]
+)
+def test_a_host_header_that_is_not_a_plain_name_and_port_is_refused(client, host):
+    # Found by an attacker's pass: these were served as if they named 127.0.0.1 or localhost.
+    assert client.get("/api/health", headers={"host": host}).status_code == 421
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost", "LOCALHOST:1", "[::1]:8000", "testserver"])
 def test_loopback_names_are_served_on_any_port(client, host):
     assert client.get("/api/health", headers={"host": host}).status_code == 200
@@ -228,6 +236,13 @@ CROSS_SITE = {
     "an old browser, another origin": {"origin": "http://evil.example"},
     "a sandboxed frame": {"origin": "null"},
     "another port on this machine": {"origin": "http://127.0.0.1:9999"},
+    # Malformed origins answered 500 (found by an attacker's pass): now refused like any other.
+    "a port beyond 65535": {"origin": "http://127.0.0.1:99999"},
+    "a port that is not a number": {"origin": "http://127.0.0.1:abc"},
+    "an unclosed IPv6 bracket": {"origin": "http://[::1"},
+    "a signed port": {"origin": "http://127.0.0.1:+8000"},
+    "another scheme": {"origin": "https://127.0.0.1:8000"},
+    "an origin with a path": {"origin": "http://127.0.0.1:8000/x"},
 }
 
 
@@ -237,6 +252,20 @@ def test_a_cross_site_upload_is_refused(client, headers):
     r = client.post("/api/models", files={"file": ("m.npz", UPLOAD)}, headers={"host": "127.0.0.1:8000", **headers})
     assert r.status_code == 403 and r.json()["detail"][0]["type"] == "cross_site"
     assert len(client.get("/api/models").json()["models"]) == before  # nothing was saved
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("origin", "http://evil.example"), ("origin", "http://127.0.0.1:8000")],
+        [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-origin")],
+    ],
+    ids=["two origins", "two sec-fetch-site"],
+)
+def test_a_repeated_origin_or_fetch_site_header_is_refused(client, headers):
+    # With two, the last one used to win: a cross-site value followed by a same-origin one passed.
+    r = client.post("/api/models", files={"file": ("m.npz", UPLOAD)}, headers=[("host", "127.0.0.1:8000"), *headers])
+    assert r.status_code == 403 and "more than once" in r.json()["detail"][0]["msg"]
 
 
 def test_cross_site_computations_are_refused_too(client):
