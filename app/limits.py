@@ -78,6 +78,13 @@ _MAX_NUMBERS = (
 )
 MAX_JSON_CONTAINERS = 2 * _MAX_ROWS + 10_000
 MAX_JSON_VALUES = _MAX_NUMBERS + _MAX_ROWS + 10_000
+# Object keys (counted as ':' in the raw bytes): a request has a few hundred at most, but a
+# text of up to 5,000 characters may hold a colon in every one.  Without this bound a body of
+# millions of short keys passed the value count and cost a gigabyte to parse.
+MAX_JSON_KEYS = 20_000
+# The same for a JSON weight file: at most MAX_UPLOAD_TENSORS names, and a name may hold a
+# colon or two (Keras writes "kernel:0").
+MAX_UPLOAD_JSON_KEYS = 1_000
 # Request headers: uvicorn's h11 parser refuses a header block larger than this.
 MAX_HEADER_BYTES = 64 * 1024
 # An idle keep-alive connection is closed after this many seconds (uvicorn's default is 5).

@@ -271,6 +271,12 @@ def _json(data: bytes, filename: str) -> dict[str, np.ndarray]:
             f"{filename} could hold up to {bound} numbers; a file may hold at most {MAX_ELEMENTS}, "
             "more than any model this app accepts"
         )
+    keys = data.count(b":")  # every object key is followed by one; a name may hold some too
+    if keys > limits.MAX_UPLOAD_JSON_KEYS:
+        raise _too_large(
+            f"{filename} holds about {keys} object keys; a weights file has at most {limits.MAX_UPLOAD_TENSORS} "
+            "tensor names"
+        )
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as err:

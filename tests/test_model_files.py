@@ -246,3 +246,10 @@ def test_json_with_more_numbers_than_any_model_is_refused_before_parsing():
 def test_json_literals_inside_names_are_not_values():
     back = model_files.read("m.json", b'{"true": [1.0], "null, false": [[2.0]]}')
     assert back["true"].tolist() == [1.0] and back["null, false"].tolist() == [[2.0]]
+
+
+def test_a_json_file_of_millions_of_keys_is_refused_before_it_is_parsed():
+    # Found by an attacker's pass: each key became an array before the tensor count was checked
+    # (a worker reached 2.4 GB with four such uploads at once).
+    data = b"{" + b",".join(b'"%x":0' % k for k in range(2_000_000)) + b"}"
+    refused("m.json", data, "object keys", status=413)

@@ -376,3 +376,17 @@ def test_health_answers_while_a_big_body_is_parsed(monkeypatch):
         health_answered.set()
         thread.join(timeout=120)
         assert result["status"] == 413
+
+
+def test_a_body_of_millions_of_keys_is_refused_before_it_is_parsed(client):
+    # Found by an attacker's pass: 2.9 million short keys passed the value count and cost a
+    # gigabyte to parse before the schema said no.
+    keys = 2_000_000
+    body = b'{"weights": {' + b",".join(b'"%x":0' % k for k in range(keys)) + b"}}"
+    r = client.post("/api/forward", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "object keys" in r.json()["detail"][0]["msg"]
+
+
+def test_a_long_text_full_of_colons_is_still_a_request(client):
+    r = client.post("/api/forward", json={"text": ":" * 1001, "hidden_size": 2})
+    assert r.status_code != 413, r.text

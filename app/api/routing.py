@@ -43,6 +43,10 @@ def json_budget_error(raw: bytes) -> FieldError | None:
     if containers > limits.MAX_JSON_CONTAINERS:
         msg = f"the body holds about {containers} lists and objects; no request needs more than {limits.MAX_JSON_CONTAINERS}"
         return FieldError(("body",), msg, kind="too_many_elements", status=413)
+    keys = raw.count(b":")
+    if keys > limits.MAX_JSON_KEYS:
+        msg = f"the body holds about {keys} object keys; no request needs more than {limits.MAX_JSON_KEYS}"
+        return FieldError(("body",), msg, kind="too_many_elements", status=413)
     values = raw.count(b",") + 1
     if values > limits.MAX_JSON_VALUES:
         msg = f"the body holds about {values} values; no request needs more than {limits.MAX_JSON_VALUES}"
