@@ -105,6 +105,15 @@ MAX_ARCHIVE_DIRECTORY_BYTES = 256 * 1024
 # A .npy header (numpy's own default cap) and a .safetensors JSON header.
 MAX_NPY_HEADER_BYTES = 10_000
 MAX_SAFETENSORS_HEADER_BYTES = 1024 * 1024
+# PyTorch zip checkpoints (.pt): the pickled structure (data.pkl, a few KB for a state_dict),
+# the tensors it may rebuild (the state_dict's plus optimizer state: Adam keeps three per
+# parameter), and how deeply its MARKs may nest.  Only the chosen state_dict's tensors are
+# read, and they obey MAX_UPLOAD_TENSORS and MAX_UPLOAD_ELEMENTS like any other file.
+MAX_CHECKPOINT_PICKLE_BYTES = 1024 * 1024
+MAX_CHECKPOINT_TENSORS = 8 * MAX_UPLOAD_TENSORS
+MAX_CHECKPOINT_NESTING = 64
+# Members of a checkpoint zip: one storage file per tensor and a few bookkeeping files.
+MAX_CHECKPOINT_MEMBERS = MAX_CHECKPOINT_TENSORS + 16
 
 # --- Training runs: memory, slots and clean-up -------------------------------------------
 

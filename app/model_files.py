@@ -1,7 +1,9 @@
-"""Weight files in and out: .npz, .safetensors and .json, never pickles.
+"""Weight files in and out: .npz, .safetensors, .json, and PyTorch zip checkpoints read in.
 
 Every refusal is a ModelFileError naming the tensor (when there is one) and what was
-expected, and for a pickle, how to save the weights safely instead.
+expected, and for a pickle, how to save the weights safely instead. A PyTorch checkpoint
+(a zip holding data.pkl, found by content) is read by app/torch_checkpoint.py, which runs
+no code from it; a bare pickle (legacy torch.save, pickle.dump) is never opened.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from .archive_checks import ArchiveError, CheckedZip, MemberStream, ZipBudget
 FORMATS = ("npz", "safetensors", "json")
 MAX_TENSORS = limits.MAX_UPLOAD_TENSORS
 MAX_ELEMENTS = limits.MAX_UPLOAD_ELEMENTS
-NPZ_BUDGET = ZipBudget(
-    max_members=limits.MAX_ARCHIVE_MEMBERS,
+# Zips are opened with room for a checkpoint's members; a .npz is then held to MAX_ARCHIVE_MEMBERS.
+ZIP_BUDGET = ZipBudget(
+    max_members=max(limits.MAX_ARCHIVE_MEMBERS, limits.MAX_CHECKPOINT_MEMBERS),
     max_directory_bytes=limits.MAX_ARCHIVE_DIRECTORY_BYTES,
     max_total_bytes=limits.MAX_UPLOAD_EXPANDED_BYTES,
 )
 
 HOW_TO_SAVE = (
-    "Save plain arrays instead, for example "
+    "Save with a current torch instead, torch.save(model.state_dict(), 'm.pt') (a zip checkpoint, read "
+    "without running code), or as plain arrays: "
     "safetensors.torch.save_file(model.state_dict(), 'model.safetensors') or "
     "numpy.savez('model.npz', **{k: v.detach().numpy() for k, v in model.state_dict().items()})"
 )
@@ -49,42 +53,64 @@ def _too_large(msg: str, tensor: str | None = None) -> ModelFileError:
     return ModelFileError(msg, tensor, status=413)
 
 
+PICKLE_NAMES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+
+
 def _guess_format(filename: str, data: bytes) -> str:
+    """By content, never by name: a zip (.npz or PyTorch checkpoint, told apart in _zip), safetensors, JSON."""
     name = filename.lower()
-    if name.endswith((".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")):
-        raise ModelFileError(
-            f"{filename}: PyTorch checkpoints and pickles can run code when loaded and are never opened here. {HOW_TO_SAVE}"
-        )
+    if data[:2] == b"PK":
+        return "zip"
     if name.endswith(".npy"):
         raise ModelFileError(
             f"{filename}: a .npy file holds one array; a model needs its named tensors: use .npz. {HOW_TO_SAVE}"
         )
-    # safetensors: an 8-byte little-endian header length, then the JSON header.
+    # safetensors: an 8-byte little-endian header length, then the JSON header (checked before
+    # the pickle header: a 640-byte header length starts b"\x80\x02" too).
     if data[8:9] == b"{" and not name.endswith((".npz", ".json")):
         return "safetensors"
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):  # pickle protocol 2-5
-        raise ModelFileError(
-            f"{filename} is a pickle, which can run code when loaded; it is never opened here. {HOW_TO_SAVE}"
-        )
-    if data[:2] == b"PK":
-        return "npz"
+        raise _bare_pickle(filename)
     if data.lstrip()[:1] == b"{" and not name.endswith(".safetensors"):
         return "json"
     if name.endswith(".safetensors"):
         return "safetensors"
-    raise ModelFileError(f"{filename}: not a .npz, .safetensors or .json weights file")
+    if name.endswith(PICKLE_NAMES):
+        raise _bare_pickle(filename)  # protocol 0 or 1 pickles have no header
+    raise ModelFileError(f"{filename}: not a .npz, .safetensors, .json or PyTorch zip checkpoint (.pt) weights file")
+
+
+def _bare_pickle(filename: str) -> ModelFileError:
+    # torch.save before 1.6 (or with _use_new_zipfile_serialization=False) and pickle.dump.
+    return ModelFileError(
+        f"{filename} is a bare pickle (a legacy, pre-1.6 torch.save or pickle.dump), which can run code when "
+        f"loaded; it is never opened here. {HOW_TO_SAVE}"
+    )
+
+
+# --- zips: a PyTorch checkpoint (holding data.pkl) or a .npz of .npy members --------------
+
+
+def _zip(data: bytes, filename: str) -> dict[str, np.ndarray]:
+    from . import torch_checkpoint  # it imports ModelFileError from here
+
+    try:
+        archive = CheckedZip(data, ZIP_BUDGET)
+    except ArchiveError as err:
+        raise _archive_error(err, filename) from None
+    if torch_checkpoint.is_checkpoint(archive):
+        return torch_checkpoint.read(archive, filename)
+    return _npz(archive, filename)
 
 
 # --- .npz: a zip of .npy members, every declared size checked before any data is read ----
 
 
-def _npz(data: bytes, filename: str) -> dict[str, np.ndarray]:
+def _npz(archive: CheckedZip, filename: str) -> dict[str, np.ndarray]:
     try:
-        archive = CheckedZip(data, NPZ_BUDGET)
-        names = [info.filename for info in archive.members]
-        if any(n.endswith(".pkl") or "/data.pkl" in n for n in names):
-            raise ModelFileError(
-                f"{filename} looks like a PyTorch checkpoint (a zip of pickles), not a .npz of arrays. {HOW_TO_SAVE}"
+        if len(archive.members) > limits.MAX_ARCHIVE_MEMBERS:
+            raise ArchiveError(
+                f"it has {len(archive.members)} members; at most {limits.MAX_ARCHIVE_MEMBERS} are read", too_large=True
             )
         out: dict[str, np.ndarray] = {}
         for info in archive.members:
@@ -97,8 +123,12 @@ def _npz(data: bytes, filename: str) -> dict[str, np.ndarray]:
             out[tensor] = _npy_member(archive.open(info), filename, tensor, sum(a.size for a in out.values()))
         return out
     except ArchiveError as err:
-        tensor = err.member[: -len(".npy")] if err.member and err.member.endswith(".npy") else err.member
-        raise ModelFileError(f"{filename}: {err}", tensor, status=413 if err.too_large else 422) from None
+        raise _archive_error(err, filename) from None
+
+
+def _archive_error(err: ArchiveError, filename: str) -> ModelFileError:
+    tensor = err.member[: -len(".npy")] if err.member and err.member.endswith(".npy") else err.member
+    return ModelFileError(f"{filename}: {err}", tensor, status=413 if err.too_large else 422)
 
 
 def _npy_member(stream: MemberStream, filename: str, tensor: str, numbers_so_far: int) -> np.ndarray:
@@ -316,9 +346,9 @@ def _json_tensor(name: str, value: object) -> np.ndarray:
 
 
 def read(filename: str, data: bytes) -> dict[str, np.ndarray]:
-    """Named float64 arrays from an uploaded file; refuses pickles, odd dtypes, NaN and oversize."""
+    """Named float64 arrays from an uploaded file; refuses bare pickles, odd dtypes, NaN and oversize."""
     fmt = _guess_format(filename, data)
-    tensors = {"npz": _npz, "safetensors": _safetensors, "json": _json}[fmt](data, filename)
+    tensors = {"zip": _zip, "safetensors": _safetensors, "json": _json}[fmt](data, filename)
     if not tensors:
         raise ModelFileError(f"{filename} holds no tensors")
     if len(tensors) > MAX_TENSORS:

@@ -173,3 +173,15 @@ def bombs() -> dict[str, tuple[bytes, int]]:
     deflated = Member("weight_hh_l0.npy", deflate_zeros(header, 8 * count >> 20), size, crc, method=DEFLATED)
     lying = Member("weight_hh_l0.npy", deflated.payload, len(header) + 8, crc, method=DEFLATED)
     return {name: (raw_zip([m]), size) for name, m in (("bzip2", bzip2), ("deflate", deflated), ("lying", lying))}
+
+
+def torch_zip(
+    pickle_bytes: bytes,
+    storages: dict[str, bytes] | None = None,
+    prefix: str = "archive/",
+    byteorder: bytes = b"little",
+) -> bytes:
+    """A PyTorch zip checkpoint laid out as torch.save writes it, around any data.pkl given."""
+    members = [Member.stored(prefix + "data.pkl", pickle_bytes), Member.stored(prefix + "byteorder", byteorder)]
+    members += [Member.stored(f"{prefix}data/{key}", data) for key, data in (storages or {}).items()]
+    return raw_zip([*members, Member.stored(prefix + "version", b"3\n")])

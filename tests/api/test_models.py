@@ -154,12 +154,13 @@ def error(r):
     return r.json()["detail"][0]
 
 
-def test_pickles_are_refused_with_a_safe_alternative(client, tmp_path):
+def test_bare_pickles_are_refused_with_a_safe_alternative(client, tmp_path):
     path = tmp_path / "model.pt"
-    torch.save(torch.nn.LSTM(2, 3).state_dict(), path)
+    torch.save(torch.nn.LSTM(2, 3).state_dict(), path, _use_new_zipfile_serialization=False)
     for name in ("model.pt", "model.npz", "weights.bin"):
         err = error(upload(client, name, path.read_bytes()))
         assert "pickle" in err["msg"] and "safetensors" in err["msg"], name
+        assert "torch.save(model.state_dict(), 'm.pt')" in err["msg"], name
     buf = io.BytesIO()
     np.savez(buf, weight=np.array([{"a": 1}], dtype=object))
     err = error(upload(client, "objects.npz", buf.getvalue()))
@@ -167,6 +168,69 @@ def test_pickles_are_refused_with_a_safe_alternative(client, tmp_path):
     buf = io.BytesIO()
     np.save(buf, np.zeros(3))
     assert ".npz" in error(upload(client, "one.npy", buf.getvalue()))["msg"]
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.lstm = cell(3, 4, num_layers=2)
+        self.fc = torch.nn.Linear(4, 2)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("wrap", ["plain", "checkpoint", "lightning"])
+def test_a_pytorch_checkpoint_uploads_and_traces_like_pytorch(client, tmp_path, cell, wrap):
+    torch.manual_seed(5)
+    net = _Net(getattr(torch.nn, cell))
+    opt = torch.optim.Adam(net.parameters())
+    net.fc(net.lstm(torch.randn(4, 3))[0]).sum().backward()
+    opt.step()
+    sd = net.state_dict()
+    saved = {
+        "plain": sd,
+        "checkpoint": {"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": opt.state_dict()},
+        "lightning": {"state_dict": {f"model.{k}": v for k, v in sd.items()}, "epoch": 3},
+    }[wrap]
+    path = tmp_path / "m.pt"
+    torch.save(saved, path)
+    model = uploaded(client, "m.pt", path.read_bytes())
+    assert (model["cell"], model["num_layers"], model["hidden_size"], model["output_size"]) == (cell.lower(), 2, 4, 2)
+
+    x = np.random.default_rng(6).normal(size=(5, 3))
+    with torch.no_grad():
+        h, _ = net.lstm(torch.tensor(x))
+        y = net.fc(h)
+    targets = np.zeros((5, 2))
+    req = {"model_id": model["id"], "inputs": x.tolist(), "loss": {"kind": "mse", "targets": targets.tolist()}}
+    r = client.post("/api/forward", json=req)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    np.testing.assert_allclose(body["layers"][1]["h"], h.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(body["output"]["y"], y.numpy(), rtol=0, atol=1e-12)
+
+
+class _Call:
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(client, tmp_path):
+    import os
+    import pickle
+
+    from tests.weight_files import torch_zip
+
+    for name, fn in (("os", os.system), ("eval", eval)):
+        marker = tmp_path / f"PWNED_api_{name}"
+        call = _Call(os.system, f"touch {marker}") if name == "os" else _Call(eval, f"open({str(marker)!r}, 'w')")
+        sd = {"epoch": 3, "extra": call}
+        err = error(upload(client, "m.pt", torch_zip(pickle.dumps(sd, protocol=2))))
+        assert err["loc"][:2] == ["body", "file"]
+        assert "refuses the global" in err["msg"] and fn.__name__ in err["msg"], err
+        assert not marker.exists()
 
 
 def test_bad_files_name_the_tensor(client):
