@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import limits, model_files, torch_checkpoint
 from app.archive_checks import CheckedZip
@@ -195,7 +197,7 @@ def test_a_pickle_calling_anything_else_is_refused_before_it_runs(tmp_path, case
 @pytest.mark.parametrize(
     "body,opcode",
     [
-        (b"(S'touch x'\nios\nsystem\n.", "INST"),
+        (b"(S'true'\nios\nsystem\n.", "INST"),
         (b"\x80\x02(ccollections\nOrderedDict\no.", "OBJ"),
         (b"\x80\x02ccollections\nOrderedDict\n)\x81.", "NEWOBJ"),
         (b"\x80\x02\x82\x01.", "EXT1"),
@@ -330,3 +332,45 @@ def test_the_reader_works_without_torch(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "weight_hh_l0" in done.stdout
+
+
+# --- mutated real pickles: a state_dict or a named refusal, nothing else -------------------
+
+
+def _real_parts() -> tuple[bytes, dict[str, bytes]]:
+    torch.manual_seed(7)
+    data = saved(Net(nn.LSTM, torch.float32).state_dict())
+    archive = CheckedZip(data, model_files.ZIP_BUDGET)
+    parts = {}
+    for info in archive.members:
+        stream = archive.open(info)
+        parts[info.filename] = stream.read(info.file_size)
+    prefix = next(n for n in parts if n.endswith("data.pkl"))[: -len("data.pkl")]
+    storages = {n[len(prefix + "data/") :]: b for n, b in parts.items() if n.startswith(prefix + "data/")}
+    return parts[prefix + "data.pkl"], storages
+
+
+REAL = _real_parts()
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_mutated_pickle_is_read_or_refused_by_name(data):
+    pkl, storages = REAL
+    body = bytearray(pkl)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(body) - 1))
+        action = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        byte = data.draw(st.integers(0, 255))
+        if action == "flip":
+            body[at] = byte
+        elif action == "insert":
+            body.insert(at, byte)
+        elif len(body) > 1:
+            del body[at]
+    try:
+        back = model_files.read("m.pt", torch_zip(bytes(body), storages))
+    except model_files.ModelFileError as err:
+        assert str(err).startswith("m.pt") and err.status in (413, 422)
+    else:
+        assert all(a.dtype == np.float64 for a in back.values())
