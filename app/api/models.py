@@ -88,7 +88,13 @@ def _check_sizes(imported: layouts.Imported) -> None:
     dependencies=[Depends(require_writable)],
 )
 def upload_model(
-    file: Annotated[UploadFile, File(description=".npz, .safetensors or .json of named tensors (never a pickle).")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description=".npz, .safetensors or .json of named tensors, or a PyTorch zip checkpoint "
+            "(.pt/.pth/.bin from torch.save, read without running code; bare pickles are refused)."
+        ),
+    ],
     store: Store,
     layout: Annotated[Literal["pytorch", "keras", "onnx", "book"] | None, Form()] = None,
     name: Annotated[str | None, Form(max_length=MAX_NAME)] = None,
