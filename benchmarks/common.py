@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def machine() -> str:
@@ -40,3 +42,17 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int, inner: int = 
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn's workers), in MB."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    total_kb = 0
+    for p in [pid, *(int(c) for c in children)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:  # a worker that has just exited
+            pass
+    return total_kb / 1024

@@ -25,21 +25,8 @@ from pathlib import Path
 import httpx2
 import numpy as np
 
-from benchmarks.common import machine
+from benchmarks.common import machine, rss_mb
 from tests.live_server import ServerProcess
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server and its children (worker processes), in MB."""
-    total = 0
-    pids = [pid] + [
-        int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
 
 
 def run_wrk(url: str, body: dict, seconds: int, connections: int) -> dict:

@@ -18,12 +18,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,24 +30,8 @@ import httpx2
 import numpy as np
 
 from app import limits as store_limits
-from benchmarks.common import machine
-from tests.live_server import ROOT, free_port
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn's workers), in MB."""
-    pids = [pid]
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    pids += [int(p) for p in children]
-    total_kb = 0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            pass
-    return total_kb / 1024
+from benchmarks.common import machine, rss_mb
+from tests.live_server import ServerProcess
 
 
 def dir_mb(path: Path) -> float:
@@ -216,24 +196,10 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="lstmvis-soak-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(data_dir / "server.log", "w")  # noqa: SIM115 (kept open for the server's life)
-    env = {**os.environ, "LSTMVIS_DATA_DIR": str(data_dir)}
-    cmd = [sys.executable, "-m", "app", "--port", str(port), "--workers", str(args.workers), "--log-level", "warning"]
-    server = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+    server = ServerProcess(data_dir, ("--workers", str(args.workers)), log=data_dir / "server.log")
+    url = server.url
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx2.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start; see " + str(data_dir / "server.log"))
-            time.sleep(0.2)
-        rss_start = tree_rss_mb(server.pid)
+        rss_start = rss_mb(server.proc.pid)
 
         tally, stop, samples = Tally(), threading.Event(), []
         start = time.perf_counter()
@@ -244,27 +210,22 @@ def main() -> None:
             t.daemon = True
             t.start()
         stop.wait(args.warmup)
-        rss_warm = tree_rss_mb(server.pid)
+        rss_warm = rss_mb(server.proc.pid)
         rss_peak = rss_warm
         rss_by_minute: dict[int, float] = {}
         while time.perf_counter() - start < args.seconds:
             stop.wait(5)
-            now = tree_rss_mb(server.pid)
+            now = rss_mb(server.proc.pid)
             rss_peak = max(rss_peak, now)
             rss_by_minute[int((time.perf_counter() - start) // 60)] = now
         stop.set()
         for t in threads:
             t.join(timeout=300)
         time.sleep(2)  # let abandoned runs and dropped requests wind down
-        rss_end = tree_rss_mb(server.pid)
+        rss_end = rss_mb(server.proc.pid)
         healthy_after = httpx2.get(f"{url}/api/health", timeout=10).status_code
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+        server.stop()  # uvicorn's supervisor stops its workers on SIGTERM
 
     latencies = [lat for _, lat, status in samples if status == 200]
     per_minute = {}

@@ -55,12 +55,15 @@ def live_server(app: str = "app.main:app") -> Iterator[str]:
 class ServerProcess:
     """`python -m app` as a child process (so a test can kill it with SIGKILL)."""
 
-    def __init__(self, data_dir: str, extra_args: tuple[str, ...] = ()):
+    def __init__(self, data_dir: str, extra_args: tuple[str, ...] = (), log: Path | None = None):
+        """`log`: write the server's output there (a long run must not fill an unread pipe)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LSTMVIS_DATA_DIR": str(data_dir)}
         cmd = [sys.executable, "-m", "app", "--port", str(self.port), "--log-level", "warning", *extra_args]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log = log.open("wb") if log is not None else None
+        out = self.log if self.log is not None else subprocess.PIPE
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log or subprocess.DEVNULL, stderr=out)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -69,7 +72,7 @@ class ServerProcess:
             except httpx2.TransportError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                err = self.proc.stderr.read().decode() if self.proc.stderr else f"see {log}"
                 self.proc.kill()
                 raise RuntimeError(f"python -m app did not start: {err}")
             time.sleep(0.1)
@@ -86,3 +89,5 @@ class ServerProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.log is not None:
+            self.log.close()

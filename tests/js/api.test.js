@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { callAPI, controlFor, describeFailure, fetchJSON, plainMessage } from "../../static/js/core/api.js";
+import { callAPI, controlFor, describeFailure, plainMessage } from "../../static/js/core/api.js";
 
 test("errors point at the control that holds the field", () => {
   assert.equal(controlFor(["body", "hidden_size"]), "hidden");
@@ -45,18 +45,18 @@ test("a failed response becomes one message per error, labelled by control", () 
   assert.deepEqual(big, [{ control: "run", message: "The result would be too large for the page. The response would hold 9 numbers" }]);
 });
 
-test("fetchJSON never throws", async () => {
-  const ok = await fetchJSON(async () => ({ ok: true, status: 200, json: async () => ({ a: 1 }) }), "/x");
+test("callAPI never throws", async () => {
+  const ok = await callAPI(async () => ({ ok: true, status: 200, json: async () => ({ a: 1 }) }), "/x");
   assert.deepEqual(ok, { ok: true, status: 200, data: { a: 1 } });
-  const down = await fetchJSON(async () => {
+  const down = await callAPI(async () => {
     throw new TypeError("failed");
   }, "/x");
   assert.deepEqual(down, { ok: false, status: 0, data: null });
   let seen = null;
-  const notJson = await fetchJSON(async (url, init) => {
+  const notJson = await callAPI(async (url, init) => {
     seen = init;
     return { ok: false, status: 502, json: async () => JSON.parse("<html>") };
-  }, "/x", { a: 1 });
+  }, "/x", { json: { a: 1 } });
   assert.deepEqual(notJson, { ok: false, status: 502, data: null });
   assert.equal(seen.method, "POST");
   assert.equal(seen.body, '{"a":1}');

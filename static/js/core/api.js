@@ -33,12 +33,6 @@ export async function callAPI(fetchImpl, url, { method, json, form } = {}) {
   return { ok: response.ok, status: response.status, data };
 }
 
-/** GET, or POST a JSON body: callAPI's common case. */
-export function fetchJSON(fetchImpl, url, body = undefined) {
-  return callAPI(fetchImpl, url, body === undefined ? {} : { json: body });
-}
-
-
 /** The control an error's `loc` points at ("run" when none fits: shown by the Run button). */
 export function controlFor(loc, source) {
   const path = Array.isArray(loc) ? loc.filter((p) => p !== "body") : [];
