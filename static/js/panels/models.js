@@ -15,7 +15,7 @@ export function probeInputs(width, steps = 12) {
 }
 
 export function createModels(parent, { readOnly }) {
-  const file = el("input", { type: "file", accept: ".npz,.safetensors,.json", "data-testid": "model-file" });
+  const file = el("input", { type: "file", accept: ".npz,.safetensors,.json,.pt,.pth,.bin", "data-testid": "model-file" });
   const layout = select([["", "models.layout.auto"], ...LAYOUTS.map((l) => [l, `models.layout.${l}`])]);
   const name = el("input", { type: "text", maxlength: 100, autocomplete: "off" });
   const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });

@@ -50,7 +50,7 @@ export const en = {
   // Models: bring your own
   "models.heading": "Bring your own model",
   "models.intro":
-    "Upload weights saved from PyTorch, Keras, ONNX or the book's layout (.npz, .safetensors or .json; never pickles). The table shows where every tensor went and in which order its gate blocks were stored.",
+    "Upload weights saved from PyTorch (a torch.save checkpoint, .pt/.pth/.bin, read without running anything in it), Keras, ONNX or the book's layout (.npz, .safetensors or .json). The table shows where every tensor went and in which order its gate blocks were stored.",
   "models.file": "Weights file",
   "models.layout": "Layout",
   "models.layout.auto": "Detect from the names",
@@ -175,7 +175,7 @@ export const ko = {
 
   "models.heading": "내 모델 가져오기",
   "models.intro":
-    "PyTorch, Keras, ONNX 또는 책의 방식으로 저장한 가중치를 올려 보세요(.npz, .safetensors, .json만 받으며 pickle은 열지 않습니다). 아래 표는 각 텐서가 어디로 갔는지, 게이트 블록이 어떤 순서로 저장되어 있었는지 보여 줍니다.",
+    "PyTorch(torch.save로 저장한 .pt/.pth/.bin 체크포인트, 그 안의 코드는 실행하지 않아요), Keras, ONNX 또는 책의 방식(.npz, .safetensors, .json)으로 저장한 가중치를 올려 보세요. 아래 표는 각 텐서가 어디로 갔는지, 게이트 블록이 어떤 순서로 저장되어 있었는지 보여 줘요.",
   "models.file": "가중치 파일",
   "models.layout": "저장 방식",
   "models.layout.auto": "이름으로 알아내기",
