@@ -115,6 +115,17 @@ MAX_CHECKPOINT_NESTING = 64
 # Members of a checkpoint zip: one storage file per tensor and a few bookkeeping files.
 MAX_CHECKPOINT_MEMBERS = MAX_CHECKPOINT_TENSORS + 16
 
+# Framework files (.keras, .h5, .onnx): the model's configuration (Keras config.json or an
+# .h5's model_config attribute), the HDF5 groups and datasets walked, and the ONNX graph's
+# nodes (an exported LSTM with a head has a few dozen, shape bookkeeping included).
+MAX_MODEL_CONFIG_BYTES = 1024 * 1024
+MAX_H5_OBJECTS = 1_000
+MAX_ONNX_NODES = 2_000
+# An embedding's rows (tokens of a vocabulary); its numbers count towards MAX_UPLOAD_ELEMENTS.
+MAX_VOCAB = 65_536
+# A vocabulary given with an upload: characters or words, each at most this long.
+MAX_TOKEN_CHARS = 100
+
 # --- Training runs: memory, slots and clean-up -------------------------------------------
 
 # What one run may ask for (POST /api/train).
