@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .nn.spec import EMBEDDING
+
 # The kinds of input a model takes (see ModelSource.input_kind).
 INPUT_KINDS = ("numbers", "onehot", "tokens")
 # What a head's outputs are: "logits" are turned into probabilities by a softmax (a classifier,
@@ -24,7 +26,7 @@ OUTPUT_KINDS = ("logits", "values")
 # return_sequences=False, a classifier over the whole sequence).
 OUTPUT_STEPS = ("all", "last")
 
-EMBEDDING = "embedding.weight"  # (V x D), the same orientation in every framework
+__all__ = ["EMBEDDING", "INPUT_KINDS", "OUTPUT_KINDS", "OUTPUT_STEPS", "ModelSource"]
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 from . import stack
 from .losses import Loss
 from .params import Head, LayerParams
-from .spec import HEAD_PARAMS, PARAM_KINDS, param_name
+from .spec import EMBEDDING, HEAD_PARAMS, PARAM_KINDS, param_name
 
 DEFAULT_EPS = 1e-3
 
@@ -76,7 +76,10 @@ def tensors(model: stack.Model, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | 
     if model.head is not None:
         out[HEAD_PARAMS[0]] = model.head.weight
         out[HEAD_PARAMS[1]] = model.head.bias
-    out["inputs"] = x
+    if model.embedding is not None:
+        out[EMBEDDING] = model.embedding  # token ids themselves have no gradient
+    else:
+        out["inputs"] = x
     out["h0"] = h0
     if c0 is not None:
         out["c0"] = c0
@@ -92,7 +95,11 @@ def analytic(trace: stack.Trace, model: stack.Model, c0_used: bool) -> dict[str,
     if model.head is not None:
         out[HEAD_PARAMS[0]] = trace.output["grad_head.weight"]
         out[HEAD_PARAMS[1]] = trace.output["grad_head.bias"]
-    out["inputs"] = grads[0]["x"]
+    if model.embedding is not None:
+        # check() hands the engine an embedding of the used rows only, in ascending id order.
+        out[EMBEDDING] = trace.model_grads[EMBEDDING]
+    else:
+        out["inputs"] = grads[0]["x"]
     out["h0"] = np.stack([g["h0"] for g in grads])
     if c0_used:
         out["c0"] = np.stack([g["c0"] for g in grads])
@@ -113,6 +120,12 @@ def check(
     `stop` is polled between perturbations (see numeric_gradient) and between layers of the
     analytic run; whatever it raises abandons the check.
     """
+    embedding = None
+    if model.embedding is not None:
+        # Only the rows the sequence reads have a gradient: the check perturbs those alone, as
+        # an embedding of the used rows with the ids renumbered (the same numbers).
+        rows, x = np.unique(np.asarray(x, dtype=np.int64), return_inverse=True)
+        embedding = model.embedding[rows].copy()
     # Private copies: the check perturbs them in place.
     model = stack.Model(
         model.cell,
@@ -120,8 +133,10 @@ def check(
         # A head the loss does not read has no gradient to check.
         Head(model.head.weight.copy(), model.head.bias.copy()) if model.head is not None and loss.uses_head else None,
         model.hold_forget,
+        model.nonlinearity,
+        embedding,
     )
-    x = np.array(x, dtype=np.float64)
+    x = np.array(x, dtype=np.int64 if embedding is not None else np.float64)
     shape = (model.num_layers, model.hidden_size)
     h0 = np.zeros(shape) if h0 is None else np.array(h0, dtype=np.float64)
     uses_c = model.cell == "lstm"

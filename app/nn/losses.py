@@ -44,6 +44,11 @@ def log_softmax(y: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def softmax(y: np.ndarray) -> np.ndarray:
+    """Probabilities over each row, computed as cross_entropy computes them."""
+    return np.exp(log_softmax(y))
+
+
 def cross_entropy(y: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Mean over scored steps of -log softmax(y_t)[target_t]; returns (loss, dy, probs)."""
     logp = log_softmax(y)

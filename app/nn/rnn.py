@@ -1,7 +1,7 @@
-"""One vanilla (Elman) tanh RNN layer over time, forward and backward.
+"""One vanilla (Elman) RNN layer over time, forward and backward.
 
 a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
-h_t = tanh(a_t)
+h_t = tanh(a_t)  or  relu(a_t)   (PyTorch's `nonlinearity`, Keras' SimpleRNN `activation`)
 """
 
 from __future__ import annotations
@@ -11,26 +11,33 @@ import numpy as np
 from .params import LayerParams
 
 Arrays = dict[str, np.ndarray]
+NONLINEARITIES = ("tanh", "relu")
 
 
-def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray) -> Arrays:
+def _relu(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0.0, out=out)
+
+
+def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray, nonlinearity: str = "tanh") -> Arrays:
     steps, hidden = x.shape[0], p.hidden_size
     a = x @ p.weight_ih.T
     a += p.bias_ih + p.bias_hh
     h = np.empty((steps, hidden))
     w_hh_t = p.weight_hh.T
+    act = np.tanh if nonlinearity == "tanh" else _relu
     h_prev = h0
     for t in range(steps):
         a[t] += h_prev @ w_hh_t
-        h_prev = np.tanh(a[t], out=h[t])
+        h_prev = act(a[t], out=h[t])
     return {"x": x, "a": a, "h": h}
 
 
-def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray) -> Arrays:
+def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray, nonlinearity: str = "tanh") -> Arrays:
     x, h = tr["x"], tr["h"]
     steps, hidden = h.shape
     h_prev = np.vstack([h0[None, :], h[:-1]])
-    da_per_dh = 1 - h * h
+    # tanh' = 1 - tanh²; relu' = 1 where a > 0 and 0 elsewhere (at a = 0 too, as in PyTorch).
+    da_per_dh = 1 - h * h if nonlinearity == "tanh" else (tr["a"] > 0).astype(np.float64)
     dh = np.empty((steps, hidden))
     da = np.empty((steps, hidden))
     h_from_next = np.zeros((steps, hidden))

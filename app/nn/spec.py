@@ -108,6 +108,8 @@ def catalogue() -> dict[str, dict[str, object]]:
 
 PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 HEAD_PARAMS = ("head.weight", "head.bias")
+# A model that takes token ids: its embedding table (V x D), the same orientation in every framework.
+EMBEDDING = "embedding.weight"
 
 
 def param_name(kind: str, layer: int) -> str:

@@ -31,6 +31,11 @@ class Model:
     layers: list[LayerParams]
     head: Head | None = None
     hold_forget: bool = False  # LSTM what-if: forget gate fixed at 1
+    nonlinearity: str = "tanh"  # RNN: "tanh" or "relu"
+    # Token ids in: x_t = embedding[id_t] (V x D), the looked-up rows being layer 0's input.
+    embedding: np.ndarray | None = None
+    # The head's outputs are logits: their softmax (`probs`) is what the model outputs.
+    softmax_head: bool = False
 
     @property
     def hidden_size(self) -> int:
@@ -49,6 +54,9 @@ class Trace:
     layers: list[Arrays]
     grads: list[Arrays] | None = None
     output: Arrays = field(default_factory=dict)  # y, probs, and with grads grad_y, head grads
+    # With grads and an embedding: "embedding.rows" (the distinct ids, ascending) and
+    # "embedding.weight" (dL/dE for those rows, summed over every step that used them).
+    model_grads: Arrays = field(default_factory=dict)
 
 
 def _layer_forward(model: Model, p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
@@ -57,17 +65,18 @@ def _layer_forward(model: Model, p: LayerParams, x: np.ndarray, h0: np.ndarray, 
         return lstm.forward(p, x, h0, c0, model.hold_forget)
     if cell == "gru":
         return gru.forward(p, x, h0)
-    return rnn.forward(p, x, h0)
+    return rnn.forward(p, x, h0, model.nonlinearity)
 
 
 def _layer_backward(
-    cell: str, p: LayerParams, tr: Arrays, h0: np.ndarray, c0: np.ndarray, dh_above: np.ndarray
+    model: Model, p: LayerParams, tr: Arrays, h0: np.ndarray, c0: np.ndarray, dh_above: np.ndarray
 ) -> Arrays:
+    cell = model.cell
     if cell == "lstm":
         return lstm.backward(p, tr, h0, c0, dh_above)
     if cell == "gru":
         return gru.backward(p, tr, h0, dh_above)
-    return rnn.backward(p, tr, h0, dh_above)
+    return rnn.backward(p, tr, h0, dh_above, model.nonlinearity)
 
 
 def _initial(state: np.ndarray | None, num_layers: int, hidden: int) -> np.ndarray:
@@ -85,13 +94,18 @@ def run(
 ) -> Trace:
     """Forward through every layer, the loss, and (optionally) BPTT back to x and h0/c0.
 
-    `stop` is polled before each layer's pass; whatever it raises ends the run.
+    `x` is T x D numbers, or with an embedding the T token ids.  `stop` is polled before
+    each layer's pass; whatever it raises ends the run.
     """
     stop = stop or _no_stop
     hidden = model.hidden_size
     h0 = _initial(h0, model.num_layers, hidden)
     c0 = _initial(c0, model.num_layers, hidden)
     traces: list[Arrays] = []
+    ids = None
+    if model.embedding is not None:
+        ids = np.asarray(x, dtype=np.int64)
+        x = model.embedding[ids]
     layer_in = x
     for k, p in enumerate(model.layers):
         stop()
@@ -103,6 +117,11 @@ def run(
     output: Arrays = {}
     if loss.kind == "dh":
         value, dh_top = losses.upstream(top_h, loss.dh)
+        if model.head is not None:
+            # The loss does not read the head, but its outputs are the model's answer.
+            output["y"] = top_h @ model.head.weight.T + model.head.bias
+            if model.softmax_head:
+                output["probs"] = losses.softmax(output["y"])
     else:
         head = model.head
         y = top_h @ head.weight.T + head.bias
@@ -124,10 +143,17 @@ def run(
     dh_above = dh_top
     for k in range(model.num_layers - 1, -1, -1):
         stop()
-        g = _layer_backward(model.cell, model.layers[k], traces[k], h0[k], c0[k], dh_above)
+        g = _layer_backward(model, model.layers[k], traces[k], h0[k], c0[k], dh_above)
         grads[k] = g
         dh_above = g["x"]
-    return Trace(value, traces, grads, output)
+    model_grads: Arrays = {}
+    if ids is not None:
+        # Row r of E was read at every step whose id is r: its gradient sums theirs.
+        rows, where = np.unique(ids, return_inverse=True)
+        d_rows = np.zeros((rows.size, x.shape[1]))
+        np.add.at(d_rows, where, dh_above)
+        model_grads = {"embedding.rows": rows, "embedding.weight": d_rows}
+    return Trace(value, traces, grads, output, model_grads)
 
 
 def loss_value(model: Model, x: np.ndarray, loss: Loss, h0=None, c0=None) -> float:

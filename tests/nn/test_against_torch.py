@@ -150,3 +150,93 @@ def test_every_per_step_lstm_gradient_matches_torch(steps, hidden, seed):
     tr = stack.run(stack.Model("lstm", P.layers_from(w, 1)), x, Loss("dh", dh=dh), h0, c0)
     for name, value in ref.items():
         np.testing.assert_allclose(tr.grads[0][name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cell=st.sampled_from(["lstm", "gru", "rnn"]),
+    nonlinearity=st.sampled_from(["tanh", "relu"]),
+    steps=st.integers(1, 9),
+    vocab=st.integers(1, 7),
+    dim=st.integers(1, 4),
+    hidden=st.integers(1, 5),
+    layers=st.integers(1, 3),
+    head=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_embedding_and_relu_models_match_torch(cell, nonlinearity, steps, vocab, dim, hidden, layers, head, seed):
+    """nn.Embedding -> nn.LSTM/GRU/RNN (tanh or relu) -> nn.Linear: every output and gradient.
+
+    Token ids repeat (a vocabulary smaller than the sequence), so dL/dE sums over steps.
+    """
+    nonlinearity = nonlinearity if cell == "rnn" else "tanh"
+    rng = np.random.default_rng(seed)
+    w = {k: 1.5 * v for k, v in P.init_params(cell, dim, hidden, layers, seed).items()}
+    w.update(P.init_head(hidden, 3, seed))
+    table = rng.normal(size=(vocab, dim))
+    ids = rng.integers(0, vocab, steps)
+    h0 = rng.normal(size=(layers, hidden))
+    c0 = rng.normal(size=(layers, hidden)) if cell == "lstm" else None
+
+    embedding = torch.nn.Embedding(vocab, dim)
+    extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    module = MODULES[cell](dim, hidden, num_layers=layers, **extra)
+    linear = torch.nn.Linear(hidden, 3)
+    with torch.no_grad():
+        embedding.weight.copy_(torch.from_numpy(table))
+        for name, value in module.named_parameters():
+            value.copy_(torch.from_numpy(w[name]))
+        linear.weight.copy_(torch.from_numpy(w["head.weight"]))
+        linear.bias.copy_(torch.from_numpy(w["head.bias"]))
+    state = (torch.tensor(h0), torch.tensor(c0)) if cell == "lstm" else torch.tensor(h0)
+    out, _ = module(embedding(torch.from_numpy(ids)), state)
+    targets = rng.integers(0, 3, steps)
+    if head:
+        y = linear(out)
+        value = torch.nn.functional.cross_entropy(y, torch.from_numpy(targets))
+        loss = Loss("cross_entropy", targets=targets, num_classes=3)
+    else:
+        dh = rng.normal(size=(steps, hidden))
+        value = (out * torch.from_numpy(dh)).sum()
+        loss = Loss("dh", dh=dh)
+    value.backward()
+
+    model = stack.Model(
+        cell,
+        P.layers_from(w, layers),
+        P.head_from(w) if head else None,
+        nonlinearity=nonlinearity,
+        embedding=table,
+    )
+    tr = stack.run(model, ids, loss, h0, c0)
+    tol = dict(rtol=1e-10, atol=1e-12)
+    assert tr.loss == pytest.approx(value.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(tr.layers[0]["x"], table[ids], rtol=0, atol=0)
+    np.testing.assert_allclose(tr.layers[-1]["h"], out.detach().numpy(), **tol)
+    for k in range(layers):
+        for kind in PARAM_KINDS:
+            name = param_name(kind, k)
+            np.testing.assert_allclose(tr.grads[k][kind], dict(module.named_parameters())[name].grad, **tol)
+    full = np.zeros_like(table)
+    full[tr.model_grads["embedding.rows"]] = tr.model_grads["embedding.weight"]
+    np.testing.assert_allclose(full, embedding.weight.grad.numpy(), **tol)
+    assert list(tr.model_grads["embedding.rows"]) == sorted(set(ids.tolist()))
+    if head:
+        np.testing.assert_allclose(tr.output["grad_head.weight"], linear.weight.grad.numpy(), **tol)
+        np.testing.assert_allclose(tr.output["grad_head.bias"], linear.bias.grad.numpy(), **tol)
+
+
+def test_a_head_answers_without_a_loss_that_reads_it():
+    """The dh loss leaves the head alone, but its outputs (and softmax) are still the model's answer."""
+    w = P.init_params("gru", 2, 3, 1, 5) | P.init_head(3, 4, 5)
+    x = np.random.default_rng(1).normal(size=(6, 2))
+    model = stack.Model("gru", P.layers_from(w, 1), P.head_from(w), softmax_head=True)
+    tr = stack.run(model, x, Loss("dh", dh=np.ones((6, 3))), backward=False)
+    module = torch.nn.GRU(2, 3)
+    with torch.no_grad():
+        for name, value in module.named_parameters():
+            value.copy_(torch.from_numpy(w[name]))
+    out, _ = module(torch.from_numpy(x))
+    y = (out @ torch.from_numpy(w["head.weight"]).T + torch.from_numpy(w["head.bias"])).detach()
+    np.testing.assert_allclose(tr.output["y"], y.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(tr.output["probs"], torch.softmax(y, dim=1).numpy(), rtol=1e-12, atol=1e-14)

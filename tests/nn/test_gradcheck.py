@@ -126,3 +126,36 @@ def test_a_run_polls_its_stop_hook_between_layers(backward):
     stop, _ = _stop_after(1)
     with pytest.raises(Stop):
         stack.run(model, x, loss, backward=backward, stop=stop)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_embedding_gradients_match_central_differences(cell, num_layers):
+    """Token ids in: the embedding rows the sequence reads (id 2 twice, id 5 never) are checked."""
+    rng = np.random.default_rng([num_layers, len(cell)])
+    w = {
+        k: 2.0 * v for k, v in (P.init_params(cell, 3, HIDDEN, num_layers, 3) | P.init_head(HIDDEN, OUTPUTS, 3)).items()
+    }
+    table = rng.normal(size=(6, 3))
+    model = stack.Model(cell, P.layers_from(w, num_layers), P.head_from(w), embedding=table)
+    ids = np.array([2, 0, 2, 4, 1])
+    checks = gradcheck.check(model, ids, make_loss("cross_entropy", rng))
+    by_name = {c.name: c for c in checks}
+    assert "inputs" not in by_name and by_name["embedding.weight"].size == 4 * 3
+    for c in checks:
+        assert c.max_rel_error <= 1e-6, (c.name, c.max_rel_error)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("loss_kind", ["dh", "mse"])
+def test_relu_rnn_gradients_match_central_differences(num_layers, loss_kind):
+    rng = np.random.default_rng([num_layers, len(loss_kind), 9])
+    w = P.init_params("rnn", INPUTS, HIDDEN, num_layers, seed=11) | P.init_head(HIDDEN, OUTPUTS, seed=11)
+    model = stack.Model("rnn", P.layers_from(w, num_layers), P.head_from(w), nonlinearity="relu")
+    x = rng.normal(size=(STEPS, INPUTS))
+    trace = stack.run(model, x, make_loss(loss_kind, rng))
+    # Some units off and some on, so both branches of relu' are exercised (no a exactly at 0).
+    a = np.concatenate([layer["a"].ravel() for layer in trace.layers])
+    assert (a > 0).any() and (a < 0).any() and np.abs(a).min() > 1e-3
+    for c in gradcheck.check(model, x, make_loss(loss_kind, np.random.default_rng([num_layers, len(loss_kind), 9]))):
+        assert c.max_rel_error <= 1e-6, (c.name, c.max_rel_error)
