@@ -1,0 +1,876 @@
+"""ONNX models read by app/onnx_files.py: real exports checked against onnxruntime, hand-built
+graphs for what PyTorch cannot export, and hostile files.
+
+Real files come from torch.onnx.export at test time, with both exporters: the default dynamo
+one (a Transpose + Reshape after each node, zero initial states as one initializer) and the
+legacy TorchScript one (dynamo=False: Squeeze after each node, initial states built by
+Shape/Gather/Concat/Expand chains). Each is read, mapped with layouts.to_pytorch and run by
+the engine, and the engine's answer is compared with onnxruntime's on the same input, laid
+out as the reader's `probe` says.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+from app import limits, model_files, onnx_files
+from app.model_files import ModelFileError
+from app.nn import layouts, stack
+from app.nn.losses import Loss
+from app.nn.params import head_from, layers_from
+from app.nn.spec import EMBEDDING
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")  # the dynamo exporter needs it
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+nn = torch.nn
+D, H, OUTS, V = 3, 4, 2, 7  # input features, hidden units, head outputs, vocabulary
+
+
+# --- real exports ---------------------------------------------------------------------------
+
+
+class Net(nn.Module):
+    """An RNN with an optional embedding in front and a head (and softmax) behind."""
+
+    def __init__(
+        self, cell, layers=1, head=False, softmax=None, embedding=False, batch_first=False, relu=False, last=False
+    ):
+        super().__init__()
+        torch.manual_seed(len(cell.__name__) * 10 + layers)
+        self.emb = nn.Embedding(V, D) if embedding else None
+        extra = {"nonlinearity": "relu"} if relu else {}
+        self.rnn = cell(D, H, num_layers=layers, batch_first=batch_first, **extra)
+        self.head = nn.Linear(H, OUTS) if head else None
+        self.softmax, self.batch_first, self.last = softmax, batch_first, last
+
+    def forward(self, x):
+        if self.emb is not None:
+            x = self.emb(x)
+        y, _ = self.rnn(x)
+        if self.last:
+            y = y[:, -1] if self.batch_first else y[-1]
+        if self.head is not None:
+            y = self.head(y)
+        if self.softmax == "softmax":
+            y = torch.softmax(y, dim=-1)
+        elif self.softmax == "log_softmax":
+            y = torch.log_softmax(y, dim=-1)
+        return y
+
+
+def export(module: nn.Module, x, dynamo: bool, dynamic: bool = False) -> bytes:
+    module.eval()
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        if dynamo:
+            shapes = None
+            if dynamic:
+                shapes = ({0: torch.export.Dim("batch"), 1: torch.export.Dim("steps")},)
+            program = torch.onnx.export(
+                module, (x,), dynamo=True, input_names=["x"], dynamic_shapes=shapes, verbose=False
+            )
+            return program.model_proto.SerializeToString()
+        buf = io.BytesIO()
+        axes = {"x": {0: "a0", 1: "a1"}} if dynamic else None
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], dynamic_axes=axes)
+        return buf.getvalue()
+
+
+def example(embedding: bool, batch_first: bool, steps: int = 5, batch: int = 2):
+    x = torch.randint(0, V, (steps, batch)) if embedding else torch.randn(steps, batch, D)
+    return x.transpose(0, 1).contiguous() if batch_first else x
+
+
+# --- running both sides ---------------------------------------------------------------------
+
+
+def ort_inputs(source, rng, steps: int = 6, batch: int = 3) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The graph input laid out as probe["axes"] says, and the same sequences as (batch, steps[, D])."""
+    probe = source.probe
+    steps = probe["steps"] or steps
+    batch = probe["batch"] or batch
+    tokens = source.input_kind == "tokens"
+    seqs = rng.integers(0, V, (batch, steps)) if tokens else rng.normal(size=(batch, steps, D))
+    axes = probe["axes"]
+    order = "bt" if tokens else "btd"
+    arr = seqs
+    if "b" not in axes:
+        assert batch == 1
+        arr, order = arr[0], order.replace("b", "")
+    arr = np.transpose(arr, [order.index(a) for a in axes.replace("1", "")])
+    for k, a in enumerate(axes):
+        if a == "1":
+            arr = np.expand_dims(arr, k)
+    feeds = {probe["input_name"]: arr.astype(probe["input_dtype"])}
+    for name, info in probe["extra_inputs"].items():
+        shape = [d if isinstance(d, int) else batch for d in info["shape"]]
+        value = np.zeros(shape) if info["fill"] == "zeros" else np.full(shape, steps)
+        feeds[name] = value.astype(info["dtype"])
+    return feeds, seqs
+
+
+def run_ort(data: bytes, source, feeds, reference: bool = False) -> np.ndarray:
+    """onnxruntime's answer, or with `reference` the onnx package's reference evaluator (which
+    runs what onnxruntime's CPU kernels do not: layout=1)."""
+    if reference:
+        from onnx.reference import ReferenceEvaluator
+
+        (out,) = ReferenceEvaluator(onnx.ModelProto.FromString(data)).run([source.probe["output_name"]], feeds)
+        return out
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    (out,) = session.run([source.probe["output_name"]], feeds)
+    return out
+
+
+def as_batch_steps(out: np.ndarray, axes: str) -> np.ndarray:
+    """onnxruntime's answer as (batch, steps, width), or (batch, width) for the last step."""
+    keep = [k for k, a in enumerate(axes) if a != "1"]
+    out = out.reshape([out.shape[k] for k in keep])
+    axes = "".join(axes[k] for k in keep)
+    if "b" not in axes:
+        out, axes = out[None], "b" + axes
+    want = "bt" + axes[-1] if "t" in axes else "b" + axes[-1]
+    return np.transpose(out, [axes.index(a) for a in want])
+
+
+def engine(source, seq: np.ndarray) -> np.ndarray:
+    tensors = dict(source.tensors)
+    table = tensors.pop(EMBEDDING, None)
+    imported = layouts.to_pytorch(tensors, "onnx")
+    model = stack.Model(
+        imported.cell,
+        layers_from(imported.params, imported.num_layers),
+        head_from(imported.params),
+        nonlinearity=source.nonlinearity,
+        embedding=table,
+        softmax_head=source.output_kind == "logits",
+    )
+    trace = stack.run(model, seq, Loss("dh", dh=np.ones((len(seq), imported.hidden_size))), backward=False)
+    what = source.probe["output_is"]
+    out = {
+        "h": lambda: trace.layers[-1]["h"],
+        "y": lambda: trace.output["y"],
+        "probs": lambda: trace.output["probs"],
+        "log_probs": lambda: np.log(trace.output["probs"]),
+    }[what]()
+    return out[-1] if source.output_steps == "last" else out
+
+
+def check_parity(data: bytes, source, seed: int = 0, reference: bool = False) -> None:
+    rng = np.random.default_rng(seed)
+    feeds, seqs = ort_inputs(source, rng)
+    theirs = as_batch_steps(run_ort(data, source, feeds, reference), source.probe["output_axes"])
+    ours = np.stack([engine(source, seq) for seq in seqs])
+    assert theirs.shape == ours.shape
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
+
+
+def refused(data: bytes, match: str, status: int = 422) -> ModelFileError:
+    with pytest.raises(ModelFileError, match=match) as info:
+        onnx_files.read(data, "m.onnx")
+    assert info.value.status == status
+    assert str(info.value).startswith("m.onnx: ")
+    return info.value
+
+
+# name -> (cell, Net options, example options)
+CASES = {
+    "1 layer": ({"layers": 1}, {}),
+    "2 layers + head, batch_first": ({"layers": 2, "head": True, "batch_first": True}, {"batch_first": True}),
+    "2 layers + embedding + head + softmax": (
+        {"layers": 2, "head": True, "softmax": "softmax", "embedding": True},
+        {"embedding": True},
+    ),
+    "embedding + head + softmax, batch_first": (
+        {"head": True, "softmax": "softmax", "embedding": True, "batch_first": True},
+        {"embedding": True, "batch_first": True},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def exports():
+    """Every real export once per module: (cell name, case, dynamo) -> (bytes, Net options)."""
+    cache: dict[tuple, bytes] = {}
+
+    def get(cell: str, case: str, dynamo: bool, **more):
+        key = (cell, case, dynamo, repr(sorted(more.items())))
+        if key not in cache:
+            options, x_options = CASES.get(case, ({}, {}))
+            options = {**options, **more.get("options", {})}
+            x_options = {**x_options, **more.get("x", {})}
+            net = Net(getattr(nn, cell), **options)
+            cache[key] = export(
+                net,
+                example(**{"embedding": False, "batch_first": False, **x_options}),
+                dynamo,
+                more.get("dynamic", False),
+            )
+        return cache[key]
+
+    return get
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_real_exports_match_onnxruntime(exports, cell, case, dynamo):
+    data = exports(cell, case, dynamo)
+    source = onnx_files.read(data, "m.onnx")
+    options = CASES[case][0]
+    layers = options.get("layers", 1)
+    assert (source.framework, source.format, source.layout) == ("onnx", "onnx", "onnx")
+    assert source.read["cell"] == cell.lower() and source.read["num_layers"] == layers
+    assert [n["op"] for n in source.read["nodes"]] == [cell] * layers
+    assert all(n["direction"] == "forward" and n["layout"] == 0 and n["hidden_size"] == H for n in source.read["nodes"])
+    if cell == "GRU":
+        assert all(n["linear_before_reset"] == 1 for n in source.read["nodes"])
+    else:
+        assert all(n["peepholes"] == "none" for n in source.read["nodes"])
+    assert source.read["producer_name"] == "pytorch" and source.read["opset"] >= 13
+    assert source.input_kind == ("tokens" if options.get("embedding") else "numbers")
+    assert source.output_kind == ("logits" if options.get("softmax") else "values" if options.get("head") else None)
+    assert source.output_steps == "all"
+    probe = source.probe
+    bf = options.get("batch_first", False)
+    assert probe["input_name"] == "x"
+    assert (
+        probe["axes"]
+        == {(False, False): "tbd", (True, False): "btd", (False, True): "tb", (True, True): "bt"}[
+            (bf, bool(options.get("embedding")))
+        ]
+    )
+    assert probe["input_dtype"] == ("int64" if options.get("embedding") else "float32")
+    assert probe["output_is"] == ("probs" if options.get("softmax") else "y" if options.get("head") else "h")
+    assert probe["output_axes"] == ("bt" if bf else "tb") + ("o" if options.get("head") else "h")
+    expected = {f"layer{k}.{r}" for k in range(layers) for r in "WRB"}
+    if options.get("head"):
+        expected |= {"head.weight", "head.bias"}
+        assert source.tensors["head.weight"].shape == (OUTS, H)
+    if options.get("embedding"):
+        expected.add(EMBEDDING)
+        assert source.tensors[EMBEDDING].shape == (V, D)
+    assert set(source.tensors) == expected
+    assert set(source.names) == expected
+    assert all(arr.dtype == np.float64 for arr in source.tensors.values())
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_weights_are_the_modules(exports, dynamo):
+    """The mapped tensors are the nn.Module's own parameters (gate order and all)."""
+    data = exports("LSTM", "2 layers + head, batch_first", dynamo)
+    net = Net(nn.LSTM, layers=2, head=True, batch_first=True)
+    imported = layouts.to_pytorch(onnx_files.read(data, "m.onnx").tensors, "onnx")
+    state = {k.replace("rnn.", "").replace("head.", "head."): v.numpy() for k, v in net.state_dict().items()}
+    for name, value in state.items():
+        np.testing.assert_allclose(imported.params[name], value, rtol=0, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("relu", [False, True], ids=["tanh", "relu"])
+def test_rnn_legacy_exports(exports, layers, relu):
+    """nn.RNN (legacy exporter: one RNN node per layer); relu is read from activations=["Relu"]."""
+    data = exports("RNN", f"rnn {layers}", False, options={"layers": layers, "head": layers == 2, "relu": relu})
+    source = onnx_files.read(data, "m.onnx")
+    assert source.nonlinearity == ("relu" if relu else "tanh")
+    assert [n["activations"] for n in source.read["nodes"]] == [["Relu" if relu else "Tanh"]] * layers
+    imported = layouts.to_pytorch(source.tensors, "onnx")
+    net = Net(nn.RNN, layers=layers, head=layers == 2, relu=relu)
+    for name, value in net.state_dict().items():
+        np.testing.assert_allclose(imported.params[name.replace("rnn.", "")], value.numpy(), atol=1e-7)
+    check_parity(data, source)
+
+
+def test_rnn_dynamo_export_is_unrolled(exports):
+    """The dynamo exporter writes nn.RNN as MatMul/Tanh per step: refused, pointing at dynamo=False."""
+    data = exports("RNN", "1 layer", True)
+    refused(data, r"no LSTM, GRU or RNN node.*step by step.*dynamo=False")
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["tb", "bt"])
+def test_last_step_head(exports, dynamo, batch_first):
+    """fc(y[:, -1]): a Gather of the last step, then Gemm; output_steps "last"."""
+    data = exports(
+        "LSTM",
+        "last",
+        dynamo,
+        options={"layers": 2, "head": True, "last": True, "batch_first": batch_first},
+        x={"batch_first": batch_first},
+    )
+    source = onnx_files.read(data, "m.onnx")
+    assert source.output_steps == "last" and source.read["output_steps"] == "last"
+    assert source.read["head"]["op"] == "Gemm"
+    assert source.probe["output_axes"] == "bo"
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_log_softmax_is_recorded(exports, dynamo):
+    data = exports("GRU", "log", dynamo, options={"head": True, "softmax": "log_softmax"})
+    source = onnx_files.read(data, "m.onnx")
+    assert source.output_kind == "logits"
+    assert source.read["softmax"] == "LogSoftmax" and source.probe["output_is"] == "log_probs"
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_dynamic_axes(exports, dynamo):
+    """Symbolic batch and time: the Reshape targets are computed from Shape in the graph."""
+    data = exports(
+        "LSTM",
+        "dynamic",
+        dynamo,
+        options={"layers": 2, "head": True, "batch_first": True},
+        x={"batch_first": True},
+        dynamic=True,
+    )
+    source = onnx_files.read(data, "m.onnx")
+    assert source.probe["axes"] == "btd"
+    assert source.probe["batch"] is None
+    check_parity(data, source)
+
+
+def test_time_equal_to_batch(exports):
+    """T = B = 4, fixed in the dynamo export's Reshape [4, 4, -1]: followed by sizes, still right."""
+    data = exports(
+        "GRU",
+        "square",
+        True,
+        options={"layers": 2, "batch_first": True},
+        x={"batch_first": True, "steps": 4, "batch": 4},
+    )
+    source = onnx_files.read(data, "m.onnx")
+    assert source.probe["axes"] == "btd" and source.probe["output_axes"] == "bth"
+    check_parity(data, source)
+
+
+def test_looks_like_onnx(exports):
+    assert onnx_files.looks_like_onnx(exports("LSTM", "1 layer", False))
+    assert onnx_files.looks_like_onnx(exports("LSTM", "1 layer", True))
+    for other in (
+        model_files.write({"a": np.ones(2)}, "npz"),
+        model_files.write({"a": np.ones(2)}, "safetensors"),
+        model_files.write({"a": np.ones(2)}, "json"),
+        b"\x89HDF\r\n\x1a\n" + bytes(64),
+        b"\x80\x04\x95" + bytes(20),
+        b"",
+        b"\x08",
+        b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+    ):
+        assert not onnx_files.looks_like_onnx(other)
+
+
+def test_read_source_dispatches_onnx(exports):
+    if not hasattr(model_files, "read_source"):
+        pytest.skip("model_files.read_source is not there yet")
+    data = exports("GRU", "2 layers + head, batch_first", True)
+    source = model_files.read_source("model.onnx", data)
+    assert source.framework == "onnx" and "layer1.R" in source.tensors
+
+
+# --- hand-built graphs: what PyTorch does not export ----------------------------------------
+
+RNG = np.random.default_rng(7)
+BLOCKS = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+
+def init(name: str, arr, dtype=np.float32) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(arr, dtype=dtype), name)
+
+
+def recurrent_model(
+    op: str = "LSTM",
+    attrs: dict | None = None,
+    inputs: dict[str, onnx.TensorProto | str] | None = None,
+    after: list | None = None,
+    layout: int | None = None,
+    steps: int = 5,
+    batch: int = 2,
+    extra_inits: list | None = None,
+    extra_nodes_before: list | None = None,
+    graph_inputs: list | None = None,
+) -> bytes:
+    """One recurrent node X -> Y, Y squeezed to (T, B, H) (or (B, T, H) for layout 1), then `after` nodes.
+
+    `inputs` gives B, sequence_lens, initial_h, initial_c, P by name: a TensorProto becomes an
+    initializer, a string is an existing value's name.
+    """
+    k = BLOCKS[op]
+    attrs = {"hidden_size": H, **({"linear_before_reset": 1} if op == "GRU" else {}), **(attrs or {})}
+    if layout is not None:
+        attrs["layout"] = layout
+    inits = [init("W", RNG.normal(size=(1, k * H, D)) * 0.5), init("R", RNG.normal(size=(1, k * H, H)) * 0.5)]
+    names = ["X", "W", "R"]
+    order = (
+        ["B", "sequence_lens", "initial_h", "initial_c", "P"] if op == "LSTM" else ["B", "sequence_lens", "initial_h"]
+    )
+    given = {"B": init("B", RNG.normal(size=(1, 2 * k * H)) * 0.1), **(inputs or {})}
+    for role in order:
+        value = given.get(role)
+        if value is None:
+            names.append("")
+        elif isinstance(value, str):
+            names.append(value)
+        else:
+            value.name = role
+            inits.append(value)
+            names.append(role)
+    while names and names[-1] == "":
+        names.pop()
+    x_shape = [steps, batch, D] if not layout else [batch, steps, D]
+    nodes = list(extra_nodes_before or [])
+    nodes.append(helper.make_node(op, names, ["Y"], name="rec", **attrs))
+    nodes.append(helper.make_node("Squeeze", ["Y", "axes1"], ["Ys"], name="squeeze"))
+    inits.append(init("axes1", [2 if layout else 1], np.int64))
+    last = "Ys"
+    for node in after or []:
+        nodes.append(node)
+        last = node.output[0]
+    nodes.append(helper.make_node("Identity", [last], ["out"], name="out"))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, x_shape), *(graph_inputs or [])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        initializer=inits + list(extra_inits or []),
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="hand")
+    model.ir_version = 9
+    return model.SerializeToString()
+
+
+def head_nodes(activation: str | None = None) -> tuple[list, list]:
+    nodes = [
+        helper.make_node("MatMul", ["Ys", "Wo"], ["mm"], name="head_mm"),
+        helper.make_node("Add", ["mm", "bo"], ["y"], name="head_add"),
+    ]
+    if activation:
+        nodes.append(helper.make_node(activation, ["y"], ["act"], name="after_head"))
+    return nodes, [init("Wo", RNG.normal(size=(H, OUTS))), init("bo", RNG.normal(size=OUTS))]
+
+
+def test_hand_built_lstm_matches_onnxruntime():
+    data = recurrent_model("LSTM")
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["producer_name"] == "hand"
+    assert source.names == {"layer0.W": "W", "layer0.R": "R", "layer0.B": "B"}
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_batch_first_layout_attribute(op):
+    """layout=1: X is (B, T, D) and Y (B, T, 1, H): only the axis order changes.
+
+    onnxruntime's CPU kernels refuse layout=1, so the onnx package's reference evaluator runs it.
+    """
+    nodes, inits = head_nodes()
+    data = recurrent_model(op, layout=1, after=nodes, extra_inits=inits)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["nodes"][0]["layout"] == 1
+    assert source.probe["axes"] == "btd" and source.probe["output_axes"] == "bto"
+    check_parity(data, source, reference=True)
+
+
+def test_no_bias_is_zeros():
+    data = recurrent_model("GRU", inputs={"B": ""})
+    source = onnx_files.read(data, "m.onnx")
+    assert source.names["layer0.B"] == "(none)"
+    assert not source.tensors["layer0.B"].any() and source.tensors["layer0.B"].shape == (1, 6 * H)
+    check_parity(data, source)
+
+
+def test_matmul_head_without_add_has_zero_bias():
+    data = recurrent_model(
+        "LSTM",
+        after=[helper.make_node("MatMul", ["Ys", "Wo"], ["y"], name="mm")],
+        extra_inits=[init("Wo", RNG.normal(size=(H, OUTS)))],
+    )
+    source = onnx_files.read(data, "m.onnx")
+    assert source.names["head.bias"] == "(none)" and not source.tensors["head.bias"].any()
+    assert source.names["head.weight"] == "Wo (transposed)"
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize("value", [None, 0])
+def test_gru_linear_before_reset_zero_refused(value):
+    attrs = {"linear_before_reset": value}
+    data = (
+        recurrent_model("GRU", attrs=attrs)
+        if value is not None
+        else _without_attribute(recurrent_model("GRU"), "linear_before_reset")
+    )
+    err = refused(
+        data,
+        r"GRU node 'rec': linear_before_reset (is absent \(so ONNX's default 0 applies\)|is 0); linear_before_reset=0 "
+        r"applies the reset gate before the recurrent product, which this engine \(like PyTorch\) does not compute",
+    )
+    assert err.tensor == "rec"
+
+
+def _without_attribute(data: bytes, name: str) -> bytes:
+    model = onnx.ModelProto.FromString(data)
+    for node in model.graph.node:
+        kept = [a for a in node.attribute if a.name != name]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("direction", ["reverse", "bidirectional"])
+def test_direction_refused(direction):
+    refused(
+        recurrent_model("LSTM", attrs={"direction": direction}), rf"direction='{direction}'.*reverse or bidirectional"
+    )
+
+
+@pytest.mark.parametrize(
+    ("op", "attrs", "match"),
+    [
+        ("LSTM", {"clip": 3.0}, r"clip=3.0: the engine does not clip"),
+        ("LSTM", {"input_forget": 1}, r"input_forget=1"),
+        (
+            "LSTM",
+            {"activations": ["Sigmoid", "Tanh", "Relu"]},
+            r"activations=\['Sigmoid', 'Tanh', 'Relu'\].*Sigmoid, Tanh, Tanh only",
+        ),
+        ("GRU", {"activations": ["HardSigmoid", "Tanh"]}, r"activations=\['HardSigmoid', 'Tanh'\]"),
+        ("RNN", {"activations": ["Sigmoid"]}, r"activations=\['Sigmoid'\].*Tanh \(or Relu\)"),
+        ("RNN", {"activations": ["Tanh"], "activation_alpha": [1.0]}, r"activation_alpha"),
+        ("LSTM", {"hidden_size": H + 1}, r"hidden_size=5 but its R is for 4 units"),
+        ("LSTM", {"layout": 2}, r"layout=2"),
+        ("LSTM", {"output_sequence": 1}, r"attribute 'output_sequence', which LSTM does not define"),
+    ],
+)
+def test_settings_refused(op, attrs, match):
+    err = refused(recurrent_model(op, attrs=attrs), match)
+    assert err.tensor == "rec"
+
+
+def test_default_activations_accepted_when_written():
+    data = recurrent_model("LSTM", attrs={"activations": ["Sigmoid", "Tanh", "Tanh"]})
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["nodes"][0]["activations"] == ["Sigmoid", "Tanh", "Tanh"]
+    check_parity(data, source)
+
+
+def test_peepholes():
+    zero = recurrent_model("LSTM", inputs={"P": init("P", np.zeros((1, 3 * H)))})
+    source = onnx_files.read(zero, "m.onnx")
+    assert source.read["nodes"][0]["peepholes"] == "zero"
+    check_parity(zero, source)
+    p = np.zeros((1, 3 * H))
+    p[0, 5] = 0.25
+    err = refused(recurrent_model("LSTM", inputs={"P": init("P", p)}), r"nonzero peephole weights P \('P'\)")
+    assert err.tensor == "P"
+
+
+def test_initial_states():
+    zeros = recurrent_model(
+        "LSTM", inputs={"initial_h": init("h0", np.zeros((1, 2, H))), "initial_c": init("c0", np.zeros((1, 2, H)))}
+    )
+    source = onnx_files.read(zeros, "m.onnx")
+    assert source.read["nodes"][0]["initial_h"] == "zeros (initial_h)"
+    check_parity(zeros, source)
+    h = np.zeros((1, 2, H))
+    h[0, 1, 2] = 1.0
+    err = refused(
+        recurrent_model("LSTM", inputs={"initial_h": init("h0", h)}),
+        r"initial_h of LSTM node 'rec' is a nonzero constant",
+    )
+    assert err.tensor == "initial_h"
+    # A graph input: recorded, and fed zeros by the parity check.
+    fed = recurrent_model(
+        "GRU",
+        inputs={"initial_h": "h0"},
+        graph_inputs=[helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, 2, H])],
+    )
+    source = onnx_files.read(fed, "m.onnx")
+    assert source.read["nodes"][0]["initial_h"] == "graph input 'h0'"
+    assert source.probe["extra_inputs"]["h0"]["fill"] == "zeros"
+    check_parity(fed, source)
+    # A computed state is refused naming the node that computes it.
+    made = recurrent_model(
+        "RNN",
+        inputs={"initial_h": "h0"},
+        extra_nodes_before=[helper.make_node("Sin", ["X"], ["h0"], name="sine")],
+    )
+    refused(made, r"initial_h of RNN node 'rec' comes from Sin node 'sine'")
+
+
+def test_constant_of_shape_initial_state():
+    nonzero = helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])
+    shape = init("shape", [1, 2, H], np.int64)
+    made = recurrent_model(
+        "GRU",
+        inputs={"initial_h": "h0"},
+        extra_inits=[shape],
+        extra_nodes_before=[helper.make_node("ConstantOfShape", ["shape"], ["h0"], name="fill", value=nonzero)],
+    )
+    refused(made, r"ConstantOfShape node 'fill' filled with \[0.5\]")
+    zero = helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0])
+    made = recurrent_model(
+        "GRU",
+        inputs={"initial_h": "h0"},
+        extra_inits=[shape],
+        extra_nodes_before=[helper.make_node("ConstantOfShape", ["shape"], ["h0"], name="fill", value=zero)],
+    )
+    check_parity(made, onnx_files.read(made, "m.onnx"))
+
+
+def test_sequence_lens_graph_input():
+    data = recurrent_model(
+        "LSTM",
+        inputs={"sequence_lens": "lens"},
+        graph_inputs=[helper.make_tensor_value_info("lens", TensorProto.INT32, [2])],
+    )
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["nodes"][0]["sequence_lens"] == "graph input 'lens'"
+    assert source.probe["extra_inputs"]["lens"]["fill"] == "steps"
+    check_parity(data, source)
+    const = recurrent_model("LSTM", inputs={"sequence_lens": init("lens", [5, 5], np.int32)})
+    refused(const, r"sequence_lens of LSTM node 'rec' \('sequence_lens'\) is not a graph input")
+
+
+@pytest.mark.parametrize("op", ["Relu", "Tanh", "Sigmoid", "LayerNormalization"])
+def test_op_after_head_refused(op):
+    nodes, inits = head_nodes()
+    if op == "LayerNormalization":
+        nodes.append(helper.make_node(op, ["y", "scale"], ["act"], name="after_head"))
+        inits.append(init("scale", np.ones(OUTS)))
+    else:
+        nodes.append(helper.make_node(op, ["y"], ["act"], name="after_head"))
+    err = refused(
+        recurrent_model("LSTM", after=nodes, extra_inits=inits),
+        rf"{op} node 'after_head' is on the path after the head",
+    )
+    assert err.tensor == "after_head"
+
+
+def test_softmax_over_the_wrong_axis_refused():
+    nodes, inits = head_nodes()
+    nodes.append(helper.make_node("Softmax", ["y"], ["p"], name="sm", axis=1))
+    refused(recurrent_model("LSTM", after=nodes, extra_inits=inits), r"Softmax node 'sm' normalises over axis 1")
+
+
+def test_softmax_and_dropout_and_cast_accepted():
+    nodes, inits = head_nodes()
+    nodes += [
+        helper.make_node("Dropout", ["y"], ["dy"], name="drop"),
+        helper.make_node("Cast", ["dy"], ["cy"], name="cast", to=TensorProto.FLOAT),
+        helper.make_node("Softmax", ["cy"], ["p"], name="sm"),
+    ]
+    data = recurrent_model("LSTM", after=nodes, extra_inits=inits)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.output_kind == "logits" and source.probe["output_is"] == "probs"
+    check_parity(data, source)
+
+
+def test_gemm_settings():
+    def gemm_model(**attrs):
+        node = helper.make_node("Gemm", ["Ys2", "Wo", "bo"], ["y"], name="gemm", **attrs)
+        flat = helper.make_node("Gather", ["Ys", "last"], ["Ys2"], name="pick", axis=0)
+        inits = [
+            init("Wo", RNG.normal(size=(OUTS, H))),
+            init("bo", RNG.normal(size=OUTS)),
+            init("last", np.int64(-1), np.int64),
+        ]
+        return recurrent_model("GRU", after=[flat, node], extra_inits=inits)
+
+    data = gemm_model(transB=1)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.output_steps == "last" and source.probe["output_axes"] == "bo"
+    check_parity(data, source)
+    refused(gemm_model(transB=1, alpha=2.0), r"alpha=2.0")
+    refused(gemm_model(transA=1, transB=1), r"transA=1")
+
+
+def test_gather_of_a_middle_step_refused():
+    pick = helper.make_node("Gather", ["Ys", "two"], ["mid"], name="pick", axis=0)
+    refused(recurrent_model("LSTM", after=[pick], extra_inits=[init("two", np.int64(2), np.int64)]), r"picks step 2")
+
+
+def test_transpose_swapping_time_and_batch_refused():
+    """Between two layers, a Transpose that swaps time and batch would feed the wrong sequence."""
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    g = model.graph
+    second = helper.make_node("LSTM", ["Yt", "W2", "R2"], ["Y2"], name="rec2", hidden_size=H)
+    g.node.insert(len(g.node) - 1, helper.make_node("Transpose", ["Ys"], ["Yt"], name="swap", perm=[1, 0, 2]))
+    g.node.insert(len(g.node) - 1, second)
+    g.initializer.extend([init("W2", RNG.normal(size=(1, 4 * H, H))), init("R2", RNG.normal(size=(1, 4 * H, H)))])
+    g.node[-1].input[0] = "Y2"
+    err = refused(model.SerializeToString(), r"LSTM node 'rec2' receives the layer below's output with its axes moved")
+    assert err.tensor == "rec2"
+
+
+def test_reshape_merging_axes_refused():
+    reshape = helper.make_node("Reshape", ["Ys", "flat"], ["merged"], name="merge")
+    data = recurrent_model("LSTM", after=[reshape], extra_inits=[init("flat", [10, H], np.int64)])
+    refused(data, r"Reshape node 'merge' reshapes .* merge or split")
+
+
+def test_two_layers_mixed_cells_refused():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    g = model.graph
+    g.node.insert(
+        len(g.node) - 1,
+        helper.make_node("GRU", ["Ys", "W2", "R2"], ["Y2"], name="rec2", hidden_size=H, linear_before_reset=1),
+    )
+    g.node.insert(len(g.node) - 1, helper.make_node("Squeeze", ["Y2", "axes1"], ["Y2s"], name="sq2"))
+    g.initializer.extend([init("W2", RNG.normal(size=(1, 3 * H, H))), init("R2", RNG.normal(size=(1, 3 * H, H)))])
+    g.node[-1].input[0] = "Y2s"
+    refused(model.SerializeToString(), r"mix GRU, LSTM")
+
+
+# --- hostile files ----------------------------------------------------------------------------
+
+
+def test_external_data_is_never_read(monkeypatch):
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "/etc/passwd"), ("offset", "0"), ("length", "192")):
+        entry = w.external_data.add()
+        entry.key, entry.value = key, value
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: opened.append(str(f)) or real_open(f, *a, **k))
+    monkeypatch.setattr(numpy_helper, "to_array", lambda *a, **k: pytest.fail("to_array called"))
+    err = refused(model.SerializeToString(), r"initializer 'W' keeps its data in an external file \('/etc/passwd'\)")
+    assert err.tensor == "W"
+    assert not any("passwd" in f for f in opened)
+
+
+def test_external_data_in_an_unused_constant_refused():
+    """Refused wherever it is, before any value is looked at."""
+    tensor = helper.make_tensor("c", TensorProto.FLOAT, [1], [0.0])
+    tensor.ClearField("float_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../secret"
+    const = helper.make_node("Constant", [], ["unused"], name="const", value=tensor)
+    refused(
+        recurrent_model("LSTM", extra_nodes_before=[const]),
+        r"attribute 'value' of Constant node 'const' keeps its data",
+    )
+
+
+def test_declared_gigabytes_refused_before_allocating():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    del w.dims[:]
+    w.dims.extend([100_000, 100_000])
+    w.raw_data = b"\0\0\0\0"
+    err = refused(
+        model.SerializeToString(), r"initializer 'W' \(W of LSTM node 'rec'\) declares \[100000, 100000\]", status=413
+    )
+    assert err.tensor == "W"
+
+
+def test_declared_size_must_match_stored_bytes():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    w.raw_data = w.raw_data[:-4]
+    refused(
+        model.SerializeToString(), r"initializer 'W' .* declares \[1, 16, 3\] \(48 numbers: 192 bytes\) but stores 188"
+    )
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    r = next(t for t in model.graph.initializer if t.name == "R")
+    r.ClearField("raw_data")
+    r.float_data.extend([0.0] * 3)
+    refused(model.SerializeToString(), r"initializer 'R' .* but stores 3")
+
+
+def test_negative_and_many_dims_refused():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    w.dims[0] = -1
+    refused(model.SerializeToString(), r"declares dimensions \[-1, 16, 3\]")
+
+
+def test_other_dtypes():
+    """float16, float64 and bfloat16 weights are read (as float64); int32 weights are refused."""
+    for dtype in (TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16):
+        model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+        r = next(t for t in model.graph.initializer if t.name == "R")
+        values = numpy_helper.to_array(r).astype(np.float32)
+        r.CopyFrom(helper.make_tensor("R", dtype, values.shape, values.ravel().tolist()))
+        source = onnx_files.read(model.SerializeToString(), "m.onnx")
+        np.testing.assert_allclose(source.tensors["layer0.R"], values, rtol=1e-2)
+        assert source.tensors["layer0.R"].dtype == np.float64
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    r = next(t for t in model.graph.initializer if t.name == "R")
+    r.CopyFrom(helper.make_tensor("R", TensorProto.INT32, [1, 4 * H, H], [1] * (4 * H * H)))
+    refused(model.SerializeToString(), r"initializer 'R' \(R of LSTM node 'rec'\) has data type INT32")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x08" + b"\xff" * 11, b"\x08\x07\x12\xff\xff\xff\xff\x0f", b"\x08\x07" + bytes(range(256)) * 4],
+    ids=["bad varint", "string past the end", "noise"],
+)
+def test_garbage_starting_with_0x08(data):
+    assert not onnx_files.looks_like_onnx(data)
+    with pytest.raises(ModelFileError, match=r"^m.onnx: not an ONNX model"):
+        onnx_files.read(data, "m.onnx")
+
+
+def test_too_many_nodes_refused():
+    chain = [
+        helper.make_node("Identity", [f"v{k}"], [f"v{k + 1}"], name=f"id{k}") for k in range(limits.MAX_ONNX_NODES)
+    ]
+    data = recurrent_model("LSTM", after=[helper.make_node("Identity", ["Ys"], ["v0"], name="start"), *chain])
+    err = refused(
+        data, rf"the graph has {limits.MAX_ONNX_NODES + 4} nodes; at most {limits.MAX_ONNX_NODES}", status=413
+    )
+    assert err.tensor is None
+
+
+def test_loop_with_a_subgraph_refused():
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])],
+    )
+    loop = helper.make_node("Loop", ["", ""], [], name="loop", body=body)
+    err = refused(
+        recurrent_model("LSTM", extra_nodes_before=[loop]), r"Loop node 'loop' holds a subgraph \(attribute 'body'\)"
+    )
+    assert err.tensor == "loop"
+
+
+def test_huge_names_are_cut_short_in_messages():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM", attrs={"clip": 1.0}))
+    model.graph.node[0].name = "n" * 1_000_000
+    err = refused(model.SerializeToString(), r"clip")
+    assert len(str(err)) < 1000
+
+
+def test_a_cycle_does_not_hang():
+    """A hostile graph whose output feeds itself: refused, not followed forever."""
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    g = model.graph
+    g.node.append(helper.make_node("Identity", ["loop_b"], ["loop_a"], name="a"))
+    g.node.append(helper.make_node("Identity", ["loop_a"], ["loop_b"], name="b"))
+    g.output[0].name = "loop_a"
+    refused(model.SerializeToString(), r"output 'loop_a'")
