@@ -96,6 +96,7 @@ MIN_OPSET = 7  # LSTM/GRU/RNN-7: the current semantics (LSTM-1 had output_sequen
 MAX_DIMS = 8  # a shape constant or a tensor of more dimensions is not part of an RNN model
 MAX_SHAPE_DEPTH = 64  # nodes followed to work out a Reshape's target or an initial state
 MAX_WORK = 4 * limits.MAX_ONNX_NODES  # nodes visited for all of them together
+MAX_NODE_FIELDS = 256  # inputs, outputs or attributes of one node (an RNN node has at most 8 inputs)
 UNIT = "1"  # the label of an axis of size one that carries nothing (a direction axis, an Unsqueeze)
 INT64_MAX = 2**63 - 1
 
@@ -163,13 +164,13 @@ class _Reader:
         self.names: dict[str, str] = {}
         self.extra_inputs: dict[str, dict[str, Any]] = {}
         self.time: str | None = None  # the labels the first recurrent node reads as time and batch
+        self.batch: str | None = None
         self.cache: dict[tuple[str, bool], np.ndarray] = {}
         self.zero_memo: dict[str, str] = {}
         self.shape_memo: dict[str, tuple[list[Dim], bool] | None] = {}
         # Nodes visited working out initial states and shapes: memoised, and bounded, so a
         # hostile graph of Concats of Concats cannot make the walk exponential.
         self.work = 0
-        self.batch: str | None = None
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -218,19 +219,47 @@ class _Reader:
                 "has a few dozen)",
                 status=413,
             )
+        # Python loops below visit every initializer, input and attribute: bounded here, so a
+        # file of millions of tiny entries is refused at the cost of counting them.
+        counts = {
+            "initializers": len(graph.initializer) + len(graph.sparse_initializer),
+            "graph inputs": len(graph.input),
+            "graph outputs": len(graph.output),
+        }
+        for what, count in counts.items():
+            if count > limits.MAX_ONNX_NODES:
+                raise self.fail(f"the graph has {count} {what}; at most {limits.MAX_ONNX_NODES} are read", status=413)
         for function in self.model.functions:
             if function.domain in ("", "ai.onnx"):
                 raise self.fail(
                     f"the model defines its own function {_short(function.name)!r} in the standard ONNX domain, "
                     "where it could stand for a standard op"
                 )
-        for node in graph.node:
+        if len(self.model.training_info):
+            raise self.fail("the model carries training_info (a training graph); export the model for inference")
+        # Every place a tensor can hide, including functions' bodies: onnxruntime (the parity
+        # check) loads the whole file, used or not, so none of it may point at external data.
+        every_node = [*graph.node, *(n for f in self.model.functions for n in f.node)]
+        for node in every_node:
+            if max(len(node.attribute), len(node.input), len(node.output)) > MAX_NODE_FIELDS:
+                raise self.fail(
+                    f"{self.what(node)} has {len(node.input)} inputs, {len(node.output)} outputs and "
+                    f"{len(node.attribute)} attributes; at most {MAX_NODE_FIELDS} of each are read",
+                    node.name,
+                    status=413,
+                )
             for attr in node.attribute:
                 if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) or attr.HasField("g") or attr.graphs:
                     raise self.fail(
                         f"{self.what(node)} holds a subgraph (attribute {_short(attr.name)!r}); control flow (If, Loop, "
                         f"Scan) is not part of a recurrent model this app reads. {HOW_TO_EXPORT}",
                         node.name,
+                    )
+                if len(attr.tensors) > MAX_NODE_FIELDS:
+                    raise self.fail(
+                        f"{self.what(node)}: attribute {_short(attr.name)!r} holds {len(attr.tensors)} tensors",
+                        node.name,
+                        status=413,
                     )
                 tensors = ([attr.t] if attr.HasField("t") else []) + list(attr.tensors)
                 if attr.HasField("sparse_tensor") or attr.sparse_tensors:
@@ -522,10 +551,10 @@ class _Reader:
     # --- the recurrent chain --------------------------------------------------------------
 
     def _recurrent_chain(self, top: onnx.NodeProto) -> list[tuple[onnx.NodeProto, list[onnx.NodeProto]]]:
-        """[(recurrent node, the shape-only nodes between its input source and its X)], bottom first.
+        """[(recurrent node, the shape-only nodes from the layer below's Y to its X)], bottom first.
 
-        For the bottom node the source is the graph input (or the embedding); the walk that
-        finds it is stored in self.first_path.
+        For the bottom node the nodes start at the graph input or the embedding's output;
+        which of the two is kept in self.first_source.
         """
         chain: list[tuple[onnx.NodeProto, list[onnx.NodeProto]]] = []
         node = top

@@ -136,14 +136,22 @@ def run_ort(data: bytes, source, feeds, reference: bool = False) -> np.ndarray:
     return out
 
 
-def as_batch_steps(out: np.ndarray, axes: str) -> np.ndarray:
-    """onnxruntime's answer as (batch, steps, width), or (batch, width) for the last step."""
+def as_batch_steps(out: np.ndarray, axes: str, last: bool) -> np.ndarray:
+    """onnxruntime's answer as (batch, steps, width), or (batch, width) for the last step.
+
+    `axes` names each axis of the answer (t, b, h or o, 1); an axis of size one the graph
+    squeezed away (a batch of one, a single step) is put back.
+    """
+    assert len(axes) == out.ndim
     keep = [k for k, a in enumerate(axes) if a != "1"]
     out = out.reshape([out.shape[k] for k in keep])
     axes = "".join(axes[k] for k in keep)
     if "b" not in axes:
         out, axes = out[None], "b" + axes
-    want = "bt" + axes[-1] if "t" in axes else "b" + axes[-1]
+    if "t" not in axes and not last:
+        out, axes = out[None], "t" + axes
+    width = next(a for a in axes if a not in "tb")
+    want = "b" + width if last else "bt" + width
     return np.transpose(out, [axes.index(a) for a in want])
 
 
@@ -173,7 +181,9 @@ def engine(source, seq: np.ndarray) -> np.ndarray:
 def check_parity(data: bytes, source, seed: int = 0, reference: bool = False) -> None:
     rng = np.random.default_rng(seed)
     feeds, seqs = ort_inputs(source, rng)
-    theirs = as_batch_steps(run_ort(data, source, feeds, reference), source.probe["output_axes"])
+    theirs = as_batch_steps(
+        run_ort(data, source, feeds, reference), source.probe["output_axes"], source.output_steps == "last"
+    )
     ours = np.stack([engine(source, seq) for seq in seqs])
     assert theirs.shape == ours.shape
     np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
@@ -874,3 +884,197 @@ def test_a_cycle_does_not_hang():
     g.node.append(helper.make_node("Identity", ["loop_a"], ["loop_b"], name="b"))
     g.output[0].name = "loop_a"
     refused(model.SerializeToString(), r"output 'loop_a'")
+
+
+# --- more real exports and hand-built graphs --------------------------------------------------
+
+
+class StateNet(nn.Module):
+    """Returns the last state h_n (as a classifier often does) and, with `both`, y too."""
+
+    def __init__(self, bidirectional=False, both=False):
+        super().__init__()
+        torch.manual_seed(3)
+        self.rnn = nn.LSTM(D, H, bidirectional=bidirectional)
+        self.head = nn.Linear(H * (2 if bidirectional else 1), OUTS)
+        self.both = both
+
+    def forward(self, x):
+        y, (h, _) = self.rnn(x)
+        if self.both:
+            return self.head(y), h
+        return self.head(h[-1]) if not self.rnn.bidirectional else self.head(y)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_last_state_output_refused(dynamo):
+    refused(export(StateNet(), example(False, False), dynamo), r"computed from Y_h \(the last state\).*y\[:, -1\]")
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_bidirectional_refused(dynamo):
+    err = refused(export(StateNet(bidirectional=True), example(False, False), dynamo), r"direction='bidirectional'")
+    assert err.tensor
+
+
+def test_several_outputs_the_head_is_compared():
+    data = export(StateNet(both=True), example(False, False), False)
+    source = onnx_files.read(data, "m.onnx")
+    model = onnx.ModelProto.FromString(data)
+    assert source.probe["output_name"] == model.graph.output[0].name
+    assert source.probe["output_is"] == "y"
+    check_parity(data, source)
+
+
+def test_embedding_with_int32_ids_and_cast():
+    table = init("E", RNG.normal(size=(V, D)))
+    nodes = [
+        helper.make_node("Cast", ["ids"], ["ids64"], name="cast", to=TensorProto.INT64),
+        helper.make_node("Gather", ["E", "ids64"], ["X"], name="embed"),
+    ]
+    model = onnx.ModelProto.FromString(recurrent_model("GRU", extra_nodes_before=nodes, extra_inits=[table]))
+    del model.graph.input[:]
+    model.graph.input.append(helper.make_tensor_value_info("ids", TensorProto.INT32, ["steps", "batch"]))
+    data = model.SerializeToString()
+    source = onnx_files.read(data, "m.onnx")
+    assert source.input_kind == "tokens" and source.names[EMBEDDING] == "E"
+    assert source.read["embedding"] == {"node": "embed", "vocab_size": V, "width": D}
+    assert source.probe["input_dtype"] == "int32" and source.probe["axes"] == "tb"
+    assert source.probe["steps"] is None and source.probe["input_shape"] == ["steps", "batch"]
+    check_parity(data, source)
+
+
+def test_float_ids_into_a_gather_refused():
+    table = init("E", RNG.normal(size=(V, D)))
+    nodes = [helper.make_node("Gather", ["E", "ids"], ["X"], name="embed")]
+    model = onnx.ModelProto.FromString(recurrent_model("GRU", extra_nodes_before=nodes, extra_inits=[table]))
+    del model.graph.input[:]
+    model.graph.input.append(helper.make_tensor_value_info("ids", TensorProto.FLOAT, [5, 2]))
+    refused(model.SerializeToString(), r"graph input 'ids' \(float32\) feeds the indices of Gather node 'embed'")
+
+
+def test_old_opset_and_foreign_domains_refused():
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    model.opset_import[0].version = 6
+    refused(model.SerializeToString(), r"opset 6 is older than 7")
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    model.graph.node[-1].domain = "com.example"
+    model.opset_import.append(helper.make_opsetid("com.example", 1))
+    refused(model.SerializeToString(), r"Identity node 'out' of domain 'com.example' is on the path")
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    model.functions.append(helper.make_function("", "Squeeze", ["a", "b"], ["c"], [], [helper.make_opsetid("", 20)]))
+    refused(model.SerializeToString(), r"defines its own function 'Squeeze' in the standard ONNX domain")
+
+
+def test_too_many_initializers_refused():
+    extra = [init(f"c{k}", [0.0]) for k in range(limits.MAX_ONNX_NODES)]
+    refused(recurrent_model("LSTM", extra_inits=extra), r"initializers; at most", status=413)
+
+
+def test_concat_of_concats_is_not_exponential():
+    """Initial states built from a Concat of Concats of ... a zero: memoised, answered quickly."""
+    nodes, prev = [], "z0"
+    for k in range(60):
+        nodes.append(helper.make_node("Concat", [prev] * 8, [f"z{k + 1}"], name=f"cat{k}", axis=0))
+        prev = f"z{k + 1}"
+    nodes.append(helper.make_node("Slice", [prev, "s0", "s1", "s2"], ["h0"], name="slice"))
+    inits = [init("z0", np.zeros((1, 2, H))), *(init(n, [v], np.int64) for n, v in (("s0", 0), ("s1", 1), ("s2", 0)))]
+    source = onnx_files.read(
+        recurrent_model("GRU", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits), "m.onnx"
+    )
+    assert source.read["nodes"][0]["initial_h"] == "zeros (Concat node 'cat59')"
+
+
+# --- fuzzing: mutated real exports are read or refused, and never give a wrong number ------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_seeds(exports):
+    return [
+        exports("LSTM", "2 layers + embedding + head + softmax", True),
+        exports("LSTM", "2 layers + embedding + head + softmax", False),
+        exports("GRU", "2 layers + head, batch_first", True),
+        exports("GRU", "2 layers + head, batch_first", False),
+        exports(
+            "GRU",
+            "square",
+            True,
+            options={"layers": 2, "batch_first": True},
+            x={"batch_first": True, "steps": 4, "batch": 4},
+        ),
+    ]
+
+
+def test_byte_mutations_are_read_or_refused(fuzz_seeds):
+    rng = np.random.default_rng(11)
+    for it in range(400):
+        data = bytearray(fuzz_seeds[it % len(fuzz_seeds)])
+        for _ in range(int(rng.integers(1, 4))):
+            pos = int(rng.integers(0, len(data)))
+            data[pos] = int(rng.integers(0, 256))
+        with contextlib.suppress(ModelFileError):
+            onnx_files.read(bytes(data), "m.onnx")
+
+
+def _mutate(model: onnx.ModelProto, rng: np.random.Generator) -> None:
+    """One change of the kind that moves axes or picks other values: a Transpose's perm, an int
+    constant (shapes, axes, indices), an int attribute (axis, layout, transB), an input rewired."""
+    g = model.graph
+    nodes = list(g.node)
+    kind = int(rng.integers(0, 4))
+    if kind == 0:
+        for n in nodes:
+            if n.op_type == "Transpose" and rng.random() < 0.5:
+                perm = next(a for a in n.attribute if a.name == "perm")
+                p = list(perm.ints)
+                rng.shuffle(p)
+                perm.ints[:] = p
+    elif kind == 1:
+        ints = [t for t in g.initializer if t.data_type == TensorProto.INT64 and np.prod(t.dims) > 0]
+        ints += [
+            n.attribute[0].t
+            for n in nodes
+            if n.op_type == "Constant" and n.attribute[0].t.data_type == TensorProto.INT64
+        ]
+        if ints:
+            t = ints[int(rng.integers(len(ints)))]
+            arr = numpy_helper.to_array(t).copy()
+            if arr.size:
+                arr.ravel()[int(rng.integers(arr.size))] = int(rng.choice([-1, 0, 1, 2, 3, 4, 5]))
+                t.CopyFrom(numpy_helper.from_array(arr, t.name))
+    elif kind == 2:
+        node = nodes[int(rng.integers(len(nodes)))]
+        ints = [a for a in node.attribute if a.type == onnx.AttributeProto.INT]
+        if ints:
+            ints[int(rng.integers(len(ints)))].i = int(rng.choice([-2, -1, 0, 1, 2]))
+    else:
+        values = [o for n in nodes for o in n.output] + [i.name for i in g.input] + [t.name for t in g.initializer]
+        node = nodes[int(rng.integers(len(nodes)))]
+        if node.input:
+            node.input[int(rng.integers(len(node.input)))] = values[int(rng.integers(len(values)))]
+
+
+def test_mutated_graphs_never_give_a_wrong_number(fuzz_seeds):
+    """Whatever the reader accepts and onnxruntime runs, the engine answers the same."""
+    ort.set_default_logger_severity(4)
+    rng = np.random.default_rng(5)
+    accepted = 0
+    for it in range(300):
+        model = onnx.ModelProto.FromString(fuzz_seeds[it % len(fuzz_seeds)])
+        for _ in range(int(rng.integers(1, 3))):
+            _mutate(model, rng)
+        data = model.SerializeToString()
+        try:
+            source = onnx_files.read(data, "m.onnx")
+        except ModelFileError:
+            continue
+        feeds, seqs = ort_inputs(source, np.random.default_rng(it))
+        try:
+            out = run_ort(data, source, feeds)
+        except Exception:
+            continue  # not a model onnxruntime runs (an inconsistent shape): nothing to compare
+        theirs = as_batch_steps(out, source.probe["output_axes"], source.output_steps == "last")
+        ours = np.stack([engine(source, seq) for seq in seqs])
+        np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6, err_msg=f"mutation {it}")
+        accepted += 1
+    assert accepted > 30  # most mutations are refused or fail to run; enough are still compared
