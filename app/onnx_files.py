@@ -1,24 +1,41 @@
 """ONNX models read with the `onnx` package (never run): one `ModelSource` from the graph.
 
 The graph is walked backwards from a graph output: an optional Softmax or LogSoftmax, a
-head (MatMul [+ Add] or Gemm), the top recurrent node (LSTM, GRU or RNN), each recurrent
-node's X back to the one below, and the first one's X back to a graph input, through an
-embedding (Gather) when there is one. Between them only ops that move numbers without
-changing them are accepted (Transpose, Reshape, Squeeze, Unsqueeze, Identity, Dropout,
-Cast to a float), and every one of them is followed axis by axis: each axis carries a label
-(time, batch, features, or a unit axis), so a Transpose that swapped time and batch, or a
-Reshape that merged them, is refused instead of giving the engine the wrong sequence.
-Every input of every node on that path is accounted for: weights are initializers (or
-Constant nodes), initial states are zeros or graph inputs, shapes are constants or computed
-from the shapes of values on the path. Anything else is refused by op type and node name,
-as is every setting the engine does not compute (reverse and bidirectional layers, other
-activations, clip, coupled gates, peepholes, GRU's linear_before_reset=0).
+head (MatMul [+ Add] or Gemm), optionally the last step picked along time (a Gather of -1:
+y[:, -1]), the top recurrent node (LSTM, GRU or RNN), each recurrent node's X back to the
+one below, and the first one's X back to a graph input, through an embedding (Gather) when
+there is one. Between them only ops that move numbers without changing them are accepted
+(Transpose, Reshape, Squeeze, Unsqueeze, Identity, Dropout, Cast to a float), and every one
+of them is followed axis by axis: each axis carries a label (time, batch, features, or a
+unit axis), so a Transpose that swapped time and batch, or a Reshape that merged them, is
+refused instead of giving the engine the wrong sequence. Every input of every node on that
+path is accounted for: weights are initializers (or Constant nodes), initial states are
+zeros or graph inputs, shapes are constants or computed from the shapes of values on the
+path. Anything else is refused by op type and node name, as is every setting the engine
+does not compute (reverse and bidirectional layers, other activations, clip, coupled gates,
+nonzero peepholes, GRU's linear_before_reset=0).
+
+The tensors are named for `layouts.to_pytorch(tensors, "onnx")` (layer{k}.W / .R / .B as
+the file holds them, head.weight as O x H, head.bias) plus `embedding.weight` (V x D).
+`probe` tells the parity check how to run the file itself:
+    input_name, input_dtype   the graph input holding the sequence, and its numpy dtype
+    axes                      one letter per axis of that input: t time, b batch, d features,
+                              1 an axis of size one ("tbd", "btd"; token ids "tb", "bt")
+    input_shape, steps, batch the declared shape; the steps and batch it fixes (None: free)
+    output_name, output_is    the graph output to compare: "y" (the head's outputs), "probs"
+                              (after Softmax), "log_probs" (after LogSoftmax) or "h" (the top
+                              layer's output, no head)
+    output_axes, output_steps its axes as letters (t, b, o head outputs, h hidden, 1) and
+                              whether it holds every step ("all") or the last ("last": no t)
+    extra_inputs              other graph inputs to feed: {name: {fill: "zeros" (an initial
+                              state) or "steps" (sequence_lens), role, shape, dtype}}
 
 Safety: the bytes are parsed as a protobuf (a failure is "not an ONNX model"); external
 data (which would read files from this server's disk) is refused by name before anything
-else; so are subgraphs (If, Loop, Scan), and more than MAX_ONNX_NODES nodes. Every tensor's
-dimensions, declared element count (within MAX_UPLOAD_ELEMENTS) and stored bytes are
-checked before numpy_helper.to_array converts it: a 1 KB file can declare gigabytes.
+else, wherever it hides (initializers, Constant nodes, functions); so are subgraphs (If,
+Loop, Scan), more than MAX_ONNX_NODES nodes, and files of millions of tiny entries. Every
+tensor's dimensions, declared element count (within MAX_UPLOAD_ELEMENTS) and stored bytes
+are checked before numpy_helper.to_array converts it: a 1 KB file can declare gigabytes.
 onnx.checker is not called: it may look for external files relative to a model path.
 """
 
@@ -304,6 +321,8 @@ class _Reader:
         # Graph inputs that are not initializers (an initializer listed as an input, as IR < 4
         # wrote them, is a constant with a default the caller may override: read as a constant).
         self.inputs = {i.name: i for i in graph.input if i.name not in self.inits}
+        if len({i.name for i in graph.input}) != len(graph.input):
+            raise self.fail("two graph inputs have the same name")
         self.producer: dict[str, tuple[onnx.NodeProto, int]] = {}
         for node in graph.node:
             for k, out in enumerate(node.output):
@@ -817,12 +836,12 @@ class _Reader:
         """Axis labels as letters: t time, b batch, h hidden, o head outputs, d features, 1 a unit axis."""
         out = []
         for label in labels:
-            if label == time:
+            if label == UNIT:  # first: a batch that is no axis of the input (batch == UNIT) is a unit too
+                out.append("1")
+            elif label == time:
                 out.append("t")
             elif label == batch:
                 out.append("b")
-            elif label == UNIT:
-                out.append("1")
             elif label.startswith("h"):
                 out.append("h")
             else:
@@ -973,6 +992,9 @@ class _Reader:
                     node.name,
                 )
 
+        defined = 8 if op == "LSTM" else 6  # X W R B sequence_lens initial_h [initial_c P]
+        if len(node.input) > defined:
+            raise self.fail(f"{where} has {len(node.input)} inputs; {op} defines {defined}", node.name)
         inputs = list(node.input) + [""] * (8 - len(node.input))
         blocks = BLOCKS[op]
         w = self.constant(inputs[1], f"W of {where}")

@@ -1078,3 +1078,33 @@ def test_mutated_graphs_never_give_a_wrong_number(fuzz_seeds):
         np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6, err_msg=f"mutation {it}")
         accepted += 1
     assert accepted > 30  # most mutations are refused or fail to run; enough are still compared
+
+
+def test_unbatched_input():
+    """A (T, D) input made (T, 1, D) by an Unsqueeze: no batch axis in the input ("td")."""
+    model = onnx.ModelProto.FromString(
+        recurrent_model(
+            "LSTM",
+            batch=1,
+            extra_nodes_before=[helper.make_node("Unsqueeze", ["seq", "axes1"], ["X"], name="batch_of_one")],
+        )
+    )
+    del model.graph.input[:]
+    model.graph.input.append(helper.make_tensor_value_info("seq", TensorProto.FLOAT, ["steps", D]))
+    data = model.SerializeToString()
+    source = onnx_files.read(data, "m.onnx")
+    assert source.probe["axes"] == "td" and source.probe["batch"] == 1
+    assert source.probe["output_axes"] == "t1h"
+    check_parity(data, source)
+
+
+def test_malformed_nodes_refused():
+    model = onnx.ModelProto.FromString(recurrent_model("GRU"))
+    model.graph.node[0].input.extend(["", "", "", "extra"])
+    refused(model.SerializeToString(), r"GRU node 'rec' has 8 inputs; GRU defines 6")
+    model = onnx.ModelProto.FromString(recurrent_model("GRU"))
+    model.graph.input.append(helper.make_tensor_value_info("X", TensorProto.FLOAT, [5, 2, D]))
+    refused(model.SerializeToString(), r"two graph inputs have the same name")
+    model = onnx.ModelProto.FromString(recurrent_model("GRU"))
+    model.graph.node[1].output[0] = "Y"
+    refused(model.SerializeToString(), r"value 'Y' is produced twice")
