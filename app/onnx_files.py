@@ -848,6 +848,18 @@ class _Reader:
                 out.append({"o": "o", "d": "d"}.get(label, "d"))
         return "".join(out)
 
+    def _words(self, label: str) -> str:
+        """A label for people, in a message."""
+        if label == self.time:
+            return "time"
+        if label == self.batch:
+            return "batch"
+        if label.startswith("x"):
+            return f"axis {label[1:]} of the input"
+        if label.startswith("h"):
+            return "hidden units"
+        return {UNIT: "a unit axis", "o": "the head's outputs", "d": "the embedding's width"}.get(label, label)
+
     def _axes(self, in_labels: list[str], time: str, batch: str, kind: str) -> str:
         axes = ""
         for label in in_labels:
@@ -1201,10 +1213,8 @@ class _Reader:
             return labels
         if op == "Dropout":
             # Identity at inference unless training_mode is set (opset 12+: its third input).
-            if len(node.input) > 2 and node.input[2]:
-                mode = self.constant(node.input[2], f"training_mode of {where}", ints=False)
-                if np.any(mode != 0):
-                    raise self.fail(f"{where} runs in training mode (it drops numbers at random)", node.name)
+            if len(node.input) > 2 and node.input[2] and self._flag(node.input[2], f"training_mode of {where}"):
+                raise self.fail(f"{where} runs in training mode (it drops numbers at random)", node.name)
             if self._int_attr(node, "is_test", 1) == 0:
                 raise self.fail(f"{where} runs in training mode (is_test=0)", node.name)
             return labels
@@ -1242,7 +1252,7 @@ class _Reader:
             for a in drop:
                 if self.sizes.get(labels[a]) != 1:
                     raise self.fail(
-                        f"{where} drops axis {a}, which holds {self._describe([labels[a]], None, None)} of size "
+                        f"{where} drops axis {a}, which holds {self._words(labels[a])} of size "
                         f"{self.sizes.get(labels[a]) or 'known only at run time'}",
                         node.name,
                     )
@@ -1250,6 +1260,24 @@ class _Reader:
         if op == "Reshape":
             return self._reshape(node, labels)
         raise self.fail(f"{where} is not a shape-only op", node.name)
+
+    def _flag(self, name: str, purpose: str) -> bool:
+        """A one-element boolean constant (Dropout's training_mode)."""
+        tensor, where = self._constant_tensor(name)
+        if tensor is None and where:
+            node = self.producer[name][0]
+            tensor = next((a.t for a in node.attribute if a.name == "value"), None)
+        if (
+            tensor is None
+            or tensor.data_type != TensorProto.BOOL
+            or math.prod(tensor.dims) != 1
+            or len(tensor.dims) > 1
+        ):
+            raise self.fail(f"{purpose} ({_short(name)!r}) is not a constant true or false", name)
+        stored = len(tensor.raw_data) if tensor.raw_data else len(tensor.int32_data)
+        if stored != 1:
+            raise self.fail(f"{purpose} ({_short(name)!r}) stores {stored} values; expected one", name)
+        return bool(tensor.raw_data[0] if tensor.raw_data else tensor.int32_data[0])
 
     def _axes_of(self, node: onnx.NodeProto) -> list[int] | None:
         """Squeeze/Unsqueeze axes: the second input (opset 13+) or the attribute (before)."""
@@ -1530,7 +1558,7 @@ class _Reader:
         steps = self.sizes.get(time)
         if labels[axis] != time or index.size != 1:
             raise self.fail(
-                f"{where} picks from the {self._describe([labels[axis]], time, None)} axis; only the last time step "
+                f"{where} picks from the axis of {self._words(labels[axis])}; only the last time step "
                 "(y[:, -1]) may be picked",
                 node.name,
             )

@@ -691,6 +691,18 @@ def test_softmax_and_dropout_and_cast_accepted():
     check_parity(data, source)
 
 
+@pytest.mark.parametrize("training", [False, True])
+def test_dropout_training_mode(training):
+    nodes, inits = head_nodes()
+    nodes.append(helper.make_node("Dropout", ["y", "", "mode"], ["dy"], name="drop"))
+    inits.append(numpy_helper.from_array(np.array(training), "mode"))
+    data = recurrent_model("LSTM", after=nodes, extra_inits=inits)
+    if training:
+        refused(data, r"Dropout node 'drop' runs in training mode")
+    else:
+        check_parity(data, onnx_files.read(data, "m.onnx"))
+
+
 def test_gemm_settings():
     def gemm_model(**attrs):
         node = helper.make_node("Gemm", ["Ys2", "Wo", "bo"], ["y"], name="gemm", **attrs)
