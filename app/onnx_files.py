@@ -895,6 +895,10 @@ class _Reader:
         t = value.type
         if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
             return None
+        if len(t.tensor_type.shape.dim) > MAX_DIMS:
+            raise self.fail(
+                f"{_short(value.name)!r} declares {len(t.tensor_type.shape.dim)} axes; at most {MAX_DIMS}", value.name
+            )
         dims: list[int | str | None] = []
         for d in t.tensor_type.shape.dim:
             if d.HasField("dim_value"):
@@ -1189,8 +1193,14 @@ class _Reader:
     def _follow(self, nodes: Iterable[onnx.NodeProto], labels: list[str], ids: bool = False) -> list[str]:
         for node in nodes:
             labels = self._shape_op(node, labels, ids)
-            self.labels[node.output[0]] = labels
+            self._keep(node, labels)
         return labels
+
+    def _keep(self, node: onnx.NodeProto, labels: list[str]) -> None:
+        # Every op here costs time in the number of axes: a value of more than MAX_DIMS is no RNN's.
+        if len(labels) > MAX_DIMS:
+            raise self.fail(f"{self.what(node)} makes a value of {len(labels)} axes; at most {MAX_DIMS}", node.name)
+        self.labels[node.output[0]] = labels
 
     def _shape_op(self, node: onnx.NodeProto, labels: list[str], ids: bool = False) -> list[str]:
         """The labels of a shape-only node's output, from its input's."""
@@ -1221,7 +1231,7 @@ class _Reader:
         if op == "Transpose":
             perm = self._ints_attr(node, "perm")
             perm = list(reversed(range(len(labels)))) if perm is None else perm
-            if sorted(perm) != list(range(len(labels))):
+            if len(perm) != len(labels) or sorted(perm) != list(range(len(labels))):
                 raise self.fail(f"{where} has perm={_short(perm)} for a value of {len(labels)} axes", node.name)
             return [labels[p] for p in perm]
         if op in ("Squeeze", "Unsqueeze"):
@@ -1282,11 +1292,13 @@ class _Reader:
     def _axes_of(self, node: onnx.NodeProto) -> list[int] | None:
         """Squeeze/Unsqueeze axes: the second input (opset 13+) or the attribute (before)."""
         if len(node.input) > 1 and node.input[1]:
-            return [
-                int(a)
-                for a in self.constant(node.input[1], f"the axes of {self.what(node)}", ints=True, max_dims=1).ravel()
-            ]
-        return self._ints_attr(node, "axes")
+            axes = self.constant(node.input[1], f"the axes of {self.what(node)}", ints=True, max_dims=1)
+            axes = [int(a) for a in axes.ravel()]
+        else:
+            axes = self._ints_attr(node, "axes")
+        if axes is not None and len(axes) > MAX_DIMS:
+            raise self.fail(f"{self.what(node)} names {len(axes)} axes; at most {MAX_DIMS}", node.name)
+        return axes
 
     def _reshape(self, node: onnx.NodeProto, labels: list[str]) -> list[str]:
         """A Reshape accepted when it only drops or adds axes of size one (the order of the rest kept).
@@ -1432,7 +1444,7 @@ class _Reader:
         if op == "Gather":
             dims, scalar = sub(0)
             index = self.constant(node.input[1], f"the indices of {where}", ints=True, max_dims=1)
-            if scalar or (self._int_attr(node, "axis", 0) or 0) != 0:
+            if scalar or (self._int_attr(node, "axis", 0) or 0) != 0 or index.size > MAX_DIMS:
                 return None
             try:
                 picked = [dims[int(i)] for i in index.ravel()]
@@ -1540,7 +1552,7 @@ class _Reader:
                     "(MatMul + Add, or Gemm) and a softmax, with only shape-only ops between them",
                     node.name,
                 )
-            self.labels[node.output[0]] = labels
+            self._keep(node, labels)
         if stage == "head":
             out = self.sizes["o"]
             tensors["head.bias"] = np.zeros(out)

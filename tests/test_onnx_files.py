@@ -1120,3 +1120,13 @@ def test_malformed_nodes_refused():
     model = onnx.ModelProto.FromString(recurrent_model("GRU"))
     model.graph.node[1].output[0] = "Y"
     refused(model.SerializeToString(), r"value 'Y' is produced twice")
+
+
+def test_values_of_many_axes_refused():
+    """A chain of Unsqueezes on the path: refused once a value has more axes than any RNN's."""
+    nodes, prev = [], "Ys"
+    for k in range(12):
+        nodes.append(helper.make_node("Unsqueeze", [prev, "axes0"], [f"u{k}"], name=f"u{k}"))
+        prev = f"u{k}"
+    data = recurrent_model("LSTM", after=nodes, extra_inits=[init("axes0", [0], np.int64)])
+    refused(data, r"Unsqueeze node 'u5' makes a value of 9 axes; at most 8")
