@@ -1152,6 +1152,8 @@ class _Reader:
         op = node.op_type
         if node.domain not in ("", "ai.onnx"):
             raise self.fail(f"{purpose} comes from {self.what(node)} of domain {_short(node.domain)!r}", node.name)
+        if op != "ConstantOfShape" and (not node.input or not node.input[0]):
+            raise self.fail(f"{purpose} comes from {self.what(node)}, which has no data input", node.name)
         if op == "ConstantOfShape":
             for a in node.attribute:
                 if a.name == "value":
