@@ -1,9 +1,11 @@
-"""Weight files in and out: .npz, .safetensors, .json, and PyTorch zip checkpoints read in.
+"""Model files in (every kind, found by content) and weight files out (.npz, .safetensors, .json).
 
+`read_source` tells the kind from the bytes and hands it to its reader: tensor files here,
+PyTorch zip checkpoints to torch_checkpoint.py (no code from the file runs), Keras .keras
+and .h5 files to keras_files.py, ONNX graphs to onnx_files.py. Each gives one ModelSource.
 Every refusal is a ModelFileError naming the tensor (when there is one) and what was
-expected, and for a pickle, how to save the weights safely instead. A PyTorch checkpoint
-(a zip holding data.pkl, found by content) is read by app/torch_checkpoint.py, which runs
-no code from it; a bare pickle (legacy torch.save, pickle.dump) is never opened.
+expected, and for a pickle, how to save the weights safely instead; a bare pickle (legacy
+torch.save, pickle.dump) is never opened.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ import re
 
 import numpy as np
 import orjson
-from safetensors import SafetensorError
-from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from . import limits
 from .archive_checks import ArchiveError, CheckedZip, MemberStream, ZipBudget
+from .model_source import ModelSource
 
 FORMATS = ("npz", "safetensors", "json")
 MAX_TENSORS = limits.MAX_UPLOAD_TENSORS
@@ -35,9 +36,15 @@ ZIP_BUDGET = ZipBudget(
 HOW_TO_SAVE = (
     "Save with a current torch instead, torch.save(model.state_dict(), 'm.pt') (a zip checkpoint, read "
     "without running code), or as plain arrays: "
-    "safetensors.torch.save_file(model.state_dict(), 'model.safetensors') or "
+    "safetensors.torch.save_model(model, 'model.safetensors') (save_model, unlike save_file, also handles "
+    "tied weights) or "
     "numpy.savez('model.npz', **{k: v.detach().numpy() for k, v in model.state_dict().items()})"
 )
+KINDS = (
+    "a PyTorch checkpoint (.pt/.pth/.bin from torch.save), a Keras model (.keras, .h5, .weights.h5), "
+    "an ONNX model (.onnx), or named tensors (.npz, .safetensors, .json)"
+)
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 class ModelFileError(ValueError):
@@ -57,10 +64,13 @@ PICKLE_NAMES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 
 
 def _guess_format(filename: str, data: bytes) -> str:
-    """By content, never by name: a zip (.npz or PyTorch checkpoint, told apart in _zip), safetensors, JSON."""
+    """By content, never by name: a zip (.npz, PyTorch checkpoint or .keras, told apart in _zip),
+    HDF5 (Keras), safetensors, JSON, ONNX."""
     name = filename.lower()
     if data[:2] == b"PK":
         return "zip"
+    if data[:8] == HDF5_MAGIC:
+        return "hdf5"
     if name.endswith(".npy"):
         raise ModelFileError(
             f"{filename}: a .npy file holds one array; a model needs its named tensors: use .npz. {HOW_TO_SAVE}"
@@ -75,9 +85,13 @@ def _guess_format(filename: str, data: bytes) -> str:
         return "json"
     if name.endswith(".safetensors"):
         return "safetensors"
+    from . import onnx_files  # it imports ModelFileError from here
+
+    if onnx_files.looks_like_onnx(data):
+        return "onnx"
     if name.endswith(PICKLE_NAMES):
         raise _bare_pickle(filename)  # protocol 0 or 1 pickles have no header
-    raise ModelFileError(f"{filename}: not a .npz, .safetensors, .json or PyTorch zip checkpoint (.pt) weights file")
+    raise ModelFileError(f"{filename}: not a model file this app reads; it reads {KINDS}")
 
 
 def _bare_pickle(filename: str) -> ModelFileError:
@@ -91,7 +105,7 @@ def _bare_pickle(filename: str) -> ModelFileError:
 # --- zips: a PyTorch checkpoint (holding data.pkl) or a .npz of .npy members --------------
 
 
-def _zip(data: bytes, filename: str) -> dict[str, np.ndarray]:
+def _zip(data: bytes, filename: str) -> ModelSource:
     from . import torch_checkpoint  # it imports ModelFileError from here
 
     try:
@@ -99,8 +113,12 @@ def _zip(data: bytes, filename: str) -> dict[str, np.ndarray]:
     except ArchiveError as err:
         raise _archive_error(err, filename) from None
     if torch_checkpoint.is_checkpoint(archive):
-        return torch_checkpoint.read(archive, filename)
-    return _npz(archive, filename)
+        return ModelSource(torch_checkpoint.read(archive, filename), None, "pytorch", "pt")
+    from . import keras_files
+
+    if keras_files.is_keras_archive(archive):
+        return keras_files.read_archive(archive, filename)
+    return ModelSource(_npz(archive, filename), None, "unknown", "npz")
 
 
 # --- .npz: a zip of .npy members, every declared size checked before any data is read ----
@@ -199,31 +217,45 @@ def _check_dtype(dtype: np.dtype, tensor: str) -> None:
 
 # --- .safetensors: the JSON header checked against the limits and the buffer first --------
 
-_ST_ITEMSIZE = {
-    "F16": 2,
-    "F32": 4,
-    "F64": 8,
-    "I8": 1,
-    "I16": 2,
-    "I32": 4,
-    "I64": 8,
-    "U8": 1,
-    "U16": 2,
-    "U32": 4,
-    "U64": 8,
+# safetensors dtypes -> numpy (little-endian, as the format stores them). BF16 has no numpy
+# dtype: its 16 bits are the top half of a float32, widened in _st_array.
+_ST_DTYPES = {
+    "BF16": "<u2",
+    "F16": "<f2",
+    "F32": "<f4",
+    "F64": "<f8",
+    "I8": "i1",
+    "I16": "<i2",
+    "I32": "<i4",
+    "I64": "<i8",
+    "U8": "u1",
+    "U16": "<u2",
+    "U32": "<u4",
+    "U64": "<u8",
 }
+_ST_ITEMSIZE = {name: np.dtype(code).itemsize for name, code in _ST_DTYPES.items()}
 
 
 def _safetensors(data: bytes, filename: str) -> dict[str, np.ndarray]:
-    _check_safetensors_header(data, filename)
-    try:
-        return dict(st_load(data))
-    except (SafetensorError, ValueError, TypeError, KeyError) as err:
-        raise ModelFileError(f"{filename}: not a valid .safetensors file ({err})") from None
+    """Every tensor, decoded here (not by the library: it has no bfloat16 for numpy) once the
+    header has been checked against the buffer."""
+    header, start = _check_safetensors_header(data, filename)
+    return {name: _st_array(data, start, spec) for name, spec in header.items() if name != "__metadata__"}
 
 
-def _check_safetensors_header(data: bytes, filename: str) -> None:
-    """Every tensor's declared dtype, shape and byte range, before the library allocates anything."""
+def _st_array(data: bytes, start: int, spec: dict) -> np.ndarray:
+    begin = spec["data_offsets"][0]
+    raw = np.frombuffer(data, dtype=_ST_DTYPES[spec["dtype"]], count=math.prod(spec["shape"]), offset=start + begin)
+    if spec["dtype"] == "BF16":
+        raw = (raw.astype(np.uint32) << 16).view(np.float32)
+    return raw.reshape(spec["shape"])
+
+
+def _check_safetensors_header(data: bytes, filename: str) -> tuple[dict, int]:
+    """Every tensor's declared dtype, shape and byte range, before anything is allocated.
+
+    Returns the header and where the data buffer starts.
+    """
     if len(data) < 8:
         raise ModelFileError(f"{filename} is too short for a .safetensors header ({len(data)} bytes)")
     length = int.from_bytes(data[:8], "little")
@@ -250,6 +282,7 @@ def _check_safetensors_header(data: bytes, filename: str) -> None:
                 f"{filename}: {name} brings the declared numbers to {total}; a file may hold at most {MAX_ELEMENTS}",
                 name,
             )
+    return header, 8 + length
 
 
 def _is_count(value: object) -> bool:
@@ -263,7 +296,8 @@ def _check_safetensors_entry(name: str, spec: object, buffer: int) -> int:
     dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
     if not isinstance(dtype, str) or dtype not in _ST_ITEMSIZE:
         raise ModelFileError(
-            f"{name} has dtype {str(dtype)[:40]}; expected floating-point numbers (F16, F32, F64) or integers", name
+            f"{name} has dtype {str(dtype)[:40]}; expected floating-point numbers (BF16, F16, F32, F64) or integers",
+            name,
         )
     if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
         raise ModelFileError(f"{name}: its shape is not a list of non-negative integers", name)
@@ -292,7 +326,8 @@ _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _JSON_LITERAL = re.compile(rb"\b(?:true|false|null)\b")
 
 
-def _json(data: bytes, filename: str) -> dict[str, np.ndarray]:
+def _json(data: bytes, filename: str) -> ModelSource:
+    """{name: nested lists}, or {"tensors": {...}, "vocab": [...]} with the model's vocabulary."""
     # Every number in an array follows a '[' or a ','; counting them bounds the numbers
     # before a Python object is built for each.
     bound = data.count(b",") + data.count(b"[")
@@ -316,11 +351,22 @@ def _json(data: bytes, filename: str) -> dict[str, np.ndarray]:
         ) from None
     if _has_json_literal(data):
         raise ModelFileError(f"{filename} holds true, false or null; weights must be numbers")
+    vocab = None
     if isinstance(obj, dict) and isinstance(obj.get("tensors"), dict):
+        extra = sorted(set(obj) - {"tensors", "vocab"})
+        if extra:
+            raise ModelFileError(f"{filename}: unknown key {extra[0]!r} beside tensors; expected only vocab")
+        vocab = obj.get("vocab")
+        if vocab is not None and not (isinstance(vocab, list) and all(isinstance(t, str) for t in vocab)):
+            raise ModelFileError(f"{filename}: vocab must be a list of strings (the tokens in the model's order)")
         obj = obj["tensors"]
     if not isinstance(obj, dict):
         raise ModelFileError(f"{filename}: expected a JSON object of tensor name -> nested lists of numbers")
-    return {name: _json_tensor(name, value) for name, value in obj.items()}
+    tensors = {name: _json_tensor(name, value) for name, value in obj.items()}
+    source = ModelSource(tensors, None, "unknown", "json", vocab=vocab)
+    if vocab is not None:
+        source.read["vocab"] = f"{len(vocab)} tokens"
+    return source
 
 
 def _has_json_literal(data: bytes) -> bool:
@@ -345,10 +391,38 @@ def _json_tensor(name: str, value: object) -> np.ndarray:
     return arr
 
 
-def read(filename: str, data: bytes) -> dict[str, np.ndarray]:
-    """Named float64 arrays from an uploaded file; refuses bare pickles, odd dtypes, NaN and oversize."""
+def _hdf5(data: bytes, filename: str) -> ModelSource:
+    from . import keras_files
+
+    return keras_files.read_h5(data, filename)
+
+
+def _onnx(data: bytes, filename: str) -> ModelSource:
+    from . import onnx_files
+
+    return onnx_files.read(data, filename)
+
+
+def _tensor_file(data: bytes, filename: str) -> ModelSource:
+    return ModelSource(_safetensors(data, filename), None, "unknown", "safetensors")
+
+
+def read_source(filename: str, data: bytes) -> ModelSource:
+    """The model in an uploaded file, its tensors float64 and checked; refuses bare pickles,
+    odd dtypes, NaN and oversize, and whatever the engine cannot compute (by name)."""
     fmt = _guess_format(filename, data)
-    tensors = {"zip": _zip, "safetensors": _safetensors, "json": _json}[fmt](data, filename)
+    readers = {"zip": _zip, "hdf5": _hdf5, "onnx": _onnx, "safetensors": _tensor_file, "json": _json}
+    source = readers[fmt](data, filename)
+    source.tensors = _checked(source.tensors, filename)
+    return source
+
+
+def read(filename: str, data: bytes) -> dict[str, np.ndarray]:
+    """Named float64 arrays from an uploaded file (read_source's tensors)."""
+    return read_source(filename, data).tensors
+
+
+def _checked(tensors: dict[str, np.ndarray], filename: str) -> dict[str, np.ndarray]:
     if not tensors:
         raise ModelFileError(f"{filename} holds no tensors")
     if len(tensors) > MAX_TENSORS:

@@ -210,10 +210,17 @@ def test_safetensors_huge_declared_shape_is_refused():
     refused("m.safetensors", data, "w", status=413)
 
 
-@pytest.mark.parametrize("dtype", ["BF16", "BOOL", "F8_E4M3", "C64", "nonsense"])
+@pytest.mark.parametrize("dtype", ["BOOL", "F8_E4M3", "C64", "nonsense"])
 def test_safetensors_dtypes_other_than_numbers_are_named(dtype):
     data = safetensors({"w": {"dtype": dtype, "shape": [1], "data_offsets": [0, 2]}}, b"\0" * 2)
     refused("m.safetensors", data, f"w.*{dtype}")
+
+
+def test_bf16_safetensors_are_widened_exactly():
+    """bfloat16 is the top half of a float32: 0x3FC0 is 1.5, 0xC000 is -2.0."""
+    raw = np.array([0x3FC0, 0xC000, 0x0000], dtype="<u2").tobytes()
+    data = safetensors({"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}}, raw)
+    np.testing.assert_array_equal(model_files.read("m.safetensors", data)["w"], [1.5, -2.0, 0.0])
 
 
 # --- .json --------------------------------------------------------------------------------

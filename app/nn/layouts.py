@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .spec import SPECS, param_name
+from .spec import EMBEDDING, SPECS, param_name
 
 LAYOUTS = ("pytorch", "keras", "onnx", "book")
 
@@ -78,6 +78,7 @@ class Imported:
     num_layers: int
     output_size: int | None
     layout: str = "pytorch"
+    vocab_size: int | None = None  # rows of the embedding, when the model has one
 
 
 def _reorder(arr: np.ndarray, src: tuple[str, ...], dst: tuple[str, ...], axis: int = 0) -> np.ndarray:
@@ -194,15 +195,6 @@ def _pytorch_in(
             params[leaf], sources[leaf] = arr, name
         else:
             rest[name] = arr
-    prefixes = {n.rsplit(".", 1)[0] for n in rest if n.endswith((".weight", ".bias"))}
-    if len(prefixes) == 1 and set(rest) <= {f"{p}.{k}" for p in prefixes for k in ("weight", "bias")}:
-        prefix = prefixes.pop()
-        for kind in ("weight", "bias"):
-            if f"{prefix}.{kind}" in rest:
-                arr = rest.pop(f"{prefix}.{kind}")
-                rest[f"head.{kind}"] = arr
-                if prefix != "head":
-                    mapping.append(Mapping(f"{prefix}.{kind}", arr.shape, f"head.{kind}"))
     if "weight_hh_l0" not in params:
         raise LayoutError(
             "weight_hh_l0", "a PyTorch state dict needs weight_hh_l0 (and weight_ih_l0, biases) for layer 0"
@@ -212,20 +204,76 @@ def _pytorch_in(
     cell = _cell_from_ratio(params["weight_hh_l0"].shape[0], hidden, "weight_hh_l0", "pytorch")
     for name, arr in params.items():
         mapping.append(Mapping(sources[name], arr.shape, name, list(BLOCK_ORDER["pytorch"][cell])))
+    input_size = params["weight_ih_l0"].shape[-1] if "weight_ih_l0" in params else None
+    _pytorch_modules_around(rest, input_size, hidden, mapping)
     return cell, params, mapping, rest
 
 
+# Names a state dict gives its embedding (nn.Embedding) by convention: word_language_model's
+# `encoder`, GPT-2's `wte`, and the many `embed*`, `emb*`, `tok*`.
+_EMBEDDING_NAME = re.compile(r"(^|[._])(emb\w*|encoder|wte|tok\w*|lookup\w*)$", re.IGNORECASE)
+
+
+def _pytorch_modules_around(rest: dict[str, np.ndarray], input_size: int | None, hidden: int, mapping) -> None:
+    """A module's other tensors (in place): an nn.Embedding before the RNN, an nn.Linear after.
+
+    An embedding is a weight without bias whose width is the RNN's input size; a head is a
+    weight (bias optional) whose width is the hidden size. When one tensor could be either
+    (a bias-free head of a model whose input size equals its hidden size), the name decides,
+    and a name that does not is refused rather than guessed.
+    """
+    modules: dict[str, dict[str, str]] = {}
+    for name in rest:
+        if name.endswith((".weight", ".bias")) and name != EMBEDDING and not name.startswith("head."):
+            prefix, kind = name.rsplit(".", 1)
+            modules.setdefault(prefix, {})[kind] = name
+    embeddings, heads = [], []
+    for prefix, kinds in modules.items():
+        weight = rest.get(kinds.get("weight", ""))
+        if weight is None or weight.ndim != 2:
+            continue
+        may_embed = "bias" not in kinds and weight.shape[1] == input_size
+        may_head = weight.shape[1] == hidden
+        if may_embed and may_head:
+            (embeddings if _EMBEDDING_NAME.search(prefix) else heads).append(prefix)
+        elif may_embed:
+            embeddings.append(prefix)
+        elif may_head:
+            heads.append(prefix)
+    if len(embeddings) > 1 or len(heads) > 1:
+        names = ", ".join(f"{p}.weight" for p in embeddings + heads)
+        raise LayoutError(
+            None,
+            f"{names}: more than one tensor could be the embedding or the head; name them embedding.weight and head.weight",
+        )
+    if embeddings and EMBEDDING not in rest:
+        prefix = embeddings[0]
+        rest[EMBEDDING] = rest.pop(f"{prefix}.weight")
+        mapping.append(
+            Mapping(f"{prefix}.weight", rest[EMBEDDING].shape, EMBEDDING, [], "an nn.Embedding: token ids in")
+        )
+    if heads and "head.weight" not in rest:
+        prefix = heads[0]
+        for kind in ("weight", "bias"):
+            if f"{prefix}.{kind}" in rest:
+                arr = rest.pop(f"{prefix}.{kind}")
+                rest[f"head.{kind}"] = arr
+                if prefix != "head":
+                    mapping.append(Mapping(f"{prefix}.{kind}", arr.shape, f"head.{kind}"))
+
+
 def _keras_in(tensors):
-    # A Dense read-out ('dense/kernel', 'dense_3/bias:0') is the head, not a recurrent layer.
-    dense = {n: a for n, a in tensors.items() if re.split(r"[/.]", n)[0].startswith("dense")}
-    recurrent = {n: a for n, a in tensors.items() if n not in dense}
-    rec_layers, rest = _group(recurrent, {"kernel": "kernel", "recurrent_kernel": "recurrent_kernel", "bias": "bias"})
-    if not rec_layers or "recurrent_kernel" not in rec_layers[0]:
-        raise LayoutError(None, "no Keras recurrent_kernel found for layer 0")
+    # Layers told apart by what they hold, not by their names: a recurrent layer has a
+    # recurrent_kernel; a Dense read-out ('dense/kernel', 'sequential/out/kernel:0') only a
+    # kernel and a bias.
+    groups, rest = _group(tensors, {"kernel": "kernel", "recurrent_kernel": "recurrent_kernel", "bias": "bias"})
+    ordered = [groups[k] for k in sorted(groups)]
+    rec_layers = {k: g for k, g in enumerate(g for g in ordered if "recurrent_kernel" in g)}
+    head = [g for g in ordered if "recurrent_kernel" not in g]
+    if not rec_layers:
+        names = ", ".join(sorted(tensors)[:6])
+        raise LayoutError(None, f"no Keras recurrent layer (a tensor named …/recurrent_kernel) among {names}")
     params, mapping = {}, []
-    head_layers, stray = _group(dense, {"kernel": "kernel", "bias": "bias"})
-    rest |= stray  # a Dense tensor that is neither kernel nor bias is refused with the unknown names
-    head = [head_layers[k] for k in sorted(head_layers)]
     first = rec_layers[0]
     _check_2d(*first["recurrent_kernel"], 2)
     hidden = first["recurrent_kernel"][1].shape[0]
@@ -269,7 +317,12 @@ def _keras_in(tensors):
                 Mapping(bn, bias.shape, param_name("bias_ih", k), list(src), "bias_hh set to 0 (Keras has one bias)")
             )
     if len(head) > 1:
-        raise LayoutError(None, "more than one Dense layer found; expected at most one head")
+        raise LayoutError(
+            None,
+            "more than one Dense layer found ("
+            + ", ".join(next(iter(g.values()))[0] for g in head)
+            + "); expected at most one head",
+        )
     if head:
         if "kernel" not in head[0]:
             raise LayoutError(None, "the Dense head has no kernel")
@@ -401,8 +454,18 @@ def to_pytorch(tensors: dict[str, np.ndarray], layout: str | None = None) -> Imp
     if layout not in LAYOUTS:
         raise LayoutError(None, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
     reader = {"pytorch": _pytorch_in, "keras": _keras_in, "onnx": _onnx_in, "book": _book_in}[layout]
-    cell, params, mapping, rest = reader(dict(tensors))
+    tensors = dict(tensors)
+    embedding = tensors.pop(EMBEDDING, None)
+    cell, params, mapping, rest = reader(tensors)
+    if embedding is None:
+        embedding = rest.pop(EMBEDDING, None)  # the PyTorch reader finds nn.Embedding by its shape
     head = _head_in(layout, rest, mapping)
+    if "head.weight" in head and "head.bias" not in head and head["head.weight"].ndim == 2:
+        # A bias-free head (nn.Linear(bias=False), Dense(use_bias=False)) computes W h + 0.
+        head["head.bias"] = np.zeros(head["head.weight"].shape[0])
+        mapping.append(Mapping("(none)", (head["head.weight"].shape[0],), "head.bias", [], "no bias: zeros"))
+    if embedding is not None:
+        head[EMBEDDING] = embedding
     labels = BLOCK_LABEL.get(layout, {})
     for m in mapping:
         m.source_blocks = [labels.get(b, b) for b in m.blocks]
@@ -422,9 +485,18 @@ def _validated(cell: str, params: dict[str, np.ndarray], mapping: list[Mapping])
         else 0
     )
     expected = expected_shapes(cell, input_size, hidden, num_layers)
+    vocab_size = None
+    if EMBEDDING in params:
+        table = params[EMBEDDING]
+        if table.ndim != 2 or table.shape[1] != input_size or table.shape[0] < 1:
+            raise LayoutError(
+                EMBEDDING,
+                f"{EMBEDDING} has shape {table.shape}; expected (vocabulary, {input_size}): one row per token",
+            )
+        vocab_size = table.shape[0]
     for name in params:
         # e.g. weight_ih_l7 in a 1-layer file: refused rather than stored unused.
-        if name not in expected and not name.startswith("head."):
+        if name not in expected and not name.startswith("head.") and name != EMBEDDING:
             raise LayoutError(name, f"{name} is not part of a {num_layers}-layer {cell} (layers 0 to {num_layers - 1})")
     for name, shape in expected.items():
         if name not in params:
@@ -442,7 +514,7 @@ def _validated(cell: str, params: dict[str, np.ndarray], mapping: list[Mapping])
     for name, arr in params.items():
         if not np.all(np.isfinite(arr)):
             raise LayoutError(name, f"{name} holds NaN or infinite values")
-    return Imported(cell, params, mapping, input_size, hidden, num_layers, output_size)
+    return Imported(cell, params, mapping, input_size, hidden, num_layers, output_size, vocab_size=vocab_size)
 
 
 def from_pytorch(cell: str, params: dict[str, np.ndarray], layout: str) -> dict[str, np.ndarray]:
@@ -457,6 +529,8 @@ def from_pytorch(cell: str, params: dict[str, np.ndarray], layout: str) -> dict[
     head = {k: v for k, v in params.items() if k.startswith("head.")}
     if layout == "pytorch":
         return {k: v.copy() for k, v in params.items()}
+    if EMBEDDING in params:
+        out[EMBEDDING] = params[EMBEDDING].copy()
     for k in range(num_layers):
         w_ih, w_hh = (_reorder(params[param_name(n, k)], src, dst) for n in ("weight_ih", "weight_hh"))
         b_ih, b_hh = (_reorder(params[param_name(n, k)], src, dst) for n in ("bias_ih", "bias_hh"))
