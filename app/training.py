@@ -31,6 +31,7 @@ import numpy as np
 import orjson
 
 from . import limits
+from .model_settings import RunConfig
 from .nn import train as T
 from .nn.spec import SPECS
 from .rounding import prepare
@@ -221,8 +222,18 @@ class Trainer:
             params=params,
             layout="pytorch",
             meta={
-                "source": f"training ({run.task})" + (" checkpoint" if checkpoint else ""),
+                "source": {
+                    "framework": "lstmvis",
+                    "format": "trained here",
+                    "task": run.task,
+                    "checkpoint": checkpoint,
+                },
                 "vocab": data.vocab,
+                "config": RunConfig(
+                    input_kind="onehot" if data.vocab else "numbers",
+                    output_kind="logits" if data.loss_kind == "cross_entropy" else "values",
+                    vocab=data.vocab,
+                ).as_dict(),
                 **meta,
                 "training": {"task": run.task, "steps": step, "settings": s.__dict__, **meta.get("training", {})},
             },

@@ -1,7 +1,10 @@
 """The saved-model store over HTTP: upload, list, show, export, delete.
 
-POST /api/models takes a multipart upload (field `file`, optional `layout` and `name`),
-maps the tensors into PyTorch's layout and answers with the new id and the mapping.
+POST /api/models takes a multipart upload (field `file`, optional `layout`, `name` and the
+settings of model_settings.FORM_FIELDS), reads the model (model_files.read_source), maps
+its tensors into PyTorch's layout, settles its run settings (model_settings.resolve), runs
+the parity check against its framework (parity.py) and answers with the new id, what was
+read, the mapping and the parity.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from .. import limits, model_files
+from .. import limits, model_files, model_settings, parity
+from ..model_settings import FORM_FIELDS, RunConfig
 from ..nn import layouts
 from ..security import require_writable
 from ..store import ModelRecord, ModelStore, SavedModel
@@ -38,11 +42,32 @@ class MappingRow(BaseModel):
     note: str
 
 
+class Parity(BaseModel):
+    """The framework's own run of the model on a fixed probe, against the engine's."""
+
+    checked: bool
+    framework: str | None = None
+    max_abs_diff: float | None = None
+    probe_steps: int | None = None
+    compared: str | None = Field(None, description="y, probs (the head's softmax) or h (the top layer).")
+    reason: str | None = None
+    summary: str = Field(description='For people: "matches PyTorch to 3e-16 on a 20-step probe".')
+
+
 class ModelSummary(SavedModel):
     """A saved model as the API shows it: its stored fields, its vocabulary and where it came from."""
 
     vocab: list[str] | None = None
-    source: str | None = None
+    vocab_size: int | None = Field(None, description="Rows of the embedding (token ids in), when there is one.")
+    source: dict | None = Field(
+        None, description="framework, format, filename, and the settings read, given in the upload form, or assumed."
+    )
+    config: dict | None = Field(
+        None,
+        description="What the model runs with: nonlinearity, input_kind (numbers, onehot, tokens), output_kind "
+        "(logits, values), output_steps (all, last), vocab, labels.",
+    )
+    parity: Parity | None = None
 
 
 class ModelDetail(ModelSummary):
@@ -53,8 +78,22 @@ class ModelList(BaseModel):
     models: list[ModelSummary]
 
 
+def _summary(record: ModelRecord) -> dict:
+    meta = record.meta
+    source = meta.get("source")
+    if isinstance(source, str):  # saved before sources were described: the file name alone
+        source = {"filename": source}
+    check = meta.get("parity")
+    return record.summary() | {
+        "source": source,
+        "config": RunConfig.from_meta(meta).as_dict(),
+        "vocab_size": meta.get("vocab_size"),
+        "parity": (check | {"summary": parity.describe(check)}) if check else None,
+    }
+
+
 def _detail(record: ModelRecord) -> ModelDetail:
-    return ModelDetail(**record.summary(), mapping=record.meta.get("mapping", []))
+    return ModelDetail(**_summary(record), mapping=record.meta.get("mapping", []))
 
 
 def check_model_name(name: str) -> str:
@@ -78,6 +117,21 @@ def _check_sizes(imported: layouts.Imported) -> None:
             raise FieldError(("file",), f"the model's {what} is {value}; this app accepts at most {cap}")
     if imported.hidden_size < 1 or imported.input_size < 1:
         raise FieldError(("file",), "the model has an empty weight matrix")
+    if (imported.vocab_size or 0) > limits.MAX_VOCAB:
+        raise FieldError(
+            ("file", "embedding.weight"),
+            f"the embedding has {imported.vocab_size} rows (tokens); this app accepts at most {limits.MAX_VOCAB}",
+        )
+
+
+def _renamed(mapping: list[layouts.Mapping], names: dict[str, str]) -> list[dict]:
+    """The mapping table, each source named as the file names it (a Keras path, an ONNX initializer)."""
+    rows = []
+    for m in mapping:
+        row = m.as_dict()
+        row["source"] = names.get(m.source, m.source)
+        rows.append(row)
+    return rows
 
 
 @router.post(
@@ -98,27 +152,50 @@ def upload_model(
     store: Store,
     layout: Annotated[Literal["pytorch", "keras", "onnx", "book"] | None, Form()] = None,
     name: Annotated[str | None, Form(max_length=MAX_NAME)] = None,
+    nonlinearity: Annotated[str | None, Form(description=FORM_FIELDS["nonlinearity"], max_length=100)] = None,
+    vocab: Annotated[
+        str | None, Form(description=FORM_FIELDS["vocab"], max_length=limits.MAX_VOCAB * (limits.MAX_TOKEN_CHARS + 4))
+    ] = None,
+    output: Annotated[str | None, Form(description=FORM_FIELDS["output"], max_length=100)] = None,
+    labels: Annotated[
+        str | None,
+        Form(description=FORM_FIELDS["labels"], max_length=limits.MAX_OUTPUT_SIZE * (limits.MAX_TOKEN_CHARS + 4)),
+    ] = None,
 ) -> ModelDetail:
-    """Import weights, map them to PyTorch's layout, and save them in the store."""
+    """Read a model file, map it to PyTorch's layout, check it against its framework, and save it."""
     filename = file.filename or "upload"
     data = file.file.read(limits.MAX_BODY_BYTES + 1)
     if len(data) > limits.MAX_BODY_BYTES:
         raise FieldError(("file",), f"the file is over {limits.MAX_BODY_BYTES // 2**20} MiB", status=413)
     try:
-        tensors = model_files.read(filename, data)
-        imported = layouts.to_pytorch(tensors, layout)
+        given = model_settings.parse_form(
+            {"nonlinearity": nonlinearity, "vocab": vocab, "output": output, "labels": labels}
+        )
+        source = model_files.read_source(filename, data)
+        imported = layouts.to_pytorch(source.tensors, layout or source.layout)
+        config = model_settings.resolve(source, imported, given)
+    except model_settings.SettingError as err:
+        raise FieldError((err.field,), str(err)) from None
     except model_files.ModelFileError as err:
         raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err), status=err.status) from None
     except layouts.LayoutError as err:
         raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
     _check_sizes(imported)
+    check = parity.check(source, data, imported.cell, imported.params, imported.num_layers, config)
     default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
     record = store.add(
         name=check_model_name(name if name is not None else default_name),
         cell=imported.cell,
         params=imported.params,
         layout=imported.layout,
-        meta={"mapping": [m.as_dict() for m in imported.mapping], "source": filename},
+        meta={
+            "mapping": _renamed(imported.mapping, source.names),
+            "source": source.description() | {"filename": filename},
+            "config": config.as_dict(),
+            "vocab": config.vocab,
+            "vocab_size": imported.vocab_size,
+            "parity": check,
+        },
         input_size=imported.input_size,
         hidden_size=imported.hidden_size,
         num_layers=imported.num_layers,
@@ -134,7 +211,7 @@ def list_models(
 ) -> ModelList:
     """Saved models, newest first."""
     records = [r for r in store.list() if checkpoints or "checkpoint" not in r.meta]
-    return ModelList(models=[ModelSummary(**r.summary()) for r in records])
+    return ModelList(models=[ModelSummary(**_summary(r)) for r in records])
 
 
 def _record(model_id: str, store: ModelStore) -> ModelRecord:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import limits
+from ..model_settings import RunConfig
 from ..nn import params as P
 from ..nn.losses import NO_CLASS, Loss
-from ..nn.spec import HEAD_PARAMS, SPECS, missing_part
+from ..nn.spec import EMBEDDING, HEAD_PARAMS, SPECS, missing_part
 from ..nn.stack import Model
-from ..nn.text import encode
+from ..nn.text import one_hot, split_tokens, token_ids
 from ..store import ModelStore
 from .errors import FieldError
 from .schemas import CrossEntropyLoss, DhLoss, MseLoss, TraceRequest
@@ -26,7 +27,7 @@ class Problem:
     """Everything one run needs, in numpy."""
 
     model: Model
-    x: np.ndarray
+    x: np.ndarray  # T x D numbers, or T token ids when the model has an embedding
     loss: Loss
     h0: np.ndarray | None
     c0: np.ndarray | None
@@ -39,6 +40,11 @@ class Problem:
     @property
     def steps(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def input_size(self) -> int:
+        """Numbers per step at layer 0 (an embedding's width when token ids come in)."""
+        return self.model.embedding.shape[1] if self.model.embedding is not None else self.x.shape[1]
 
 
 def _matrix(rows: list[list], loc: tuple, what: str) -> np.ndarray:
@@ -59,23 +65,24 @@ def _check_shape(arr: np.ndarray, expected: tuple[int, ...], loc: tuple, what: s
         raise FieldError(loc, f"{what} has shape {got}; expected {want}{why}")
 
 
-def _inputs(req: TraceRequest, vocab: list[str] | None = None) -> tuple[np.ndarray, list[str] | None, list[str] | None]:
-    if (req.inputs is None) == (req.text is None):
-        raise FieldError(("inputs",), "give exactly one of `inputs` (T x D numbers) or `text` (a string)")
+def _inputs(
+    req: TraceRequest, config: RunConfig | None, table: np.ndarray | None
+) -> tuple[np.ndarray, list[str] | None, list[str] | None]:
+    """(x, the sequence's tokens as strings, the vocabulary): x is T x D numbers, or the T
+    token ids when the model has an embedding (`table`)."""
+    given = [name for name in ("inputs", "text", "tokens") if getattr(req, name) is not None]
+    if len(given) != 1:
+        raise FieldError(
+            (given[1] if len(given) > 1 else "inputs",),
+            "give exactly one of `inputs` (T x D numbers), `text` (a string) or `tokens` (T token ids)",
+        )
+    vocab = config.vocab if config is not None else None
+    if req.tokens is not None:
+        return _token_ids(req.tokens, vocab, table)
     if req.text is not None:
-        if len(req.text) < 2:
-            raise FieldError(("text",), "text needs at least 2 characters (inputs are chars 0..n-2, targets the next)")
-        try:
-            x, tokens, vocab = encode(req.text, vocab)
-        except ValueError as err:
-            raise FieldError(("text",), str(err)) from None
-        if len(vocab) > limits.MAX_INPUT_SIZE:
-            raise FieldError(
-                ("text",),
-                f"text has {len(vocab)} distinct characters; at most {limits.MAX_INPUT_SIZE} "
-                f"(over by {len(vocab) - limits.MAX_INPUT_SIZE})",
-            )
-        return x, tokens, vocab
+        return _text(req.text, config, table)
+    if table is not None:
+        raise FieldError(("inputs",), "this model reads token ids through its embedding: give `tokens` or `text`")
     x = _matrix(req.inputs, ("inputs",), "inputs")
     steps, width = x.shape
     if steps > limits.MAX_STEPS:
@@ -92,6 +99,50 @@ def _inputs(req: TraceRequest, vocab: list[str] | None = None) -> tuple[np.ndarr
     return x, None, None
 
 
+def _text(text: str, config: RunConfig | None, table: np.ndarray | None):
+    """Text through the model's vocabulary (a saved model), or one-hot over the text's own sorted
+    characters (a model made for this request). Steps are tokens 0..n-2, targets the next."""
+    if config is not None and config.vocab is None:
+        raise FieldError(
+            ("text",),
+            "this saved model has no vocabulary, so which token each input stands for is unknown: upload it "
+            "again with its vocab (in the model's order), or send `inputs`"
+            + (" or `tokens`" if table is not None else ""),
+        )
+    try:
+        pieces = split_tokens(text, config.vocab) if config is not None else list(text)
+    except ValueError as err:
+        raise FieldError(("text",), str(err)) from None
+    if len(pieces) < 2:
+        raise FieldError(("text",), "text needs at least 2 tokens (inputs are tokens 0..n-2, targets the next)")
+    if len(pieces) - 1 > limits.MAX_STEPS:
+        raise FieldError(("text",), f"text has {len(pieces)} tokens; at most {limits.MAX_STEPS + 1}")
+    vocab = config.vocab if config is not None else sorted(set(pieces))
+    if len(vocab) > limits.MAX_INPUT_SIZE and table is None:
+        raise FieldError(
+            ("text",),
+            f"text has {len(vocab)} distinct characters; at most {limits.MAX_INPUT_SIZE} "
+            f"(over by {len(vocab) - limits.MAX_INPUT_SIZE})",
+        )
+    ids = token_ids(pieces[:-1], vocab)
+    return (ids if table is not None else one_hot(ids, len(vocab))), pieces, vocab
+
+
+def _token_ids(ids: list[int], vocab: list[str] | None, table: np.ndarray | None):
+    if table is None and vocab is None:
+        raise FieldError(("tokens",), "`tokens` needs a model with an embedding or a vocabulary; send `inputs`")
+    if len(ids) > limits.MAX_STEPS:
+        raise FieldError(("tokens",), f"tokens has {len(ids)} ids; at most {limits.MAX_STEPS}")
+    rows = table.shape[0] if table is not None else len(vocab)
+    for k, token in enumerate(ids):
+        if not 0 <= token < rows:
+            raise FieldError(("tokens", k), f"token id {token} at step {k} is out of range; expected 0..{rows - 1}")
+    x = np.array(ids, dtype=np.int64)
+    if table is None:
+        x = one_hot(x, rows)  # a one-hot model: each id picks its input
+    return x, [vocab[t] for t in ids] if vocab is not None else None, vocab
+
+
 def _state(rows: list[list[float]] | None, name: str, shape: tuple[int, int]) -> np.ndarray | None:
     if rows is None:
         return None
@@ -106,11 +157,11 @@ def _weights(req: TraceRequest, input_size: int) -> dict[str, np.ndarray]:
         return P.init_params(req.cell, input_size, req.hidden_size, req.num_layers, req.seed)
     given = req.weights
     for name in given:
-        if name not in shapes and name not in HEAD_PARAMS:
+        if name not in shapes and name not in HEAD_PARAMS and name != EMBEDDING:
             raise FieldError(
                 ("weights", name),
                 f"unknown tensor {name!r}; a {req.num_layers}-layer {req.cell} has {', '.join(shapes)} "
-                f"(and optionally {', '.join(HEAD_PARAMS)})",
+                f"(and optionally {', '.join(HEAD_PARAMS)}, and {EMBEDDING} for token ids)",
             )
     missing = [n for n in shapes if n not in given]
     if missing:
@@ -129,11 +180,11 @@ def _weights(req: TraceRequest, input_size: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, tokens, vocab) -> Loss:
-    spec = req.loss
+def _loss(
+    req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, next_ids: np.ndarray | None, vocab, default
+) -> Loss:
+    spec = req.loss or default
     steps, hidden = x.shape[0], req.hidden_size
-    if spec is None:
-        spec = CrossEntropyLoss(kind="cross_entropy") if tokens is not None else DhLoss(kind="dh")
     if isinstance(spec, DhLoss):
         if spec.dh is None:
             return Loss("dh", dh=np.ones((steps, hidden)))
@@ -166,11 +217,9 @@ def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, token
 
     loc = ("loss", "targets")
     if spec.targets is None:
-        if tokens is None:
+        if next_ids is None:
             raise FieldError(loc, "cross_entropy with numeric inputs needs targets (one class index per step)")
-        assert vocab is not None
-        index = {ch: k for k, ch in enumerate(vocab)}
-        targets = np.array([index[ch] for ch in tokens[1:]], dtype=np.int64)
+        targets = next_ids
     else:
         if len(spec.targets) != steps:
             raise FieldError(loc, f"loss.targets has {len(spec.targets)} entries; expected one per step ({steps})")
@@ -199,8 +248,8 @@ def _loss(req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, token
     return Loss("cross_entropy", targets=targets, num_classes=classes)
 
 
-def _stored(req: TraceRequest, store: ModelStore) -> tuple[TraceRequest, dict[str, np.ndarray], list[str] | None]:
-    """A saved model's parameters, with its cell and sizes taking the request's place."""
+def _stored(req: TraceRequest, store: ModelStore) -> tuple[TraceRequest, dict[str, np.ndarray], RunConfig]:
+    """A saved model's parameters and run settings, with its cell and sizes taking the request's place."""
     if req.weights is not None:
         raise FieldError(("model_id",), "give `weights` or `model_id`, not both")
     record = store.get(req.model_id)
@@ -213,7 +262,7 @@ def _stored(req: TraceRequest, store: ModelStore) -> tuple[TraceRequest, dict[st
             raise FieldError(
                 (name,), f"{name} is {getattr(req, name)!r} but the saved model has {value!r}; leave it out"
             )
-    return req.model_copy(update=own), params, record.meta.get("vocab")
+    return req.model_copy(update=own), params, RunConfig.from_meta(record.meta)
 
 
 def refuse_settings_it_lacks(cell: str, given: list[str], loc: tuple = ()) -> None:
@@ -227,13 +276,37 @@ def refuse_settings_it_lacks(cell: str, given: list[str], loc: tuple = ()) -> No
             raise FieldError((*loc, setting), f"{setting} applies to the LSTM only; a {cell} has no {part}")
 
 
+def _default_loss(req: TraceRequest, params: dict, config: RunConfig | None, vocab) -> DhLoss | CrossEntropyLoss:
+    """Next-token cross-entropy for text (and token ids into a model that predicts its own
+    vocabulary); otherwise the upstream dh of ones, the head (if any) still answering y."""
+    if req.text is None and req.tokens is None:
+        return DhLoss(kind="dh")
+    if config is None:  # a model made for this request: text trains a character model's head
+        return CrossEntropyLoss(kind="cross_entropy") if req.text is not None else DhLoss(kind="dh")
+    head_rows = params[HEAD_PARAMS[0]].shape[0] if HEAD_PARAMS[0] in params else None
+    predicts_vocab = config.output_kind == "logits" and vocab is not None and head_rows == len(vocab)
+    return CrossEntropyLoss(kind="cross_entropy") if predicts_vocab else DhLoss(kind="dh")
+
+
+def _next_ids(req: TraceRequest, x: np.ndarray, tokens, vocab) -> np.ndarray | None:
+    """Each step's next token (the default targets): text steps are tokens 0..n-2, so every step
+    has one; with token ids every id is a step and the last has none."""
+    if req.text is not None:
+        return token_ids(tokens[1:], vocab)
+    if req.tokens is not None and vocab is not None:
+        return np.append(np.asarray(req.tokens[1:], dtype=np.int64), NO_CLASS)
+    return None
+
+
 def build(req: TraceRequest, store: ModelStore) -> Problem:
     """The engine's inputs for a request; `store` holds the saved model a `model_id` names."""
-    stored, vocab_in = None, None
+    stored, config = None, None
     if req.model_id is not None:
-        req, stored, vocab_in = _stored(req, store)
-    x, tokens, vocab = _inputs(req, vocab_in)
-    steps, input_size = x.shape
+        req, stored, config = _stored(req, store)
+    table = stored.get(EMBEDDING) if stored is not None else _given_embedding(req)
+    x, tokens, vocab = _inputs(req, config, table)
+    steps = x.shape[0]
+    input_size = table.shape[1] if table is not None else x.shape[1]
     work = steps * req.hidden_size * req.num_layers
     if work > limits.MAX_WORK:
         raise FieldError(
@@ -256,12 +329,12 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
         expected = params["weight_ih_l0"].shape[1]
         if input_size != expected:
             raise FieldError(
-                ("text" if tokens is not None else "inputs",),
+                ("text" if req.text is not None else "inputs",),
                 f"the saved model takes {expected} inputs per step; this sequence has {input_size}",
             )
     if req.cell == "lstm":
         P.add_forget_bias(params, req.num_layers, req.forget_bias)
-    loss = _loss(req, params, x, tokens, vocab)
+    loss = _loss(req, params, x, _next_ids(req, x, tokens, vocab), vocab, _default_loss(req, params, config, vocab))
     if loss.uses_head:
         if HEAD_PARAMS[0] in params:
             _check_shape(
@@ -276,9 +349,34 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
             )
         else:
             params.update(P.init_head(req.hidden_size, loss.num_classes, req.seed))
-    else:
+    elif stored is None and req.weights is None:
+        # A model made for this request has no head unless its loss reads one.
         params.pop(HEAD_PARAMS[0], None)
         params.pop(HEAD_PARAMS[1], None)
 
-    model = Model(req.cell, P.layers_from(params, req.num_layers), P.head_from(params))
+    model = Model(
+        req.cell,
+        P.layers_from(params, req.num_layers),
+        P.head_from(params),
+        nonlinearity=config.nonlinearity if config is not None else "tanh",
+        embedding=params.get(EMBEDDING),
+        softmax_head=config is not None and config.output_kind == "logits",
+    )
     return Problem(model, x, loss, h0, c0, params, tokens, vocab, req)
+
+
+def _given_embedding(req: TraceRequest) -> np.ndarray | None:
+    """An embedding among the request's own weights (token ids in), checked as a matrix."""
+    if req.weights is None or EMBEDDING not in req.weights:
+        return None
+    value = req.weights[EMBEDDING]
+    if not value or not isinstance(value[0], list):
+        raise FieldError(("weights", EMBEDDING), f"{EMBEDDING} must be a matrix (vocabulary x input size)")
+    table = _matrix(value, ("weights", EMBEDDING), EMBEDDING)
+    if table.shape[0] > limits.MAX_VOCAB or table.shape[1] > limits.MAX_INPUT_SIZE or table.shape[1] == 0:
+        raise FieldError(
+            ("weights", EMBEDDING),
+            f"{EMBEDDING} is {table.shape[0]} x {table.shape[1]}; at most {limits.MAX_VOCAB} rows of 1 to "
+            f"{limits.MAX_INPUT_SIZE} numbers",
+        )
+    return table

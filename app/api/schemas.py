@@ -18,6 +18,7 @@ Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Int = Annotated[int, Field(strict=True)]
 Matrix = list[list[Finite]]
 ClassIndex = Annotated[int, Field(strict=True, ge=0, lt=limits.MAX_OUTPUT_SIZE)]
+TokenId = Annotated[int, Field(strict=True, ge=0, lt=limits.MAX_VOCAB)]
 Tensor = Matrix | list[Finite]
 
 CellName = Literal[CELLS]  # type: ignore[valid-type]
@@ -92,15 +93,23 @@ class TraceRequest(BaseModel):
     forget_bias: ForgetBias = Field(
         0.0, description="Added to the LSTM forget-gate block of every bias_ih (LSTM only)."
     )
-    inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs and text.")
+    inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs, text and tokens.")
     text: str | None = Field(
         None,
         max_length=limits.MAX_TEXT_CHARS,
-        description="Characters, one-hot over the sorted set of the text's characters; steps are chars 0..n-2, targets the next chars.",
+        description="Steps are tokens 0..n-2, targets the next tokens. With a saved model: tokens of its vocabulary "
+        "(characters, or whitespace-separated words for a word vocabulary). Otherwise: characters, one-hot over the "
+        "sorted set of the text's characters.",
+    )
+    tokens: list[TokenId] | None = Field(
+        None,
+        max_length=limits.MAX_STEPS,
+        description="T token ids, one per step: rows of the model's embedding (embedding.weight), or one-hot "
+        "positions of its vocabulary.",
     )
     weights: dict[str, Tensor] | None = Field(
         None,
-        description="PyTorch-named parameters (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., optional head.weight, head.bias). Default: initialised from seed.",
+        description="PyTorch-named parameters (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..., optional head.weight, head.bias, and embedding.weight (V x D) for token ids). Default: initialised from seed.",
     )
     model_id: str | None = Field(
         None,
@@ -140,14 +149,24 @@ class TraceResponse(BaseModel):
     input_size: int
     steps: int
     gate_order: list[str] = Field(description="Block order in `a` and in the weights.")
-    tokens: list[str] | None = Field(None, description="The text's characters (text input only).")
-    vocab: list[str] | None = Field(None, description="Sorted distinct characters: index = one-hot position.")
+    tokens: list[str] | None = Field(
+        None, description="The sequence's tokens as strings (text, or ids with a vocabulary)."
+    )
+    vocab: list[str] | None = Field(
+        None,
+        description="The vocabulary: index = one-hot position or embedding row (a text's sorted characters by default).",
+    )
     loss_kind: Literal["dh", "mse", "cross_entropy"]
     loss: float
     layers: list[dict[str, Any]] = Field(
         description="Bottom to top. Each: the forward arrays (T x width) and, from /api/backward, `grad`."
     )
     output: Output | None = None
+    grad: dict[str, Any] | None = Field(
+        None,
+        description='Gradients of model-level tensors (from /api/backward): "embedding.weight" as {"rows": the '
+        'distinct token ids, ascending, "values": dL/dE for those rows, summed over the steps that read them}.',
+    )
     params: dict[str, Tensor] | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import limits
-from ..nn.spec import PARAM_KINDS, SPECS
+from ..nn.spec import EMBEDDING, PARAM_KINDS, SPECS
 from ..nn.stack import Trace
 from .errors import FieldError
 from .numbers import prepare
@@ -41,7 +41,7 @@ def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     steps, hidden = prob.steps, req.hidden_size
     per_layer = 0
     for name in _selected(spec.array_names(), fields):
-        width = prob.x.shape[1] if name == "x" else hidden * (spec.num_blocks if name == "a" else 1)
+        width = prob.input_size if name == "x" else hidden * (spec.num_blocks if name == "a" else 1)
         in_forward = name in spec.forward
         per_layer += steps * width * ((1 if in_forward else 0) + (1 if with_grad else 0))
     total = per_layer * req.num_layers
@@ -52,6 +52,10 @@ def estimate_numbers(prob: Problem, with_grad: bool) -> int:
         total += params
     if prob.loss.uses_head:
         total += steps * prob.loss.num_classes * (3 if with_grad else 2)
+    elif prob.model.head is not None:
+        total += steps * prob.model.head.bias.size * 2  # y and probs
+    if with_grad and prob.model.embedding is not None:
+        total += steps * (prob.input_size + 1)  # at most one row per step
     return total
 
 
@@ -100,7 +104,7 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
         "cell": req.cell,
         "hidden_size": req.hidden_size,
         "num_layers": req.num_layers,
-        "input_size": prob.x.shape[1],
+        "input_size": prob.input_size,
         "steps": prob.steps,
         "gate_order": list(spec.blocks),
         "tokens": prob.tokens,
@@ -110,6 +114,10 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
         "layers": layers,
         "output": dict(trace.output) if trace.output else None,
     }
+    if trace.model_grads:
+        body["grad"] = {
+            EMBEDDING: {"rows": trace.model_grads["embedding.rows"].tolist(), "values": trace.model_grads[EMBEDDING]}
+        }
     if req.return_params:
         body["params"] = prob.params
     body = prepare(body, req.precision)

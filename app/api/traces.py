@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from .. import limits
 from ..nn import gradcheck, stack
+from ..nn.spec import EMBEDDING
 from ..store import ModelStore
 from .deps import Store
 from .errors import FieldError, error_responses
@@ -70,7 +71,12 @@ async def check_gradients(req: TraceRequest, request: Request, store: Store) -> 
 def _gradcheck(req: TraceRequest, store: ModelStore, token: Token) -> GradCheckResponse:
     prob = build(req, store)
     req = prob.request
-    scalars = sum(v.size for v in prob.params.values()) + prob.x.size + 2 * req.num_layers * req.hidden_size
+    # With an embedding only the rows the sequence reads are perturbed (gradcheck.check).
+    table = prob.model.embedding
+    read = np.unique(prob.x).size * table.shape[1] if table is not None else prob.x.size
+    scalars = (
+        sum(v.size for n, v in prob.params.items() if n != EMBEDDING) + read + 2 * req.num_layers * req.hidden_size
+    )
     cost = scalars * prob.steps * req.num_layers
     if cost > limits.MAX_GRADCHECK_COST:
         raise FieldError(

@@ -1,0 +1,221 @@
+"""Parity: the framework that wrote a file runs it, and its answer is compared with the engine's.
+
+On upload, when that framework is importable in the server's environment (torch for PyTorch
+files and plain tensor files, keras for .keras/.h5 models, onnxruntime for .onnx), the model
+runs there on a fixed probe sequence and the largest absolute difference between its outputs
+and the engine's is recorded. Nothing here is needed to run the app: the frameworks are
+imported lazily, one call at a time, and anything they raise becomes a "not checked" reason.
+
+What is compared is what the framework's model outputs: the head's y (or its softmax when the
+model outputs probabilities), or the top layer's h when there is no head; at every step, or
+at the last one when the framework answers only there (Keras return_sequences=False).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+import threading
+from typing import Any
+
+import numpy as np
+
+from .model_settings import RunConfig
+from .model_source import ModelSource
+from .nn import losses, stack
+from .nn.params import head_from, layers_from
+from .nn.spec import EMBEDDING
+
+PROBE_STEPS = 20
+PROBE_SEED = 20_251_130
+FRAMEWORK_NAMES = {"pytorch": "PyTorch", "keras": "Keras", "onnxruntime": "onnxruntime"}
+# Frameworks keep global state (Keras' name counters, torch's thread pool): one check at a time.
+_LOCK = threading.Lock()
+
+
+def _framework_for(source: ModelSource) -> tuple[str, str]:
+    """(parity framework, the module it needs)."""
+    if source.framework == "keras" and source.format in ("keras", "h5") and "layers" in source.read:
+        return "keras", "keras"
+    if source.framework == "onnx":
+        return "onnxruntime", "onnxruntime"
+    return "pytorch", "torch"
+
+
+def probe_input(config: RunConfig, imported_input: int, vocab_size: int | None, steps: int = PROBE_STEPS) -> np.ndarray:
+    """The fixed probe: token ids, one-hot rows, or standard normal numbers (seeded)."""
+    rng = np.random.default_rng(PROBE_SEED)
+    if config.input_kind == "tokens":
+        return rng.integers(0, vocab_size, steps)
+    if config.input_kind == "onehot":
+        return np.eye(imported_input)[rng.integers(0, imported_input, steps)]
+    return rng.normal(size=(steps, imported_input))
+
+
+def engine_outputs(cell: str, params: dict[str, np.ndarray], num_layers: int, config: RunConfig, x: np.ndarray):
+    """What the engine answers for the probe, shaped as the framework's model output (T x width)."""
+    model = stack.Model(
+        cell,
+        layers_from(params, num_layers),
+        head_from(params),
+        nonlinearity=config.nonlinearity,
+        embedding=params.get(EMBEDDING),
+        softmax_head=config.output_kind == "logits",
+    )
+    hidden = params["weight_hh_l0"].shape[1]
+    trace = stack.run(model, x, losses.Loss("dh", dh=np.zeros((len(x), hidden))), backward=False)
+    out = trace.layers[-1]["h"] if model.head is None else trace.output["y"]
+    return out, trace
+
+
+def check(
+    source: ModelSource, data: bytes, cell: str, params: dict[str, np.ndarray], num_layers: int, config: RunConfig
+) -> dict[str, Any]:
+    """The `parity` a saved model keeps: checked with the largest difference, or why not."""
+    framework, module = _framework_for(source)
+    name = FRAMEWORK_NAMES[framework]
+    if importlib.util.find_spec(module) is None:
+        return {"checked": False, "framework": framework, "reason": f"not checked: {module} is not installed"}
+    # An exported graph may fix its number of steps: the probe then has exactly that many.
+    steps = (source.probe.get("steps") or PROBE_STEPS) if framework == "onnxruntime" else PROBE_STEPS
+    vocab_size = params[EMBEDDING].shape[0] if EMBEDDING in params else None
+    x = probe_input(config, params["weight_ih_l0"].shape[1], vocab_size, steps)
+    ours, trace = engine_outputs(cell, params, num_layers, config, x)
+    try:
+        with _LOCK:
+            theirs, compared = RUNNERS[framework](source, data, cell, params, num_layers, config, x)
+    except Exception as err:  # the framework's own failure, reported rather than raised
+        text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        return {
+            "checked": False,
+            "framework": framework,
+            "reason": f"not checked: {name} could not run the model ({type(err).__name__}: {text})",
+        }
+    if compared == "probs":
+        ours = trace.output["probs"]
+    elif compared == "log_probs":
+        ours = np.log(trace.output["probs"])
+    if config.output_steps == "last":
+        ours = ours[-1:]
+    theirs = np.asarray(theirs, dtype=np.float64)
+    if theirs.size == ours.size:
+        theirs = theirs.reshape(ours.shape)
+    if theirs.shape != ours.shape:
+        return {
+            "checked": False,
+            "framework": framework,
+            "reason": f"not checked: {name} answered with shape {list(theirs.shape)}; the engine with {list(ours.shape)}",
+        }
+    diff = float(np.max(np.abs(theirs - ours))) if ours.size else 0.0
+    return {
+        "checked": True,
+        "framework": framework,
+        "max_abs_diff": diff,
+        "probe_steps": steps,
+        "compared": compared,
+        "input_kind": config.input_kind,
+    }
+
+
+# --- the frameworks ----------------------------------------------------------------------
+
+
+def _run_torch(source, data, cell, params, num_layers, config, x):
+    """torch.nn modules built from the imported weights (float64), never torch.load."""
+    import torch
+
+    hidden = params["weight_hh_l0"].shape[1]
+    kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
+    extra = {"nonlinearity": config.nonlinearity} if cell == "rnn" else {}
+    rnn = kind(params["weight_ih_l0"].shape[1], hidden, num_layers=num_layers, dtype=torch.float64, **extra)
+    with torch.no_grad():
+        for pname, value in rnn.named_parameters():
+            value.copy_(torch.from_numpy(params[pname]))
+        inputs = torch.from_numpy(x)
+        if EMBEDDING in params:
+            inputs = torch.nn.functional.embedding(inputs, torch.from_numpy(params[EMBEDDING]))
+        out, _ = rnn(inputs)
+        if "head.weight" not in params:
+            return out.numpy(), "h"
+        y = torch.nn.functional.linear(
+            out, torch.from_numpy(params["head.weight"]), torch.from_numpy(params["head.bias"])
+        )
+        if config.output_kind == "logits":
+            return torch.softmax(y, dim=-1).numpy(), "probs"
+        return y.numpy(), "y"
+
+
+def _run_keras(source, data, cell, params, num_layers, config, x):
+    """The uploaded .keras / .h5 loaded by Keras itself (safe mode: no Lambda code is run; the
+    reader has already refused every layer it does not know)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    suffix = ".keras" if source.format == "keras" else ".h5"
+    with tempfile.TemporaryDirectory(prefix="lstmvis-parity-") as tmp:
+        path = os.path.join(tmp, "model" + suffix)
+        with open(path, "wb") as f:
+            f.write(data)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    batch = x[None].astype(np.int64 if config.input_kind == "tokens" else np.float32)
+    out = np.asarray(model.predict(batch, verbose=0))[0]
+    softmax = any(
+        layer.get("class") == "Dense" and layer.get("activation") == "softmax"
+        for layer in source.read.get("layers", [])
+    )
+    compared = "h" if "head.weight" not in params else ("probs" if softmax else "y")
+    return out, compared
+
+
+def _arrange(arr: np.ndarray, have: str, want: str, batch: int) -> np.ndarray:
+    """`arr` (axes named by the letters in `have`) with the axes of `want`: a batch axis is the
+    probe repeated, an axis of one is added; then the order is `want`'s."""
+    if "b" in want and "b" not in have:
+        arr, have = np.repeat(arr[None], batch, axis=0), "b" + have
+    for _ in range(want.count("1")):
+        arr, have = arr[None], "1" + have
+    # Pair equal letters in order ("1" may repeat).
+    taken: list[int] = []
+    for letter in want:
+        taken.append(next(k for k, h in enumerate(have) if h == letter and k not in taken))
+    return np.transpose(arr, taken)
+
+
+def _first_of_batch(out: np.ndarray, axes: str) -> np.ndarray:
+    """The first batch element of an output whose axes are `axes`, as (t, width) or (width,)."""
+    index = tuple(0 if letter in "b1" else slice(None) for letter in axes)
+    kept = [letter for letter in axes if letter not in "b1"]
+    out = out[index]
+    if len(kept) == 2 and kept[0] != "t":
+        out = out.T  # time first
+    return out
+
+
+def _run_onnxruntime(source, data, cell, params, num_layers, config, x):
+    """The uploaded graph itself, run by onnxruntime on the probe (the reader's `probe` says
+    which input holds the sequence, its axes and dtype, and which output to compare)."""
+    import onnxruntime
+
+    probe = source.probe
+    batch = probe.get("batch") or 1
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    have = "td" if x.ndim == 2 else "t"
+    feeds = {probe["input_name"]: _arrange(x, have, probe["axes"], batch).astype(probe["input_dtype"])}
+    for name, extra in (probe.get("extra_inputs") or {}).items():
+        shape = [batch if d is None else d for d in extra.get("shape") or []]
+        fill = len(x) if extra.get("fill") == "steps" else 0
+        feeds[name] = np.full(shape, fill, dtype=extra.get("dtype", "float32"))
+    (out,) = session.run([probe["output_name"]], feeds)
+    return _first_of_batch(np.asarray(out), probe["output_axes"]), probe["output_is"]
+
+
+RUNNERS = {"pytorch": _run_torch, "keras": _run_keras, "onnxruntime": _run_onnxruntime}
+
+
+def describe(parity: dict[str, Any]) -> str:
+    """One line for people: "matches PyTorch to 3e-16 on a 20-step probe"."""
+    if not parity.get("checked"):
+        return parity.get("reason", "not checked")
+    name = FRAMEWORK_NAMES.get(parity["framework"], parity["framework"])
+    return f"matches {name} to {parity['max_abs_diff']:.1g} on a {parity['probe_steps']}-step probe"
