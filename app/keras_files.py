@@ -165,7 +165,10 @@ UPLOAD_KERAS = "upload the .keras file (model.save('m.keras')) to have the layer
 
 def _short(value: object, limit: int = 80) -> str:
     """A value from the file, quoted and cut, for a message (the file decides its length)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a JSON value nested as deep as the parser allows
+        return "(a deeply nested value)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -639,7 +642,23 @@ def _entry(raw: Any, filename: str) -> _Entry:
     name = cfg.get("name", raw.get("name"))
     if not isinstance(name, str):
         raise _refuse(f"{filename}: a {_short(raw['class_name'])} layer has no name")
+    if len(name) > _MAX_NAME_CHARS or len(raw["class_name"]) > _MAX_NAME_CHARS:
+        raise _refuse(f"{filename}: a layer name or class of over {_MAX_NAME_CHARS} characters ({_short(name)})")
     return _Entry(raw["class_name"], name, cfg, raw)
+
+
+def _name(value: Any) -> str | None:
+    """A name from the configuration, kept in `read` only if it is a short string."""
+    return value if isinstance(value, str) and len(value) <= _MAX_NAME_CHARS else None
+
+
+def _shape(value: Any) -> list[int | None] | None:
+    """A declared batch shape, kept only if it is one: a few sizes (or None for any)."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        return None
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0) for v in value):
+        return None
+    return value
 
 
 def _is_ref(value: Any) -> bool:
@@ -692,13 +711,13 @@ def _model_layers(config: Any, filename: str) -> tuple[dict[str, Any], list[_Ent
         if not isinstance(layers, list):
             raise _refuse(f"{filename}: the Sequential configuration has no list of layers")
         entries = [_entry(raw, filename) for raw in layers]
-        model = {"class": "Sequential", "name": inner.get("name") if isinstance(inner, dict) else None}
-        if isinstance(inner, dict) and isinstance(inner.get("build_input_shape"), list):
+        model = {"class": "Sequential", "name": _name(inner.get("name")) if isinstance(inner, dict) else None}
+        if isinstance(inner, dict) and _shape(inner.get("build_input_shape")):
             model["build_input_shape"] = inner["build_input_shape"]
         return model, entries, entries
     if cls in ("Functional", "Model") and isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         entries = [_entry(raw, filename) for raw in inner["layers"]]
-        return {"class": cls, "name": inner.get("name")}, entries, _chain(inner, entries, filename)
+        return {"class": cls, "name": _name(inner.get("name"))}, entries, _chain(inner, entries, filename)
     registered = config.get("registered_name")
     raise _refuse(
         f"{filename}: the model is a {_short(cls)}"
@@ -851,20 +870,19 @@ def _plan_from_config(chain: list[_Entry], model: dict[str, Any], filename: str)
             # Sequential models saved without an InputLayer carry the input's shape on the first layer.
             plan.input = _input_of(e.cfg, None) | {"from": e.name}
     if not plan.input.get("batch_shape"):
-        shape = model.get("build_input_shape") or (chain[0].raw.get("build_config") or {}).get("input_shape")
-        if isinstance(shape, list):
-            plan.input["batch_shape"] = shape
+        build = chain[0].raw.get("build_config")
+        shape = model.get("build_input_shape") or (build.get("input_shape") if isinstance(build, dict) else None)
+        plan.input["batch_shape"] = _shape(shape)
     _check_stack(plan)
     return plan
 
 
 def _input_of(cfg: dict[str, Any], name: str | None) -> dict[str, Any]:
-    shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
     dtype = cfg.get("dtype")
     return {
         "name": name,
-        "batch_shape": shape if isinstance(shape, list) else None,
-        "dtype": dtype if isinstance(dtype, str) else None,
+        "batch_shape": _shape(cfg.get("batch_shape", cfg.get("batch_input_shape"))),
+        "dtype": dtype if dtype in ("float16", "float32", "float64", "bfloat16", "int32", "int64") else None,
     }
 
 
@@ -927,7 +945,8 @@ def _embedding(e: _Entry, filename: str) -> _Layer:
     if cfg.get("lora_rank"):
         raise _refuse(f"{what} has lora_rank={_short(cfg.get('lora_rank'))}; merge the LoRA weights and save again")
     settings = {"input_dim": cfg.get("input_dim"), "output_dim": cfg.get("output_dim"), "mask_zero": False}
-    if isinstance(cfg.get("input_length"), int):
+    length = cfg.get("input_length")  # Keras 2: the steps, when fixed
+    if isinstance(length, int) and not isinstance(length, bool) and length > 0:
         settings["input_length"] = cfg["input_length"]
     return _Layer("Embedding", e.name, settings)
 
@@ -1302,11 +1321,9 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
         _agree(e, "output_dim", table.shape[1], e.weights["embeddings"], filename)
         tensors[EMBEDDING], names[EMBEDDING] = table, e.weights["embeddings"]
         width = table.shape[1]
-        layers_read.append(
-            {"class": "Embedding", "name": e.name, "group": e.where}
-            | {"input_dim": table.shape[0], "output_dim": table.shape[1]}
-            | e.settings
-        )
+        entry = {"class": "Embedding", "name": e.name, "group": e.where}
+        entry |= {s: v for s, v in e.settings.items() if v is not None}  # checked against the table above
+        layers_read.append(entry | {"input_dim": table.shape[0], "output_dim": table.shape[1]})
     hidden = None
     reset_after_told = False
     for k, layer in enumerate(plan.rnns):
@@ -1535,7 +1552,9 @@ def read_archive(archive: CheckedZip, filename: str) -> ModelSource:
 
 
 def _member(archive: CheckedZip, name: str, cap: int, filename: str) -> bytes:
-    info = next(i for i in archive.members if i.filename == name)
+    info = next((i for i in archive.members if i.filename == name), None)
+    if info is None:
+        raise _refuse(f"{filename}: a .keras archive without {name}")
     if info.file_size > cap:
         raise _refuse(f"{filename}: {name} is {info.file_size} bytes; at most {cap} are read", name, 413)
     try:
