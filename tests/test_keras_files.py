@@ -349,7 +349,15 @@ def test_legacy_weights_only_h5_is_read_in_layer_names_order(cases, tmp_path):
 # --- a hand-built Keras 2 file (TensorFlow's Keras wrote these) --------------------------------
 
 
-def keras2_h5(path: Path, case: Case, *, config: bool = True, extra: dict | None = None, lstm_cfg: dict | None = None):
+def keras2_h5(
+    path: Path,
+    case: Case,
+    *,
+    config: bool = True,
+    functional: bool = False,
+    extra: dict | None = None,
+    lstm_cfg: dict | None = None,
+):
     """Keras 2's layout: weight names with ':0', class names and batch_input_shape of Keras 2."""
     kernel0, rec0, bias0, kernel1, rec1, bias1, dense_k, dense_b = case.model.get_weights()
     lstm = {"units": 4, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True}
@@ -387,6 +395,24 @@ def keras2_h5(path: Path, case: Case, *, config: bool = True, extra: dict | None
         },
         "dense_1": {"dense_1/kernel:0": dense_k, "dense_1/bias:0": dense_b},
     } | (extra or {})
+    if functional:
+        # Keras 2's Functional: each layer's inbound_nodes as [[[name, node, tensor, kwargs]]].
+        entries, below = model_config["config"]["layers"], None
+        entries[0]["config"]["name"] = "input_1"
+        for e in entries:
+            e["name"] = e["config"]["name"]
+            e["inbound_nodes"] = [[[below, 0, 0, {"training": False}]]] if below else []
+            below = e["name"]
+        model_config = {
+            "class_name": "Functional",
+            "config": {
+                "name": "model",
+                "layers": entries,
+                "input_layers": [["input_1", 0, 0]],
+                "output_layers": [["dense_1", 0, 0]],
+            },
+        }
+        weights = {"input_1": {}} | weights
     with h5py.File(path, "w") as f:
         group = f.create_group("model_weights") if config else f
         if config:
@@ -402,17 +428,23 @@ def keras2_h5(path: Path, case: Case, *, config: bool = True, extra: dict | None
     return path
 
 
-@pytest.mark.parametrize("config", [True, False], ids=["full", "weights-only"])
-def test_a_keras2_h5_reads_and_computes(cases, tmp_path, config):
+@pytest.mark.parametrize(
+    ("config", "functional"),
+    [(True, False), (False, False), (True, True), (False, True)],
+    ids=["sequential", "sequential-weights-only", "functional", "functional-weights-only"],
+)
+def test_a_keras2_h5_reads_and_computes(cases, tmp_path, config, functional):
     case = cases["lstm2_named"]
-    src = read(keras2_h5(tmp_path / "k2.h5", case, config=config))
+    src = read(keras2_h5(tmp_path / "k2.h5", case, config=config, functional=functional))
     assert src.format == "h5" and src.read["num_layers"] == 2
     assert src.names["rnn_1/kernel"] == ("model_weights/" if config else "") + "lstm_1/lstm_1/lstm_cell_1/kernel:0"
     ignored = src.read["ignored_at_inference"]
     assert [i["name"] for i in ignored] == ["dropout"]
     if config:
         assert src.read["keras_version"] == "2.4.0" and src.assumed == {}
-        assert src.probe["input_shape"] == [None, 5, 3] and src.probe["input_name"] == "lstm_input"
+        assert src.probe["input_shape"] == [None, 5, 3]
+        assert src.probe["input_name"] == ("input_1" if functional else "lstm_input")
+        assert src.read["model"]["class"] == ("Functional" if functional else "Sequential")
     else:
         assert ignored[0]["class"].startswith("Dropout") and src.assumed["Dense activation"] == "linear"
     np.testing.assert_allclose(engine(src, case.x, False, False), keras_out(case.model, case.x), rtol=1e-5, atol=1e-6)
@@ -544,6 +576,16 @@ def test_a_bidirectional_weights_file_is_refused(folder):
 def test_a_gru_without_reset_after_is_refused_in_every_format(folder, fmt):
     path = keras_file(folder, "reset", layers.GRU(4, reset_after=False, name="g"), fmt=fmt)
     refused(path, r"reset_after=False")
+
+
+def test_a_bias_free_gru_weights_file_assumes_reset_after(folder):
+    model = keras.Sequential([keras.Input((5, 3)), layers.GRU(4, use_bias=False, return_sequences=True)])
+    model.save_weights(folder / "gru_nobias.weights.h5")
+    src = read(folder / "gru_nobias.weights.h5")
+    assert src.assumed["reset_after"] is True and src.names["rnn_0/bias"] == keras_files.NO_BIAS
+    assert src.tensors["rnn_0/bias"].shape == (2, 12) and not src.tensors["rnn_0/bias"].any()
+    x = np.random.default_rng(2).standard_normal((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(engine(src, x, False, False), keras_out(model, x), rtol=1e-5, atol=1e-6)
 
 
 # --- hostile HDF5 files, built with h5py --------------------------------------------------------
@@ -702,15 +744,37 @@ def test_a_model_config_over_the_limit_is_refused():
     refused(legacy_h5(np.bytes_(huge.encode())), rf"declares {len(huge)} bytes", status=413)
 
 
-def test_a_config_json_over_the_limit_is_refused(cases):
-    with zipfile.ZipFile(cases["rnn_tanh"].paths["keras"]) as z:
+def rezipped(path: Path, **replace: bytes) -> bytes:
+    with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
-    members["config.json"] = b" " * (limits.MAX_MODEL_CONFIG_BYTES + 1) + b"{}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in members.items():
+        for n, data in (members | {k.replace("_", "."): v for k, v in replace.items()}).items():
             z.writestr(n, data)
-    refused(buf.getvalue(), r"config.json is \d+ bytes; at most", status=413, filename="m.keras")
+    return buf.getvalue()
+
+
+def test_a_config_nested_past_the_parser_is_refused(cases):
+    data = rezipped(cases["rnn_tanh"].paths["keras"], config_json=b"[" * 200_000)
+    refused(data, r"config.json is not valid JSON", filename="m.keras")
+
+
+def test_odd_values_in_a_config_do_not_reach_what_is_read(cases):
+    path = cases["lstm2_named"].paths["keras"]
+    with zipfile.ZipFile(path) as z:
+        config = json.loads(z.read("config.json"))
+    config["config"]["name"] = {"not": ["a", "name"]}
+    config["config"]["layers"][0]["config"]["batch_shape"] = [[[[1]]], "x"]
+    config["config"]["layers"][0]["config"]["dtype"] = "x" * 10_000
+    src = read_bytes(rezipped(path, config_json=json.dumps(config).encode()), "m.keras")
+    assert src.read["model"]["name"] is None and src.read["input"]["dtype"] is None
+    assert src.probe["input_shape"] == [None, 5, 3]  # from the model's build_input_shape instead
+
+
+def test_a_config_json_over_the_limit_is_refused(cases):
+    huge = b" " * (limits.MAX_MODEL_CONFIG_BYTES + 1) + b"{}"
+    data = rezipped(cases["rnn_tanh"].paths["keras"], config_json=huge)
+    refused(data, r"config.json is \d+ bytes; at most", status=413, filename="m.keras")
 
 
 def test_a_keras_zip_without_weights_is_refused_by_name():
