@@ -636,7 +636,7 @@ def test_external_storage_is_refused_without_opening_the_file(tmp_path):
     fifo = tmp_path / "weights.fifo"
     os.mkfifo(fifo)
     data = weights_h5(replace("layers/lstm/cell/vars/0", shape=(3, 16), dtype="f4", external=[(str(fifo), 0, 192)]))
-    refused(data, r"vars/0 keeps its numbers in an external file .*weights.fifo.*never opened")
+    refused(data, r"vars/0 keeps its numbers in an external file .*never opened")
 
 
 def test_a_virtual_dataset_is_refused(tmp_path):

@@ -17,7 +17,7 @@ from app.model_settings import RunConfig
 from app.model_source import ModelSource
 
 torch = pytest.importorskip("torch")
-torch.set_default_dtype(torch.float64)
+TORCH_DTYPE = torch.float64  # see tests/conftest.py
 nn = torch.nn
 
 

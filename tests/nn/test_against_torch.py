@@ -18,7 +18,7 @@ from app.nn.spec import PARAM_KINDS, param_name
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
-torch.set_default_dtype(torch.float64)
+TORCH_DTYPE = torch.float64  # see tests/conftest.py
 
 MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 
