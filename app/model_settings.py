@@ -185,7 +185,9 @@ def resolve(source: ModelSource, imported: Imported, given: dict[str, object]) -
             if field in given:
                 raise SettingError(field, f"{field} describes the head's outputs; this model has no head")
     else:
-        read_kind = source.output_kind
+        # A softmax in the file says "logits"; its absence says nothing (a linear Dense trained
+        # with from_logits=True, an exported classifier without its softmax).
+        read_kind = source.output_kind if source.output_kind == "logits" else None
         if read_kind is not None:
             if "output" in given and given["output"] != read_kind:
                 raise SettingError("output", f"output is given as {given['output']} but the file says {read_kind}")

@@ -78,7 +78,7 @@ def check(
     if importlib.util.find_spec(module) is None:
         return {"checked": False, "framework": framework, "reason": f"not checked: {module} is not installed"}
     # An exported graph may fix its number of steps: the probe then has exactly that many.
-    steps = (source.probe.get("steps") or PROBE_STEPS) if framework == "onnxruntime" else PROBE_STEPS
+    steps = (source.probe.get("steps") or PROBE_STEPS) if framework != "pytorch" else PROBE_STEPS
     vocab_size = params[EMBEDDING].shape[0] if EMBEDDING in params else None
     x = probe_input(config, params["weight_ih_l0"].shape[1], vocab_size, steps)
     ours, trace = engine_outputs(cell, params, num_layers, config, x)
@@ -158,14 +158,9 @@ def _run_keras(source, data, cell, params, num_layers, config, x):
         with open(path, "wb") as f:
             f.write(data)
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    batch = x[None].astype(np.int64 if config.input_kind == "tokens" else np.float32)
+    batch = x[None].astype(source.probe.get("input_dtype") or ("int64" if config.input_kind == "tokens" else "float32"))
     out = np.asarray(model.predict(batch, verbose=0))[0]
-    softmax = any(
-        layer.get("class") == "Dense" and layer.get("activation") == "softmax"
-        for layer in source.read.get("layers", [])
-    )
-    compared = "h" if "head.weight" not in params else ("probs" if softmax else "y")
-    return out, compared
+    return out, source.probe.get("output_is") or ("y" if "head.weight" in params else "h")
 
 
 def _arrange(arr: np.ndarray, have: str, want: str, batch: int) -> np.ndarray:

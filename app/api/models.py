@@ -167,6 +167,8 @@ def upload_model(
     data = file.file.read(limits.MAX_BODY_BYTES + 1)
     if len(data) > limits.MAX_BODY_BYTES:
         raise FieldError(("file",), f"the file is over {limits.MAX_BODY_BYTES // 2**20} MiB", status=413)
+    default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
+    model_name = check_model_name(name if name is not None else default_name)
     try:
         given = model_settings.parse_form(
             {"nonlinearity": nonlinearity, "vocab": vocab, "output": output, "labels": labels}
@@ -182,9 +184,8 @@ def upload_model(
         raise FieldError(("file", *([err.tensor] if err.tensor else [])), str(err)) from None
     _check_sizes(imported)
     check = parity.check(source, data, imported.cell, imported.params, imported.num_layers, config)
-    default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
     record = store.add(
-        name=check_model_name(name if name is not None else default_name),
+        name=model_name,
         cell=imported.cell,
         params=imported.params,
         layout=imported.layout,
