@@ -100,7 +100,7 @@ def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
     probe.testid("model-file").set_input_files(
         {"name": "my <b>gru</b>.npz", "mimeType": "application/octet-stream", "buffer": model_bytes()}
     )
-    probe.testid("models").locator("input[type=text]").fill("<img src=x onerror=alert(1)>")
+    probe.testid("model-name").fill("<img src=x onerror=alert(1)>")
     probe.testid("model-upload").click()
     probe.page.wait_for_selector('[data-testid="model-mapping"] tbody tr', timeout=TIMEOUT)
     rows = probe.testid("model-mapping").locator("tbody tr")
@@ -125,6 +125,59 @@ def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
         f"() => ![...document.querySelectorAll('[data-testid=model-list] option')].some(o => o.value === '{model_id}')",
         timeout=TIMEOUT,
     )
+
+
+def onnx_char_model(vocab: str) -> bytes:
+    """A character model as people export it: nn.Embedding -> nn.LSTM -> nn.Linear, torch.onnx.export."""
+    torch = pytest.importorskip("torch")
+
+    class CharModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(4)
+            self.embed = torch.nn.Embedding(len(vocab), 5)
+            self.lstm = torch.nn.LSTM(5, 6)
+            self.fc = torch.nn.Linear(6, len(vocab))
+
+        def forward(self, ids):
+            return self.fc(self.lstm(self.embed(ids))[0])
+
+    buf = io.BytesIO()
+    torch.onnx.export(
+        CharModel(),
+        (torch.zeros(7, 1, dtype=torch.long),),
+        buf,
+        dynamo=False,
+        dynamic_axes={"ids": {0: "T"}},
+        input_names=["ids"],
+    )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_an_onnx_upload_shows_what_was_read_and_its_parity_then_opens_with_text(probe, lang):
+    vocab = "hel o"
+    probe.open(f"?lang={lang}")
+    probe.testid("model-file").set_input_files(
+        {"name": "char.onnx", "mimeType": "application/octet-stream", "buffer": onnx_char_model(vocab)}
+    )
+    probe.testid("model-vocab").fill(vocab)
+    probe.testid("model-upload").click()
+    probe.page.wait_for_selector('[data-testid="model-info"] tr', timeout=TIMEOUT)
+    info = probe.testid("model-info").inner_text()
+    assert "ONNX" in info and "char.onnx" in info
+    assert ("5 tokens" if lang == "en" else "토큰 5개") in info
+    parity = "matches onnxruntime to" if lang == "en" else "onnxruntime 계산과의 차이가"
+    assert parity in info, info
+    assert "✓ onnxruntime" in probe.testid("model-list").locator("option:checked").inner_text()
+    if take_screenshots():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        probe.page.locator("#models").screenshot(path=str(SCREENSHOTS / f"models-onnx-upload-{lang}.png"))
+    model_id = probe.testid("model-list").input_value()
+    probe.testid("model-open").click()
+    probe.page.wait_for_function(f"() => location.search.includes('model={model_id}')", timeout=TIMEOUT)
+    probe.wait_ready()
+    assert "LSTM" in probe.page.locator("#summary").inner_text()
 
 
 def test_refused_upload_says_why(probe):

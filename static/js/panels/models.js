@@ -5,9 +5,13 @@ import { api } from "../core/server.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select } from "./dom.js";
+import { describeUpload, openable, openingText, parityMark } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
 const FORMATS = ["safetensors", "npz", "json"];
+const OUTPUTS = ["logits", "values"];
+// Every kind the server reads (it tells them apart by content; this only filters the picker).
+const ACCEPT = ".pt,.pth,.bin,.ckpt,.keras,.h5,.hdf5,.onnx,.npz,.safetensors,.json";
 
 /** Inputs of the right width when the page's sequence does not fit a model: a few sine waves. */
 export function probeInputs(width, steps = 12) {
@@ -15,16 +19,36 @@ export function probeInputs(width, steps = 12) {
 }
 
 export function createModels(parent, { readOnly }) {
-  const file = el("input", { type: "file", accept: ".npz,.safetensors,.json,.pt,.pth,.bin", "data-testid": "model-file" });
+  const file = el("input", { type: "file", accept: ACCEPT, "data-testid": "model-file" });
   const layout = select([["", "models.layout.auto"], ...LAYOUTS.map((l) => [l, `models.layout.${l}`])]);
-  const name = el("input", { type: "text", maxlength: 100, autocomplete: "off" });
+  const name = el("input", { type: "text", maxlength: 100, autocomplete: "off", "data-testid": "model-name" });
+  const nonlinearity = select([["", "models.nonlinearity.auto"], ["tanh", "text:tanh"], ["relu", "text:relu"]], {
+    "data-testid": "model-nonlinearity",
+  });
+  const vocab = el("input", { type: "text", autocomplete: "off", spellcheck: "false", "data-testid": "model-vocab" });
+  const output = select([["", "models.output.auto"], ...OUTPUTS.map((o) => [o, `models.output.${o}`])], {
+    "data-testid": "model-output",
+  });
   const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });
   const form = el("form", { className: "panel-controls", novalidate: true }, [
     field("models.file", file),
     field("models.layout", layout),
     field("models.name", name),
+    el("fieldset", { className: "panel-fieldset" }, [
+      el("legend", { i18n: "models.settings" }),
+      el("p", { className: "hint", i18n: "models.settings.hint" }),
+      field("models.nonlinearity", nonlinearity),
+      field("models.vocab", vocab, "models.vocab.hint"),
+      field("models.output", output),
+    ]),
     el("div", { className: "panel-field panel-actions" }, [upload]),
   ]);
+  const infoBody = el("tbody");
+  const info = el("div", { className: "panel-table-wrap", hidden: true }, [
+    el("h3", { i18n: "models.info" }),
+    el("table", { className: "panel-table model-info", "data-testid": "model-info" }, [infoBody]),
+  ]);
+  const openHint = el("p", { className: "hint", hidden: true, "data-testid": "model-open-hint" });
   const status = el("p", { className: "panel-summary", role: "status" });
   const error = el("p", { className: "panel-error", role: "alert", hidden: true });
   const head = el(
@@ -58,10 +82,12 @@ export function createModels(parent, { readOnly }) {
     readOnly ? null : form,
     error,
     status,
+    info,
     mapping,
     listField,
     empty,
     actions,
+    openHint,
   ]);
   parent.append(section);
 
@@ -83,7 +109,10 @@ export function createModels(parent, { readOnly }) {
     // The book's layout has no GRU.
     for (const option of exportLayout.options) option.disabled = option.value === "book" && model?.cell === "gru";
     if (exportLayout.selectedOptions[0]?.disabled) exportLayout.value = "pytorch";
-    open.disabled = !model;
+    const canOpen = model ? openable(model) : { ok: false, why: null };
+    open.disabled = !canOpen.ok;
+    openHint.hidden = !canOpen.why;
+    if (canOpen.why) openHint.textContent = t(canOpen.why);
     remove.disabled = !model || readOnly;
     download.toggleAttribute("aria-disabled", !model);
     if (model) {
@@ -98,6 +127,7 @@ export function createModels(parent, { readOnly }) {
       cell: m.cell.toUpperCase(),
       layers: m.num_layers,
       hidden: m.hidden_size,
+      parity: parityMark(m.parity) || "—",
       date: m.created_at.replace("T", " ").slice(0, 16),
     });
   }
@@ -130,6 +160,12 @@ export function createModels(parent, { readOnly }) {
       detail.mapping.map((m) => [m.source, m.shape.join(" × "), m.target, m.source_blocks.join(", ") || "—", m.note || ""]),
     );
     mapping.hidden = false;
+    infoBody.replaceChildren(
+      ...describeUpload(detail).map(([label, text, kind]) =>
+        el("tr", { dataset: { kind } }, [el("th", { scope: "row", text: label }), el("td", { text })]),
+      ),
+    );
+    info.hidden = false;
   }
 
   form.addEventListener("submit", async (event) => {
@@ -143,6 +179,9 @@ export function createModels(parent, { readOnly }) {
     data.append("file", file.files[0]);
     if (layout.value) data.append("layout", layout.value);
     if (name.value.trim()) data.append("name", name.value.trim());
+    if (nonlinearity.value) data.append("nonlinearity", nonlinearity.value);
+    if (vocab.value !== "") data.append("vocab", vocab.value);
+    if (output.value) data.append("output", output.value);
     section.dataset.state = "loading";
     const result = await api("/api/models", { form: data });
     if (!result.ok) return showError(result);
@@ -157,10 +196,10 @@ export function createModels(parent, { readOnly }) {
     if (!model) return;
     const detail = { id: model.id };
     const config = view.config;
+    if (!openable(model).ok) return;
     if (model.vocab) {
-      // A text model reads characters of its own vocabulary.
-      const text = config && config.source === "text" ? config.text : "";
-      detail.text = text && [...text].every((ch) => model.vocab.includes(ch)) ? text : model.vocab.join("");
+      // A text model reads tokens of its own vocabulary: the page's text if it can, else its tokens.
+      detail.text = openingText(model.vocab, config && config.source === "text" ? config.text : "");
     } else {
       const rows = config && config.source === "numbers" ? config.inputs : null;
       const fits = Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.length === model.input_size);

@@ -1,0 +1,107 @@
+// What an upload read, in words: the framework and format, the model, the settings read from
+// the file, given in the form or assumed, the vocabulary and the parity check (pure: no DOM).
+// The settings come from the server as it found them (a Keras config, an ONNX node's
+// attributes), so they are rendered generically: scalars as they are, lists joined, and a
+// list of per-layer objects one line each.
+
+import { t } from "../core/i18n.js";
+import "./strings.js";
+
+const FRAMEWORKS = { pytorch: "PyTorch", keras: "Keras", onnx: "ONNX", onnxruntime: "onnxruntime", lstmvis: "lstmvis" };
+
+/** A setting's value as text: "tanh", "4", "a, b", "units 4, activation tanh". */
+export function valueText(value) {
+  if (value === null || value === undefined) return "—";
+  if (Array.isArray(value)) return value.every((v) => v === null || typeof v !== "object") ? value.join(", ") : value.map(valueText).join("; ");
+  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${k} ${valueText(v)}`).join(", ");
+  return String(value);
+}
+
+/** One line per setting; a list of objects (the layers) gives one line per object. */
+export function settingLines(settings) {
+  const lines = [];
+  for (const [key, value] of Object.entries(settings || {})) {
+    if (Array.isArray(value) && value.length && value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
+      value.forEach((item) => lines.push(valueText(item)));
+    } else lines.push(`${key}: ${valueText(value)}`);
+  }
+  return lines;
+}
+
+/** "matches PyTorch to 3e-16 on a 20-step probe", or why it was not checked. */
+export function parityText(parity) {
+  if (!parity) return t("models.parity.none");
+  if (!parity.checked) return t("models.parity.unchecked", { reason: parity.reason || "" });
+  return t("models.parity.checked", {
+    framework: FRAMEWORKS[parity.framework] || parity.framework,
+    diff: parity.max_abs_diff === 0 ? "0" : Number(parity.max_abs_diff).toExponential(0),
+    steps: parity.probe_steps,
+    what: t(`models.parity.compared.${parity.compared || "y"}`),
+  });
+}
+
+/** A short parity mark for a model's row in the list. */
+export function parityMark(parity) {
+  if (!parity) return "";
+  if (!parity.checked) return t("models.parity.mark.unchecked");
+  return t("models.parity.mark.checked", {
+    framework: FRAMEWORKS[parity.framework] || parity.framework,
+    diff: parity.max_abs_diff === 0 ? "0" : Number(parity.max_abs_diff).toExponential(0),
+  });
+}
+
+/** The input a model takes, in words. */
+export function inputText(detail) {
+  const config = detail.config || {};
+  if (config.input_kind === "tokens") return t("models.input.tokens", { vocab: detail.vocab_size, width: detail.input_size });
+  if (config.input_kind === "onehot") return t("models.input.onehot", { vocab: detail.input_size });
+  return t("models.input.numbers", { width: detail.input_size });
+}
+
+/** Rows [label, text, kind] describing what was read; kind "assumed" asks to be looked at. */
+export function describeUpload(detail) {
+  const source = detail.source || {};
+  const config = detail.config || {};
+  const rows = [];
+  const framework = FRAMEWORKS[source.framework] || t("models.info.unknown");
+  const format = source.format ? ` · ${source.format}` : "";
+  rows.push([t("models.info.from"), `${framework}${format}${source.filename ? ` · ${source.filename}` : ""}`, "read"]);
+  const layers = t("models.info.model", {
+    cell: detail.cell.toUpperCase(),
+    layers: detail.num_layers,
+    hidden: detail.hidden_size,
+  });
+  rows.push([t("models.info.layers"), layers, "read"]);
+  rows.push([t("models.info.input"), inputText(detail), "read"]);
+  if (detail.output_size != null) {
+    const kind = t(`models.output.${config.output_kind || "values"}`, { n: detail.output_size });
+    const steps = config.output_steps === "last" ? ` ${t("models.output.last")}` : "";
+    rows.push([t("models.info.output"), `${kind}${steps}`, "read"]);
+  }
+  if (detail.cell === "rnn") rows.push([t("models.info.nonlinearity"), config.nonlinearity, "read"]);
+  const vocab = config.vocab ? t("models.info.vocab.some", { n: config.vocab.length }) : t("models.info.vocab.none");
+  rows.push([t("models.info.vocab"), vocab, config.vocab || config.input_kind === "numbers" ? "read" : "assumed"]);
+  for (const line of settingLines(source.read)) rows.push([t("models.info.read"), line, "read"]);
+  for (const line of settingLines(source.given)) rows.push([t("models.info.given"), line, "given"]);
+  for (const line of settingLines(source.assumed)) rows.push([t("models.info.assumed"), line, "assumed"]);
+  rows.push([t("models.info.parity"), parityText(detail.parity), detail.parity && detail.parity.checked ? "read" : "assumed"]);
+  return rows;
+}
+
+/** Whether the views can open the model, and if not, the key saying why. */
+export function openable(model) {
+  const config = model.config || {};
+  if (config.input_kind === "tokens" && !config.vocab) return { ok: false, why: "models.open.needsVocab" };
+  return { ok: true, why: null };
+}
+
+/** The text a model with a vocabulary opens with: the page's text if every token is known. */
+export function openingText(vocab, text) {
+  const chars = vocab.every((token) => token.length === 1);
+  const pieces = chars ? [...(text || "")] : (text || "").split(/\s+/).filter(Boolean);
+  const known = new Set(vocab);
+  if (pieces.length >= 2 && pieces.every((p) => known.has(p))) return text;
+  const start = vocab.slice(0, 40);
+  if (start.length < 2) start.push(start[0]); // a step needs a next token to be scored against
+  return start.join(chars ? "" : " ");
+}
