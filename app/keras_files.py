@@ -1445,6 +1445,7 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
         output_kind=("logits" if plan.softmax else "values") if plan.dense is not None else None,
         output_steps=output_steps,
         probe=probe,
+        configured=plan.from_config,
     )
 
 

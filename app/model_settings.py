@@ -125,11 +125,6 @@ def parse_form(form: dict[str, str | None]) -> dict[str, object]:
     return given
 
 
-def _reads_configuration(source: ModelSource) -> bool:
-    """Whether the file states its layers' settings (activations included)."""
-    return source.framework == "onnx" or "layers" in source.read
-
-
 def resolve(source: ModelSource, imported: Imported, given: dict[str, object]) -> RunConfig:
     """The model's RunConfig; records in `source` what was given and what is assumed."""
     config = RunConfig(output_steps=source.output_steps)
@@ -139,7 +134,7 @@ def resolve(source: ModelSource, imported: Imported, given: dict[str, object]) -
     if "nonlinearity" in given and imported.cell != "rnn":
         raise SettingError("nonlinearity", f"nonlinearity applies to an RNN; this model is a {imported.cell.upper()}")
     if imported.cell == "rnn":
-        if _reads_configuration(source):
+        if source.configured:
             if "nonlinearity" in given and given["nonlinearity"] != source.nonlinearity:
                 raise SettingError(
                     "nonlinearity",

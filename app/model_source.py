@@ -40,6 +40,9 @@ class ModelSource:
     read: dict[str, Any] = field(default_factory=dict)  # settings the file states
     assumed: dict[str, Any] = field(default_factory=dict)  # settings it cannot carry, at stated defaults
     given: dict[str, Any] = field(default_factory=dict)  # settings from the upload form
+    # Whether the file states its layers' settings (a Keras config, ONNX node attributes): then
+    # `nonlinearity` was read, not defaulted.
+    configured: bool = False
     names: dict[str, str] = field(default_factory=dict)  # tensor name here -> where it is in the file
     nonlinearity: str = "tanh"  # RNN only: "tanh" or "relu"
     input_kind: str = "numbers"

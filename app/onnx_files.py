@@ -826,6 +826,7 @@ class _Reader:
             output_kind=("logits" if softmax else "values") if has_head else None,
             output_steps=steps,
             probe=probe,
+            configured=True,  # every node states its activations
         )
 
     def _same_batch(self, label: str, batch: str | None) -> bool:
