@@ -67,12 +67,11 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 # --- limits of the HDF5 reader process ----------------------------------------------------
 
-# Wall-clock and CPU seconds, and the address space it may add to what Python, numpy and h5py
-# take at start. A file of the largest accepted model (17 MB of float64) reads in well under
-# a second; the limits are there for files that make the C library loop or allocate.
-READER_SECONDS = 30.0
-READER_CPU_SECONDS = 20
-READER_MEMORY_BYTES = 1 << 30
+# In limits.py (HDF5_READER_*): a crafted 4 KB file made the HDF5 library loop at 100% CPU,
+# so every HDF5 file is parsed in a child process held to these.
+READER_SECONDS = limits.HDF5_READER_SECONDS
+READER_CPU_SECONDS = limits.HDF5_READER_CPU_SECONDS
+READER_MEMORY_BYTES = limits.HDF5_READER_MEMORY_BYTES
 # Every attribute string the reader hands back, together (model_config and weight names).
 _MAX_TEXT_BYTES = 8 * limits.MAX_MODEL_CONFIG_BYTES
 # A link name and a full path: Keras' names are short; these bound the JSON header.

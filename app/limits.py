@@ -121,6 +121,13 @@ MAX_CHECKPOINT_MEMBERS = MAX_CHECKPOINT_TENSORS + 16
 MAX_MODEL_CONFIG_BYTES = 1024 * 1024
 MAX_H5_OBJECTS = 1_000
 MAX_ONNX_NODES = 2_000
+# HDF5 files are parsed in a child process (app/keras_files.py): a crafted 4 KB file can make
+# the HDF5 library loop at 100% CPU. Wall-clock and CPU seconds, and the address space it may
+# add to what Python, numpy and h5py take at start; a file of the largest accepted model reads
+# in well under a second.
+HDF5_READER_SECONDS = 30.0
+HDF5_READER_CPU_SECONDS = 20
+HDF5_READER_MEMORY_BYTES = 1 << 30
 # An embedding's rows (tokens of a vocabulary); its numbers count towards MAX_UPLOAD_ELEMENTS.
 MAX_VOCAB = 65_536
 # A vocabulary given with an upload: characters or words, each at most this long.
