@@ -36,6 +36,9 @@ test("values and settings become text, one line per layer", () => {
   assert.equal(valueText(["a", "b"]), "a, b");
   assert.equal(valueText({ units: 8, activation: "tanh" }), "units 8, activation tanh");
   assert.equal(valueText(null), "—");
+  assert.equal(valueText([]), "—");
+  assert.equal(valueText([null, 8]), "(None, 8)");
+  assert.equal(valueText({ name: "input", batch_shape: [null, 8] }), "name input, batch_shape (None, 8)");
   assert.deepEqual(settingLines(keras.source.read), ["class LSTM, name encoder, units 8, activation tanh", "ignored_at_inference: Dropout"]);
 });
 

@@ -12,7 +12,12 @@ const FRAMEWORKS = { pytorch: "PyTorch", keras: "Keras", onnx: "ONNX", onnxrunti
 /** A setting's value as text: "tanh", "4", "a, b", "units 4, activation tanh". */
 export function valueText(value) {
   if (value === null || value === undefined) return "—";
-  if (Array.isArray(value)) return value.every((v) => v === null || typeof v !== "object") ? value.join(", ") : value.map(valueText).join("; ");
+  if (Array.isArray(value)) {
+    if (!value.length) return "—";
+    // A shape ([null, 8]: Keras' batch axis is None) reads as one; names read as a list.
+    if (value.some((v) => v === null || typeof v === "number")) return `(${value.map((v) => (v === null ? "None" : String(v))).join(", ")})`;
+    return value.every((v) => typeof v !== "object") ? value.join(", ") : value.map(valueText).join("; ");
+  }
   if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${k} ${valueText(v)}`).join(", ");
   return String(value);
 }
