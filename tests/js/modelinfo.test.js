@@ -8,6 +8,7 @@ import {
   openingText,
   parityMark,
   parityText,
+  remedyKey,
   settingLines,
   valueText,
 } from "../../static/js/panels/modelinfo.js";
@@ -76,4 +77,13 @@ test("the opening text is the page's when every token is known, else the vocabul
   assert.equal(openingText(["the", "cat", "sat"], "the cat"), "the cat");
   assert.equal(openingText(["the", "cat", "sat"], "a cat"), "the cat sat");
   assert.equal(openingText(["x"], ""), "xx");
+});
+
+test("a refusal's remedy follows the form field it names", () => {
+  const refusal = (loc, status = 422) => ({ status, data: { detail: [{ loc, msg: "…", type: "value_error" }] } });
+  assert.equal(remedyKey(refusal(["body", "nonlinearity"])), "models.refused.nonlinearity");
+  assert.equal(remedyKey(refusal(["body", "file", "weight_hh_l0"])), "models.refused.file");
+  assert.equal(remedyKey(refusal(["body", "file"], 413)), "models.refused.tooBig");
+  assert.equal(remedyKey(refusal(["header", "origin"], 403)), null);
+  assert.equal(remedyKey({ status: 0, data: null }), null);
 });

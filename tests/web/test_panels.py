@@ -180,6 +180,23 @@ def test_an_onnx_upload_shows_what_was_read_and_its_parity_then_opens_with_text(
     assert "LSTM" in probe.page.locator("#summary").inner_text()
 
 
+def test_an_upload_that_needs_a_setting_says_which_field_in_korean(probe):
+    probe.open("?lang=ko")
+    probe.testid("model-file").set_input_files(
+        {"name": "rnn.npz", "mimeType": "application/octet-stream", "buffer": model_bytes("rnn")}
+    )
+    probe.testid("model-upload").click()
+    error = probe.testid("models").locator(".panel-error")
+    error.wait_for(state="visible", timeout=TIMEOUT)
+    assert "‘RNN 활성화 함수’에서" in error.inner_text()
+    probe.allow_error("status of 422")
+    probe.testid("model-nonlinearity").select_option("relu")
+    probe.testid("model-upload").click()
+    probe.page.wait_for_selector('[data-testid="model-info"] tr', timeout=TIMEOUT)
+    assert "relu" in probe.testid("model-info").inner_text()
+    assert error.is_hidden()
+
+
 def test_refused_upload_says_why(probe):
     probe.open()
     buf = io.BytesIO()

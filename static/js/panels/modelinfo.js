@@ -110,3 +110,22 @@ export function openingText(vocab, text) {
   if (start.length < 2) start.push(start[0]); // a step needs a next token to be scored against
   return start.join(chars ? "" : " ");
 }
+
+// The upload form field a refusal names -> what to do, in the page's language.
+const REMEDY = {
+  nonlinearity: "models.refused.nonlinearity",
+  vocab: "models.refused.vocab",
+  output: "models.refused.output",
+  labels: "models.refused.labels",
+  name: "models.refused.name",
+  file: "models.refused.file",
+};
+
+/** What to do about a refused upload, from the field its first error names (or null). */
+export function remedyKey(result) {
+  const detail = result && result.data && result.data.detail;
+  const loc = Array.isArray(detail) && detail.length ? detail[0].loc || [] : [];
+  const field = loc[0] === "body" ? loc[1] : loc[0];
+  if (result && result.status === 413) return "models.refused.tooBig";
+  return REMEDY[field] || null;
+}

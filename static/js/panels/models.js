@@ -5,7 +5,7 @@ import { api } from "../core/server.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select } from "./dom.js";
-import { describeUpload, openable, openingText, parityMark } from "./modelinfo.js";
+import { describeUpload, openable, openingText, parityMark, remedyKey } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
 const FORMATS = ["safetensors", "npz", "json"];
@@ -95,7 +95,10 @@ export function createModels(parent, { readOnly }) {
 
   function showError(result) {
     const [first] = describeFailure(result, "numbers");
-    error.textContent = first.message;
+    // The server's reason names the file's problem; the remedy says, in the page's language,
+    // which field of this form to fill in.
+    const remedy = remedyKey(result);
+    error.textContent = remedy ? `${first.message} ${t(remedy)}` : first.message;
     error.hidden = false;
     section.dataset.state = "error";
   }

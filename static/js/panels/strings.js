@@ -115,6 +115,13 @@ export const en = {
   "models.parity.compared.h": "the top layer's h",
   "models.parity.mark.checked": "✓ {framework} {diff}",
   "models.parity.mark.unchecked": "parity not checked",
+  "models.refused.nonlinearity": "→ Choose tanh or relu under “RNN nonlinearity” (the one the model was trained with) and upload again.",
+  "models.refused.vocab": "→ Correct “Vocabulary, in the model's order”: one token per input (one-hot) or per embedding row, each once.",
+  "models.refused.output": "→ Set “Head outputs” to what the file says, or leave it on “From the file”.",
+  "models.refused.labels": "→ Give one label per head output, as a JSON list, or leave the labels out.",
+  "models.refused.name": "→ Choose another name.",
+  "models.refused.file": "→ The file itself was refused: save it as the message says, or choose another file.",
+  "models.refused.tooBig": "→ The file or the model is over this app's limits (GET /api/limits lists them).",
   "models.open.needsVocab": "This model reads token ids: upload it again with its vocabulary to open it with text (the API also takes `tokens`).",
 
   // Training
@@ -278,6 +285,13 @@ export const ko = {
   "models.parity.compared.h": "맨 위 계층의 h",
   "models.parity.mark.checked": "✓ {framework} {diff}",
   "models.parity.mark.unchecked": "비교 안 함",
+  "models.refused.nonlinearity": "→ ‘RNN 활성화 함수’에서 모델을 학습할 때 쓴 tanh나 relu를 골라 다시 올려 주세요.",
+  "models.refused.vocab": "→ ‘어휘(모델의 순서대로)’를 고쳐 주세요. 입력(원-핫) 하나나 임베딩 행 하나마다 토큰이 하나씩, 겹치지 않게 있어야 해요.",
+  "models.refused.output": "→ ‘출력층의 출력’을 파일에 적힌 대로 고르거나 ‘파일에서 읽기’로 두세요.",
+  "models.refused.labels": "→ 출력층의 출력마다 이름을 하나씩 JSON 목록으로 적거나, 이름을 빼 주세요.",
+  "models.refused.name": "→ 다른 이름을 골라 주세요.",
+  "models.refused.file": "→ 파일 자체를 받을 수 없었어요. 메시지에 적힌 대로 다시 저장하거나 다른 파일을 골라 주세요.",
+  "models.refused.tooBig": "→ 파일이나 모델이 이 앱의 한도를 넘어요(GET /api/limits에서 한도를 볼 수 있어요).",
   "models.open.needsVocab": "이 모델은 토큰 번호를 입력으로 받아요. 텍스트로 열어 보려면 어휘와 함께 다시 올려 주세요(API에서는 `tokens`로 넣을 수 있어요).",
 
   "train.heading": "바로 학습시켜 보기",
