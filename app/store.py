@@ -4,6 +4,12 @@ Parameters are kept as safetensors bytes in a BLOB (no pickles, no separate file
 id can never name a path). Each write is one transaction: a crash mid-upload leaves the
 store as it was. WAL mode lets several server processes (`--workers N`) share the file.
 
+A tensor is stored as float32 when every one of its numbers is a float32 exactly (a model
+saved in float32: half the bytes, nothing lost), else as float64; `params` always hands back
+float64 arrays, so the engine's in-place maths (forget_bias) never rounds in float32.  The
+BLOB is written and read a million numbers at a time through SQLite's incremental BLOB I/O,
+so storing or loading a 70 MB embedding needs no whole copy of it besides the arrays.
+
 Space: the BLOBs may hold at most a budget of bytes, and a full disk must not jam the
 store. A delete has to write to the WAL too, so a small reserve file is kept beside the
 database and released when the disk is full; deletes then give their pages back to the
@@ -25,8 +31,6 @@ from typing import get_args
 
 import numpy as np
 from pydantic import BaseModel
-from safetensors.numpy import load as st_load
-from safetensors.numpy import save as st_save
 
 from .limits import SQLITE_CACHE_KIB, STORE_BUDGET_BYTES, STORE_RESERVE_BYTES
 from .transactions import Transaction
@@ -82,6 +86,67 @@ SCHEMA = (
     )
     + "\n)"
 )
+
+
+# Numbers converted (and written or read) at a time: what a BLOB costs beyond the arrays.
+CHUNK_NUMBERS = 2**20
+# safetensors dtypes the store writes (and reads: older rows hold F64 only).
+ST_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+
+
+def _row_blocks(arr: np.ndarray) -> list[np.ndarray]:
+    """`arr` as blocks of whole rows (views) of about CHUNK_NUMBERS numbers, in C order."""
+    if arr.ndim == 0 or arr.size == 0:
+        return [arr.reshape(-1)]
+    rows = max(1, CHUNK_NUMBERS // (arr.size // arr.shape[0]))
+    return [arr[k : k + rows] for k in range(0, arr.shape[0], rows)]
+
+
+def _stored_dtype(arr: np.ndarray) -> str:
+    """F32 when every number of `arr` is exactly a float32 (so storing it so loses nothing), else F64."""
+    if arr.dtype == np.float32:
+        return "F32"
+    with np.errstate(over="ignore", invalid="ignore"):
+        for block in _row_blocks(arr):
+            if not np.array_equal(block.astype(np.float32), block):
+                return "F64"
+    return "F32"
+
+
+def _layout(params: dict[str, np.ndarray]) -> tuple[bytes, list[tuple[np.ndarray, np.dtype]], int]:
+    """The safetensors header (its 8-byte length first), each tensor with the dtype it is
+    stored in, and the BLOB's size: written as safetensors.numpy.save would, smaller."""
+    entries, tensors, offset = {}, [], 0
+    for name, value in params.items():
+        arr = value if value.dtype in (np.float32, np.float64) else value.astype(np.float64)
+        code = _stored_dtype(arr)
+        nbytes = arr.size * ST_DTYPES[code].itemsize
+        entries[name] = {"dtype": code, "shape": list(arr.shape), "data_offsets": [offset, offset + nbytes]}
+        tensors.append((arr, ST_DTYPES[code]))
+        offset += nbytes
+    header = json.dumps(entries, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # as safetensors pads it: the data starts 8-aligned
+    head = len(header).to_bytes(8, "little") + header
+    return head, tensors, len(head) + offset
+
+
+def _read_params(blob: sqlite3.Blob) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors BLOB as a float64 array, converted block by block."""
+    length = int.from_bytes(blob.read(8), "little")
+    header = json.loads(blob.read(length))
+    out = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = ST_DTYPES[spec["dtype"]]
+        arr = np.empty(spec["shape"], dtype=np.float64)
+        flat = arr.reshape(-1)
+        blob.seek(8 + length + spec["data_offsets"][0])
+        for k in range(0, flat.size, CHUNK_NUMBERS):
+            n = min(CHUNK_NUMBERS, flat.size - k)
+            flat[k : k + n] = np.frombuffer(blob.read(n * dtype.itemsize), dtype=dtype)
+        out[name] = arr
+    return out
 
 
 def data_dir() -> Path:
@@ -182,18 +247,25 @@ class ModelStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             meta=meta,
         )
-        blob = st_save({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in params.items()})
-        values = [getattr(record, k) for k in COLUMNS[:-1]] + [json.dumps(meta), blob]
+        head, tensors, size = _layout(params)
+        values = [getattr(record, k) for k in COLUMNS[:-1]] + [json.dumps(meta), size]
         # The reserve is made again before any upload: uploads never eat the room deletes need.
         if not self._make_reserve():
             raise StoreFull(f"the disk holding the model store is full; {FREE_SPACE}")
         try:
             with self._connect() as db:
-                self._check_budget(db, len(blob))
-                db.execute(
-                    f"INSERT INTO models ({', '.join(COLUMNS)}, params) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
+                self._check_budget(db, size)
+                # A zeroblob of the BLOB's size, filled in place: SQLite never holds it whole.
+                row = db.execute(
+                    f"INSERT INTO models ({', '.join(COLUMNS)}, params) "
+                    f"VALUES ({', '.join('?' * len(COLUMNS))}, zeroblob(?))",
                     values,
-                )
+                ).lastrowid
+                with db.blobopen("models", "params", row) as blob:
+                    blob.write(head)
+                    for arr, dtype in tensors:
+                        for block in _row_blocks(arr):
+                            blob.write(np.ascontiguousarray(block, dtype=dtype))
         except (sqlite3.Error, OSError) as err:
             if _disk_full(err):
                 raise StoreFull(f"the disk holding the model store is full; {FREE_SPACE}") from None
@@ -231,9 +303,13 @@ class ModelStore:
         return None if row is None else self._record(row)
 
     def params(self, model_id: str) -> dict[str, np.ndarray] | None:
+        """The model's parameters as float64 arrays of its own (the caller may change them)."""
         with self._connect() as db:
-            row = db.execute("SELECT params FROM models WHERE id = ?", (model_id,)).fetchone()
-        return None if row is None else {k: np.array(v) for k, v in st_load(row[0]).items()}
+            row = db.execute("SELECT rowid FROM models WHERE id = ?", (model_id,)).fetchone()
+            if row is None:
+                return None
+            with db.blobopen("models", "params", row[0], readonly=True) as blob:
+                return _read_params(blob)
 
     def delete(self, model_id: str) -> bool:
         """Delete a model, also on a full disk, and give its pages back to the file system."""
