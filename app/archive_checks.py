@@ -9,7 +9,7 @@ the size the archive declared. A decompression bomb therefore costs at most its 
     for info in archive.members:
         stream = archive.open(info)
         head = stream.read(64)        # parse a header from the first bytes, check what it declares
-        body = stream.read(n)         # then read only what the header promised
+        body = stream.read_view(n)    # then read only what the header promised (stored: no copy)
         stream.finish()               # ended where declared, no extra data, CRC matches
 
 Why not `zipfile.ZipFile.open`: it accepts bzip2 and LZMA members and leaves the size
@@ -20,6 +20,7 @@ discipline to the reader; here only stored and deflate members are read, by our 
 from __future__ import annotations
 
 import io
+import mmap
 import struct
 import zipfile
 import zlib
@@ -78,7 +79,7 @@ class ZipBudget:
     max_total_bytes: int  # sum of the members' declared uncompressed sizes
 
 
-def directory_size(data: bytes) -> int:
+def directory_size(data: bytes | mmap.mmap) -> int:
     """The central directory's size as the end records declare it (as zipfile will read it)."""
     pos = len(data) - _EOCD.size
     if pos < 0 or data[pos : pos + 4] != b"PK\x05\x06":
@@ -97,7 +98,8 @@ def directory_size(data: bytes) -> int:
 class CheckedZip:
     """A zip whose directory fits `budget`: members counted, named once, readable, sizes summed."""
 
-    def __init__(self, data: bytes, budget: ZipBudget):
+    def __init__(self, data: bytes | mmap.mmap, budget: ZipBudget):
+        """`data`: the archive's bytes, or a read-only mapping of its file (nothing is copied)."""
         size = directory_size(data)
         if size > budget.max_directory_bytes:
             raise ArchiveError(
@@ -105,7 +107,8 @@ class CheckedZip:
                 too_large=True,
             )
         try:
-            self.members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+            # BytesIO shares a bytes object's buffer (it would copy a mapping; a mapping is a file).
+            self.members = zipfile.ZipFile(data if isinstance(data, mmap.mmap) else io.BytesIO(data)).infolist()
         except _ZIP_ERRORS as err:
             raise ArchiveError(f"not a valid zip archive ({err})") from None
         self._data = data
@@ -186,6 +189,19 @@ class MemberStream:
         self._out += len(data)
         self._crc = zlib.crc32(data, self._crc)
         return data
+
+    def read_view(self, n: int = -1) -> bytes | memoryview:
+        """What read(n) gives, but a stored member's bytes are a view of the archive's, not a
+        copy (a checkpoint's storages are stored: a 64 MB embedding is not duplicated)."""
+        if self._inflater is not None:
+            return self.read(n)
+        left = self.size - self._out
+        take = left if n < 0 else min(n, left)
+        view = self._raw[self._in : self._in + take]
+        self._in += len(view)
+        self._out += len(view)
+        self._crc = zlib.crc32(view, self._crc)
+        return view
 
     def finish(self) -> None:
         """Check the member ended exactly where declared, with nothing after it and the CRC it declared."""

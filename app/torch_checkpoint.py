@@ -22,7 +22,8 @@ A tensor becomes a `_Tensor` record (storage, offset, size, stride) once its ext
 checked against the storage; a storage becomes a `_Storage` once numel x itemsize equals its
 member's declared size. Bytes are read (through archive_checks' MemberStream) only for the
 tensors of the state_dict chosen, after their count and numbers are checked against the
-upload limits.
+upload limits; a stored member (torch.save stores them all) is a view of the upload, so the
+only copy made of a tensor is its float64 array.
 """
 
 from __future__ import annotations
@@ -544,18 +545,30 @@ def _arrays(archive: CheckedZip, tensors: dict[str, _Tensor], order: str, filena
                 name,
                 status=413,
             )
-    buffers: dict[str, bytes] = {}
-    out = {}
+    # Each storage is read once (a stored member, as torch.save writes them: a view of the
+    # upload, no copy), its tensors converted to float64, and its bytes let go before the next.
+    by_storage: dict[str, list[str]] = {}
     for name, tensor in tensors.items():
-        storage = tensor.storage
-        if storage.key not in buffers:
-            buffers[storage.key] = _member_bytes(archive, storage.info)
-        out[name] = _array(buffers[storage.key], tensor, order)
-    return out
+        by_storage.setdefault(tensor.storage.key, []).append(name)
+    out = {}
+    for names in by_storage.values():
+        raw = _member_view(archive, tensors[names[0]].storage.info)
+        for name in names:
+            out[name] = _array(raw, tensors[name], order)
+        del raw
+    return {name: out[name] for name in tensors}  # the state_dict's order
 
 
-def _array(raw: bytes, tensor: _Tensor, order: str) -> np.ndarray:
-    """The tensor's numbers as float64: a strided view of its storage (bounds checked before), copied."""
+def _member_view(archive: CheckedZip, info: zipfile.ZipInfo) -> bytes | memoryview:
+    stream = archive.open(info)
+    data = stream.read_view(info.file_size)
+    stream.finish()
+    return data
+
+
+def _array(raw: bytes | memoryview, tensor: _Tensor, order: str) -> np.ndarray:
+    """The tensor's numbers as float64: a strided view of its storage (bounds checked before),
+    converted (the one copy model_files keeps)."""
     kind = tensor.storage.kind
     base = np.frombuffer(raw, dtype=order + ("u2" if kind.code == "bf16" else kind.code))
     if tensor.numel == 0:
