@@ -27,7 +27,8 @@ MAX_PRECISION = 17  # significant digits; 17 round-trips any float64
 MAX_WORK = 524_288
 # Estimated size of the JSON response before it is built.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-# Request bodies larger than this are refused with 413 before they are parsed.
+# Request bodies larger than this are refused with 413 before they are parsed (every route
+# but the upload, POST /api/models, which has MAX_UPLOAD_BYTES below).
 MAX_BODY_BYTES = 32 * 1024 * 1024
 # Gradient check: (scalars perturbed) x T x layers, about four forward passes each.
 MAX_GRADCHECK_COST = 150_000
@@ -92,13 +93,42 @@ KEEP_ALIVE_SECONDS = 5
 
 # --- Uploads: what a weight file may declare before anything is expanded ----------------
 
+# An embedding's rows (tokens of a vocabulary); its numbers count towards MAX_UPLOAD_ELEMENTS.
+MAX_VOCAB = 65_536
+
 # Tensors in one weight file: four layers of four tensors, a head, and some slack.
 MAX_UPLOAD_TENSORS = 4 * 4 + 2 + 16
-# Numbers in one weight file; the largest accepted model (4 layers, H = D = 256, LSTM) holds 2.1M.
-MAX_UPLOAD_ELEMENTS = 3_000_000
-# Bytes a file may expand to (sum of the sizes its members / tensors declare): the
-# largest model as float64 is 17 MB; this leaves room for headers and float128.
-MAX_UPLOAD_EXPANDED_BYTES = 48 * 1024 * 1024
+# Numbers in the largest model the engine accepts: an embedding of MAX_VOCAB rows of
+# MAX_INPUT_SIZE, MAX_LAYERS LSTM layers (the widest cell: 4 blocks) of MAX_HIDDEN units,
+# and a head of MAX_OUTPUT_SIZE outputs: 16.8M + 2.1M + 66K = 18.9M.
+_MAX_MODEL_NUMBERS = (
+    MAX_VOCAB * MAX_INPUT_SIZE
+    + 4 * MAX_HIDDEN * (MAX_INPUT_SIZE + MAX_HIDDEN + 2)
+    + (MAX_LAYERS - 1) * 4 * MAX_HIDDEN * (2 * MAX_HIDDEN + 2)
+    + MAX_OUTPUT_SIZE * (MAX_HIDDEN + 1)
+)
+# Numbers in one weight file (in a checkpoint: in the state_dict read): that model, and 1M
+# for tensors the layout then names and refuses (a stray buffer, a second head).
+MAX_UPLOAD_ELEMENTS = _MAX_MODEL_NUMBERS + 2**20
+# Bytes of an upload (the request body of POST /api/models; every other route keeps
+# MAX_BODY_BYTES).  The largest file a user brings for that model is a training checkpoint:
+# torch.save of its state_dict and Adam's two moments, three numbers per parameter, which in
+# float64 is 3 x 18.9M x 8 = 455 MB (in float32, 228 MB).  The form parser spools the body to
+# disk and a checkpoint is mapped, not copied: a 200 MB one costs the server about its model's
+# weights three times over (once as read, twice as float64), 1.1 x the file
+# (tests/api/test_upload_memory.py asserts at most 2 x).
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+# Bytes a zip may expand to (the sum of the sizes its members declare, checked before any
+# member is inflated): what an uncompressed upload may be, so a checkpoint's members fit,
+# the optimizer's storages that are never read included.  A zip bomb declaring more is
+# refused from its directory; one that lies about its sizes is stopped at the size declared.
+MAX_UPLOAD_EXPANDED_BYTES = MAX_UPLOAD_BYTES
+# A JSON weight file keeps the limits it had: parsing it builds a Python float per number
+# (about 32 bytes each, four times a float64) and holds every string whole, so it stays
+# within the old body limit and 3M numbers (the largest model without an embedding holds
+# 2.1M).  Larger models come as .npz, .safetensors or .pt.
+MAX_UPLOAD_JSON_BYTES = MAX_BODY_BYTES
+MAX_UPLOAD_JSON_ELEMENTS = 3_000_000
 # Zip archives (.npz): members, and the central directory read before any member.
 MAX_ARCHIVE_MEMBERS = MAX_UPLOAD_TENSORS
 MAX_ARCHIVE_DIRECTORY_BYTES = 256 * 1024
@@ -128,8 +158,6 @@ MAX_ONNX_NODES = 2_000
 HDF5_READER_SECONDS = 30.0
 HDF5_READER_CPU_SECONDS = 20
 HDF5_READER_MEMORY_BYTES = 1 << 30
-# An embedding's rows (tokens of a vocabulary); its numbers count towards MAX_UPLOAD_ELEMENTS.
-MAX_VOCAB = 65_536
 # A vocabulary given with an upload: characters or words, each at most this long.
 MAX_TOKEN_CHARS = 100
 

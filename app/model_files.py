@@ -10,10 +10,13 @@ torch.save, pickle.dump) is never opened.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import mmap
 import re
+from typing import BinaryIO
 
 import numpy as np
 import orjson
@@ -105,7 +108,7 @@ def _bare_pickle(filename: str) -> ModelFileError:
 # --- zips: a PyTorch checkpoint (holding data.pkl) or a .npz of .npy members --------------
 
 
-def _zip(data: bytes, filename: str) -> ModelSource:
+def _zip(data: bytes | mmap.mmap, filename: str) -> ModelSource:
     from . import torch_checkpoint  # it imports ModelFileError from here
 
     try:
@@ -169,7 +172,7 @@ def _npy_member(stream: MemberStream, filename: str, tensor: str, numbers_so_far
             f"but the member holds {stream.size - stream.tell()}",
             tensor,
         )
-    buffer = stream.read(nbytes)
+    buffer = stream.read_view(nbytes)  # a stored member: a view of the upload (converted once in _checked)
     stream.finish()
     flat = np.frombuffer(buffer, dtype=dtype)
     # Fortran order stores the transpose's C layout.
@@ -328,13 +331,19 @@ _JSON_LITERAL = re.compile(rb"\b(?:true|false|null)\b")
 
 def _json(data: bytes, filename: str) -> ModelSource:
     """{name: nested lists}, or {"tensors": {...}, "vocab": [...]} with the model's vocabulary."""
+    # Parsing builds a Python object per number: JSON keeps smaller limits than other files.
+    if len(data) > limits.MAX_UPLOAD_JSON_BYTES:
+        raise _too_large(
+            f"{filename} is {len(data) // 2**20} MiB; a JSON weight file may be at most "
+            f"{limits.MAX_UPLOAD_JSON_BYTES // 2**20} MiB. Larger models come as .npz, .safetensors or .pt"
+        )
     # Every number in an array follows a '[' or a ','; counting them bounds the numbers
     # before a Python object is built for each.
     bound = data.count(b",") + data.count(b"[")
-    if bound > MAX_ELEMENTS:
+    if bound > limits.MAX_UPLOAD_JSON_ELEMENTS:
         raise _too_large(
-            f"{filename} could hold up to {bound} numbers; a file may hold at most {MAX_ELEMENTS}, "
-            "more than any model this app accepts"
+            f"{filename} could hold up to {bound} numbers; a JSON weight file may hold at most "
+            f"{limits.MAX_UPLOAD_JSON_ELEMENTS} (larger models come as .npz, .safetensors or .pt)"
         )
     keys = data.count(b":")  # every object key is followed by one; a name may hold some too
     if keys > limits.MAX_UPLOAD_JSON_KEYS:
@@ -407,7 +416,24 @@ def _tensor_file(data: bytes, filename: str) -> ModelSource:
     return ModelSource(_safetensors(data, filename), None, "unknown", "safetensors")
 
 
-def read_source(filename: str, data: bytes) -> ModelSource:
+def read_upload(file: BinaryIO, size: int) -> bytes | mmap.mmap:
+    """An uploaded file's bytes, from the file the form parser spooled to disk, read once.
+
+    A zip (PyTorch checkpoint, .npz, .keras) is mapped, not read: only the pages its readers
+    touch (the directory, data.pkl, the chosen state_dict's storages; never an optimizer's)
+    come into memory, as the page cache's pages rather than a copy, and the tensors read
+    from stored members are converted straight from them.  Anything else is read whole: its
+    readers (and the parity check's frameworks) take bytes.
+    """
+    file.seek(0)
+    if size > 2 and file.read(2) == b"PK":
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):  # not a file on disk
+            return mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ)
+    file.seek(0)
+    return file.read(size)
+
+
+def read_source(filename: str, data: bytes | mmap.mmap) -> ModelSource:
     """The model in an uploaded file, its tensors float64 and checked; refuses bare pickles,
     odd dtypes, NaN and oversize, and whatever the engine cannot compute (by name)."""
     fmt = _guess_format(filename, data)
@@ -440,11 +466,20 @@ def _checked(tensors: dict[str, np.ndarray], filename: str) -> dict[str, np.ndar
             raise _too_large(
                 f"{filename} holds over {MAX_ELEMENTS} numbers; larger than any model this app accepts", name
             )
-        arr = arr.astype(np.float64)
-        if not np.all(np.isfinite(arr)):
+        if arr.dtype != np.float64 or not arr.flags.writeable:
+            # A tensor's one conversion: the safetensors and .npz readers hand views of the
+            # upload in the file's dtype; the checkpoint reader's float64 arrays are kept.
+            arr = arr.astype(np.float64)
+        if not _all_finite(arr):
             raise ModelFileError(f"{name} holds NaN or infinite values", name)
         out[name] = arr
     return out
+
+
+def _all_finite(arr: np.ndarray, chunk: int = 2**20) -> bool:
+    """No NaN or infinity, checked a million numbers at a time (not one boolean per number at once)."""
+    flat = np.ravel(arr, order="K")  # a view of any contiguous array, in memory order
+    return all(np.isfinite(flat[k : k + chunk]).all() for k in range(0, flat.size, chunk))
 
 
 def write(tensors: dict[str, np.ndarray], fmt: str) -> bytes:

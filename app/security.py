@@ -2,6 +2,9 @@
 
 Pure ASGI middleware: it sees every response (static files, docs, errors, streams) and can
 refuse an oversized body from its Content-Length before a byte of it is read or parsed.
+Every request is held to one body limit (limits.MAX_BODY_BYTES) except the routes named in
+BODY_LIMITS: the model upload, whose file may be a training checkpoint of hundreds of MB
+(limits.MAX_UPLOAD_BYTES; the form parser spools it to disk).
 
 A server on 127.0.0.1 is still reachable from every web page the user opens:
 - DNS rebinding: a page at evil.example re-resolves its name to 127.0.0.1 and then reads
@@ -27,11 +30,16 @@ from fastapi import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .limits import MAX_UPLOAD_BYTES
+
 READ_ONLY_ENV = "LSTMVIS_READ_ONLY"
 # Comma-separated extra host names (from --host and --allow-host), read by every worker.
 ALLOWED_HOSTS_ENV = "LSTMVIS_ALLOWED_HOSTS"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# (method, exact path) -> the body limit of that one route, instead of the middleware's own
+# (not in read-only mode: the route refuses every request there).
+BODY_LIMITS = {("POST", "/api/models"): MAX_UPLOAD_BYTES}
 
 # Scripts only from this origin, never inline; Plotly and Swagger UI set inline styles,
 # so styles allow 'unsafe-inline' (styles cannot run code). Nothing may frame the app.
@@ -154,11 +162,13 @@ async def _json(send: Send, status: int, detail: object, extra: list[tuple[bytes
 
 
 class SecurityMiddleware:
-    """Host and origin checks, security headers on every response, and a body-size limit."""
+    """Host and origin checks, security headers on every response, and a body-size limit:
+    `max_body` for every route but those in `route_limits` (BODY_LIMITS unless given)."""
 
-    def __init__(self, app: ASGIApp, max_body: int):
+    def __init__(self, app: ASGIApp, max_body: int, route_limits: dict[tuple[str, str], int] | None = None):
         self.app = app
         self.max_body = max_body
+        self.route_limits = BODY_LIMITS if route_limits is None else route_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,15 +189,18 @@ class SecurityMiddleware:
         head = scope["method"] == "HEAD"
         if head:
             scope = {**scope, "method": "GET"}
+        # A read-only server refuses uploads (403), so their larger bodies are not taken either.
+        route = (scope["method"], scope.get("path", ""))
+        max_body = self.max_body if read_only() else self.route_limits.get(route, self.max_body)
         too_large = [
             {
                 "loc": ["body"],
-                "msg": f"the request body is over the {self.max_body // 2**20} MiB limit",
+                "msg": f"the request body is over the {max_body // 2**20} MiB limit",
                 "type": "too_large",
             }
         ]
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+            if name == b"content-length" and value.isdigit() and int(value) > max_body:
                 await _json(send, 413, too_large, [(b"connection", b"close")])
                 return
 
@@ -221,7 +234,7 @@ class SecurityMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     overflow = True
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message

@@ -245,9 +245,16 @@ def test_json_nan_is_named():
 
 
 def test_json_with_more_numbers_than_any_model_is_refused_before_parsing():
-    count = limits.MAX_UPLOAD_ELEMENTS + 1
+    # JSON keeps its own, smaller cap: every number becomes a Python object while parsed.
+    count = limits.MAX_UPLOAD_JSON_ELEMENTS + 1
     data = b'{"w": [' + b"0," * (count - 1) + b"0]}"
     refused("m.json", data, "m.json.*numbers", status=413)
+
+
+def test_a_json_file_over_its_byte_limit_is_refused_before_parsing():
+    # One string the size of the file would be held whole by the parser: refused by size.
+    data = b'{"w": [0.5], "' + b"x" * limits.MAX_UPLOAD_JSON_BYTES + b'": [1]}'
+    refused("m.json", data, r"m.json is \d+ MiB; a JSON weight file may be at most", status=413)
 
 
 def test_json_literals_inside_names_are_not_values():

@@ -13,7 +13,7 @@ from app import __main__ as entry
 from app import limits, model_files
 from app.main import create_app
 from app.nn import params as P
-from app.security import READ_ONLY_ENV
+from app.security import BODY_LIMITS, READ_ONLY_ENV, SecurityMiddleware
 from tests.live_server import live_server
 
 
@@ -107,6 +107,64 @@ def test_a_chunked_body_over_the_limit_is_413(client):
 
     r = client.post("/api/forward", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["detail"][0]["type"] == "too_large"
+
+
+def test_an_upload_over_its_own_limit_is_refused_from_its_length_before_it_is_read():
+    # POST /api/models takes bodies up to MAX_UPLOAD_BYTES (a training checkpoint), and no more.
+    assert BODY_LIMITS == {("POST", "/api/models"): limits.MAX_UPLOAD_BYTES}
+    assert limits.MAX_UPLOAD_BYTES > limits.MAX_BODY_BYTES
+    with live_server() as url:
+        import socket
+
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            size = limits.MAX_UPLOAD_BYTES + 1
+            sock.sendall(
+                f"POST /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {size}\r\n\r\n".encode()
+            )
+            sock.sendall(b"--x")  # 3 bytes of a 512 MiB body: the answer must not wait for the rest
+            sock.settimeout(5)
+            answer = b""
+            while b"limit" not in answer and (chunk := sock.recv(4096)):
+                answer += chunk
+            answer = answer.decode()
+        assert answer.startswith("HTTP/1.1 413") and f"over the {limits.MAX_UPLOAD_BYTES // 2**20} MiB limit" in answer
+
+
+def _echo_length_app():
+    """An ASGI app that reads the whole body and answers its length, behind the middleware."""
+
+    async def app(scope, receive, send):
+        size, more = 0, True
+        while more:
+            message = await receive()
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+    return SecurityMiddleware(app, max_body=100, route_limits={("POST", "/upload"): 1000})
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_the_larger_body_limit_is_the_upload_routes_alone(monkeypatch, chunked):
+    monkeypatch.setenv(READ_ONLY_ENV, "")
+    client = TestClient(_echo_length_app(), base_url="http://127.0.0.1")
+
+    def post(path: str, size: int, method: str = "POST"):
+        body = b"x" * size
+        content = iter([body[k : k + 64] for k in range(0, size, 64)]) if chunked else body
+        return client.request(method, path, content=content)
+
+    assert post("/upload", 900).text == "900"
+    assert post("/upload", 1001).status_code == 413
+    for method, path in [("POST", "/other"), ("PUT", "/upload"), ("POST", "/upload/"), ("POST", "/upload/x")]:
+        r = post(path, 101, method)
+        assert r.status_code == 413 and "over the 0 MiB limit" in r.text, (method, path)
+        assert post(path, 100, method).text == "100"
+    # A read-only server refuses uploads anyway: their bodies get the ordinary limit.
+    monkeypatch.setenv(READ_ONLY_ENV, "1")
+    assert post("/upload", 101).status_code == 413
 
 
 HOSTILE = {

@@ -164,9 +164,11 @@ def upload_model(
 ) -> ModelDetail:
     """Read a model file, map it to PyTorch's layout, check it against its framework, and save it."""
     filename = file.filename or "upload"
-    data = file.file.read(limits.MAX_BODY_BYTES + 1)
-    if len(data) > limits.MAX_BODY_BYTES:
-        raise FieldError(("file",), f"the file is over {limits.MAX_BODY_BYTES // 2**20} MiB", status=413)
+    # The form parser spooled the file to disk; it is read once (a zip is mapped: model_files.read_upload).
+    size = file.file.seek(0, 2)
+    if size > limits.MAX_UPLOAD_BYTES:
+        raise FieldError(("file",), f"the file is over {limits.MAX_UPLOAD_BYTES // 2**20} MiB", status=413)
+    data = model_files.read_upload(file.file, size)
     default_name = re.sub(r"\.[A-Za-z0-9]+$", "", filename.replace("\\", "/").rsplit("/", 1)[-1]) or "model"
     model_name = check_model_name(name if name is not None else default_name)
     try:
