@@ -18,6 +18,7 @@ import numpy as np
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..model_settings import RunConfig
 from ..nn import flow, stack
 from ..nn import params as P
 from ..nn.spec import CELLS
@@ -92,16 +93,20 @@ class CompareResponse(BaseModel):
     cells: dict[str, CompareCell]
 
 
-def _default_loss(req: CompareRequest) -> dict[str, Any] | None:
+def _default_loss(req: CompareRequest, vocab: list[str] | None = None) -> dict[str, Any] | None:
     """Score only the last step, so what reaches step 1 had to cross the whole sequence.
 
+    With text, the target is the last character's index in the cell's vocabulary: a saved
+    model's own (in its order), else the text's sorted characters (what build() encodes with).
     None when the request has its own loss, or no usable sequence (build() then says why).
     """
     if req.loss is not None:
         return None
     if req.text is not None and req.inputs is None and len(req.text) >= 2:
-        vocab = sorted(set(req.text))
-        return {"kind": "cross_entropy", "targets": [None] * (len(req.text) - 2) + [vocab.index(req.text[-1])]}
+        order = vocab if vocab is not None else sorted(set(req.text))
+        if req.text[-1] not in order:
+            return None  # build() names the character
+        return {"kind": "cross_entropy", "targets": [None] * (len(req.text) - 2) + [order.index(req.text[-1])]}
     if req.inputs and req.text is None:
         steps = len(req.inputs)
         return {"kind": "dh", "dh": [[0.0] * req.hidden_size] * (steps - 1) + [[1.0] * req.hidden_size]}
@@ -164,17 +169,30 @@ def problems_for(req: CompareRequest, store: ModelStore) -> dict[str, Problem]:
         raise FieldError(
             ("weights",), "the three cells need different weights: give them as overrides.rnn/gru/lstm.weights"
         )
-    model_cell = None
+    model_cell, model_vocab = None, None
     if req.model_id is not None:
         record = store.get(req.model_id)
         if record is None:
             raise FieldError(("model_id",), f"no saved model {req.model_id}", status=404)
         model_cell = record.cell
+        config = RunConfig.from_meta(record.meta)
+        if config.input_kind == "tokens" or any(len(token) != 1 for token in config.vocab or []):
+            raise FieldError(
+                ("model_id",),
+                "the comparison runs three cells on the same one-hot characters or numbers; this model reads "
+                "token ids or words, which the other two cells have no embedding for: trace it with /api/backward",
+            )
+        model_vocab = config.vocab
         req = req.model_copy(update={"hidden_size": record.hidden_size, "num_layers": record.num_layers})
-    default_loss = _default_loss(req)
-    if default_loss is not None:
-        req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
-    return {cell: _build(req, store, cell, model_cell) for cell in COMPARE_ORDER}
+    problems = {}
+    for cell in COMPARE_ORDER:
+        # Each cell scores the same last step, as its own vocabulary numbers it.
+        cell_req = req
+        default_loss = _default_loss(req, model_vocab if cell == model_cell else None)
+        if default_loss is not None:
+            cell_req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
+        problems[cell] = _build(cell_req, store, cell, model_cell)
+    return problems
 
 
 def estimate_numbers(problems: dict[str, Problem], req: CompareRequest) -> int:

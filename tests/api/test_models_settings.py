@@ -246,3 +246,30 @@ def test_a_json_upload_may_carry_its_vocabulary(client):
     body = {"tensors": {k: v.tolist() for k, v in rnn.state_dict().items()}, "vocab": ["z", "y", "x"]}
     model = created(client, json.dumps(body).encode(), "m.json")
     assert model["vocab"] == ["z", "y", "x"] and model["config"]["input_kind"] == "onehot"
+
+
+def test_compare_scores_a_saved_character_model_through_its_own_vocabulary(client):
+    """The last step's target is the last character's index in the model's order, not sorted order."""
+    vocab = ["c", "a", "b"]
+    torch.manual_seed(6)
+    rnn, fc = nn.LSTM(3, 4), nn.Linear(4, 3)
+    data = io.BytesIO()
+    torch.save(
+        {"lstm." + k: v for k, v in rnn.state_dict().items()} | {"fc." + k: v for k, v in fc.state_dict().items()}, data
+    )
+    model = created(client, data.getvalue(), vocab=json.dumps(vocab))
+    text = "abcab"
+    r = client.post("/api/compare", json={"model_id": model["id"], "text": text})
+    assert r.status_code == 200, r.text
+    x = torch.eye(3)[[vocab.index(ch) for ch in text[:-1]]]
+    y = fc(rnn(x)[0])
+    expected = nn.functional.cross_entropy(y[-1:], torch.tensor([vocab.index("b")]))
+    assert r.json()["cells"]["lstm"]["loss"] == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_compare_refuses_a_token_model_by_name(client):
+    net = Tagger("gru", 5, 3, 4, 5)
+    model = created(client, saved(net), vocab="abcde")
+    r = client.post("/api/compare", json={"model_id": model["id"], "text": "abcab"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "model_id"
+    assert "token ids" in r.json()["detail"][0]["msg"]
