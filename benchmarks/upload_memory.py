@@ -19,6 +19,7 @@ upload, its peak and after, the growth (peak - before) against the file's size, 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -88,6 +89,8 @@ def main() -> None:
                 rows[name].append(one_upload(server, path, data_dir))
     finally:
         server.stop()
+    sizes = {name: path.stat().st_size / MIB for name, path in files.items()}
+    shutil.rmtree(folder)  # 270 MB of files and the store
     print(f"machine: {machine()}")
     print(
         "model: nn.Embedding(65536, 256) -> nn.LSTM(256, 256) -> nn.Linear(256, 256), float32; "
@@ -95,8 +98,7 @@ def main() -> None:
     )
     exact = all(r["exact_peak"] for row in rows.values() for r in row)
     print(f"medians over {args.rounds} interleaved rounds (peak reset before each upload: {exact})")
-    for name, path in files.items():
-        size = path.stat().st_size / MIB
+    for name, size in sizes.items():
         m = {k: median([r[k] for r in rows[name]]) for k in rows[name][0]}
         print(
             f"{name:>20}: file {size:6.1f} MiB; server RSS before {m['before']:6.1f}, peak {m['peak']:6.1f}, "
@@ -107,8 +109,6 @@ def main() -> None:
         "the growth follows the weights read, not the file: their float32 pages (mapped from the spooled "
         "file) and their float64 arrays; the optimizer's storages are never read"
     )
-    for path in files.values():
-        path.unlink()
 
 
 if __name__ == "__main__":
