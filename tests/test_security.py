@@ -54,7 +54,7 @@ def test_pages_have_no_inline_scripts(client):
 
 
 def test_read_only_mode_turns_off_writes(client, monkeypatch):
-    data = model_files.write(P.init_params("rnn", 1, 2, 1, 0), "npz")
+    data = model_files.write(P.init_params("gru", 1, 2, 1, 0), "npz")
     model = client.post("/api/models", files={"file": ("m.npz", data)}).json()
     monkeypatch.setenv(READ_ONLY_ENV, "1")
     assert client.get("/api/limits").json()["read_only"] is True
@@ -246,7 +246,7 @@ def test_traces_are_gzipped_for_remote_clients_only():
 
 # --- Host names and origins: DNS rebinding and cross-site writes --------------------------
 
-UPLOAD = model_files.write(P.init_params("rnn", 1, 2, 1, 0), "npz")
+UPLOAD = model_files.write(P.init_params("gru", 1, 2, 1, 0), "npz")
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

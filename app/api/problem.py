@@ -73,8 +73,7 @@ def _inputs(
     given = [name for name in ("inputs", "text", "tokens") if getattr(req, name) is not None]
     if len(given) != 1:
         raise FieldError(
-            (given[1] if len(given) > 1 else "inputs",),
-            "give exactly one of `inputs` (T x D numbers), `text` (a string) or `tokens` (T token ids)",
+            ("inputs",), "give exactly one of `inputs` (T x D numbers), `text` (a string) or `tokens` (T token ids)"
         )
     vocab = config.vocab if config is not None else None
     if req.tokens is not None:
@@ -114,7 +113,11 @@ def _text(text: str, config: RunConfig | None, table: np.ndarray | None):
     except ValueError as err:
         raise FieldError(("text",), str(err)) from None
     if len(pieces) < 2:
-        raise FieldError(("text",), "text needs at least 2 tokens (inputs are tokens 0..n-2, targets the next)")
+        raise FieldError(
+            ("text",),
+            "text needs at least 2 tokens (characters, or words of a word vocabulary): inputs are tokens 0..n-2, "
+            "targets the next",
+        )
     if len(pieces) - 1 > limits.MAX_STEPS:
         raise FieldError(("text",), f"text has {len(pieces)} tokens; at most {limits.MAX_STEPS + 1}")
     vocab = config.vocab if config is not None else sorted(set(pieces))

@@ -44,7 +44,7 @@ CASES = {
     "unknown field": ({"hiden_size": 3}, ["body", "hiden_size"], "not permitted"),
     "both inputs and text": ({"text": "hello"}, ["body", "inputs"], "exactly one"),
     "neither inputs nor text": ({"inputs": None}, ["body", "inputs"], "exactly one"),
-    "text too short": ({"inputs": None, "text": "a"}, ["body", "text"], "2 characters"),
+    "text too short": ({"inputs": None, "text": "a"}, ["body", "text"], "2 tokens (characters"),
     "text too long": ({"inputs": None, "text": "ab" * limits.MAX_STEPS}, ["body", "text"], "at most"),
     "too many steps": ({"inputs": [[0.1]] * (limits.MAX_STEPS + 1)}, ["body", "inputs"], "over by 1"),
     "too wide inputs": ({"inputs": [[0.1] * (limits.MAX_INPUT_SIZE + 1)]}, ["body", "inputs", 0], "over by 1"),

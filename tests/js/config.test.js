@@ -102,7 +102,10 @@ test("a saved model: model_id instead of cell, sizes, seed and forget_bias", () 
 test("using a saved model keeps the sequence unless one is given; a text model gets text", () => {
   const presets = fakePresets();
   const text = configFromPreset(hello);
-  const textModel = { id: MODEL, name: "m", cell: "lstm", hidden_size: 32, num_layers: 2, vocab: ["a", "b"], source: null };
+  const textModel = {
+    id: MODEL, name: "m", cell: "lstm", hidden_size: 32, num_layers: 2, vocab: [..."helo wrd"], source: null,
+  };
+  const numModelOf = (width) => ({ id: MODEL, cell: "gru", hidden_size: 4, num_layers: 1, input_size: width });
   let c = configForModel(text, { id: MODEL }, textModel, presets);
   assert.equal(c.modelId, MODEL);
   assert.equal(c.text, "hello world");
@@ -118,8 +121,14 @@ test("using a saved model keeps the sequence unless one is given; a text model g
   assert.equal(c.text, "hello world");
   assert.equal(c.loss, "cross_entropy");
   assert.equal(c.targets, null);
-  c = configForModel(nums, { id: MODEL }, { ...textModel, source: "abcabc" }, presets);
-  assert.equal(c.text, "abcabc");
+  // text the vocabulary cannot encode is replaced by the vocabulary's own tokens
+  const abModel = { ...textModel, vocab: ["b", "a"] };
+  c = configForModel(text, { id: MODEL }, abModel, presets);
+  assert.equal(c.text, "ba");
+  // a model without a vocabulary cannot read text: numbers of its width instead
+  c = configForModel(text, { id: MODEL }, { ...numModelOf(3), vocab: null }, presets);
+  assert.equal(c.source, "numbers");
+  assert.equal(c.inputs[0].length, 3);
   // a numeric model keeps the numbers; given inputs replace them
   const numModel = { id: MODEL, cell: "gru", hidden_size: 4, num_layers: 1, vocab: null };
   c = configForModel(nums, { id: MODEL }, numModel, presets);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { openingText } from "../../static/js/core/config.js";
 import { setLanguage } from "../../static/js/core/i18n.js";
 import {
   describeUpload,
   openable,
-  openingText,
   parityMark,
   parityText,
   remedyKey,

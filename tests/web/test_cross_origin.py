@@ -11,7 +11,7 @@ from app.nn import params as P
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000  # a guard against a hang, not a timing claim
-WEIGHTS = model_files.write(P.init_params("rnn", 1, 2, 1, 0), "npz")
+WEIGHTS = model_files.write(P.init_params("gru", 1, 2, 1, 0), "npz")
 
 
 def count(server_url: str) -> int:

@@ -100,6 +100,22 @@ export function buildRequest(config) {
  * trained on text (it has a vocabulary) always gets a text sequence, the current one when
  * the current sequence is text, else the text it was trained on or the first text preset's.
  */
+/** Inputs of the right width when the page's sequence does not fit a model: a few sine waves. */
+export function probeInputs(width, steps = 12) {
+  return Array.from({ length: steps }, (_, s) => Array.from({ length: width }, (_, d) => Number(Math.sin(0.5 * s + d).toFixed(4))));
+}
+
+/** The text a model with a vocabulary opens with: `text` if every token is known, else its tokens. */
+export function openingText(vocab, text) {
+  const chars = vocab.every((token) => token.length === 1);
+  const pieces = chars ? [...(text || "")] : (text || "").split(/\s+/).filter(Boolean);
+  const known = new Set(vocab);
+  if (pieces.length >= 2 && pieces.every((p) => known.has(p))) return text;
+  const start = vocab.slice(0, 40);
+  if (start.length < 2) start.push(start[0]); // a step needs a next token to be scored against
+  return start.join(chars ? "" : " ");
+}
+
 export function configForModel(config, detail, model, presets = []) {
   const next = { ...config, modelId: detail.id, step: null };
   const vocab = model && Array.isArray(model.vocab) ? model.vocab : null;
@@ -109,11 +125,17 @@ export function configForModel(config, detail, model, presets = []) {
   } else if (Array.isArray(detail.inputs)) {
     next.source = "numbers";
     next.inputs = detail.inputs;
-  } else if (vocab && config.source !== "text") {
+  } else if (vocab) {
+    // A model with a vocabulary reads text of its own tokens: the page's text or a preset's
+    // if they are, else its vocabulary.
     next.source = "text";
     const preset = presets.find((p) => typeof p.request.text === "string");
-    const own = model && typeof model.source === "string" && model.source ? model.source : null;
-    next.text = own || (preset ? preset.request.text : vocab.join(""));
+    const candidates = [config.source === "text" ? config.text : "", preset ? preset.request.text : ""];
+    next.text = candidates.find((text) => text && openingText(vocab, text) === text) || openingText(vocab, "");
+  } else if (model && !vocab && config.source === "text") {
+    // Without a vocabulary the server cannot know which input a character is: numbers instead.
+    next.source = "numbers";
+    next.inputs = probeInputs(model.input_size);
   }
   if (next.source !== config.source) {
     next.targets = null;

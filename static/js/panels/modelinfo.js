@@ -100,17 +100,6 @@ export function openable(model) {
   return { ok: true, why: null };
 }
 
-/** The text a model with a vocabulary opens with: the page's text if every token is known. */
-export function openingText(vocab, text) {
-  const chars = vocab.every((token) => token.length === 1);
-  const pieces = chars ? [...(text || "")] : (text || "").split(/\s+/).filter(Boolean);
-  const known = new Set(vocab);
-  if (pieces.length >= 2 && pieces.every((p) => known.has(p))) return text;
-  const start = vocab.slice(0, 40);
-  if (start.length < 2) start.push(start[0]); // a step needs a next token to be scored against
-  return start.join(chars ? "" : " ");
-}
-
 // The upload form field a refusal names -> what to do, in the page's language.
 const REMEDY = {
   nonlinearity: "models.refused.nonlinearity",

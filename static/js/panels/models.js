@@ -1,11 +1,12 @@
 // Saved models: upload with the tensor-mapping table, pick, open, delete, export (DOM glue).
 
 import { describeFailure } from "../core/api.js";
+import { openingText, probeInputs } from "../core/config.js";
 import { api } from "../core/server.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select } from "./dom.js";
-import { describeUpload, openable, openingText, parityMark, remedyKey } from "./modelinfo.js";
+import { describeUpload, openable, parityMark, remedyKey } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
 const FORMATS = ["safetensors", "npz", "json"];
@@ -13,10 +14,6 @@ const OUTPUTS = ["logits", "values"];
 // Every kind the server reads (it tells them apart by content; this only filters the picker).
 const ACCEPT = ".pt,.pth,.bin,.ckpt,.keras,.h5,.hdf5,.onnx,.npz,.safetensors,.json";
 
-/** Inputs of the right width when the page's sequence does not fit a model: a few sine waves. */
-export function probeInputs(width, steps = 12) {
-  return Array.from({ length: steps }, (_, s) => Array.from({ length: width }, (_, d) => Number(Math.sin(0.5 * s + d).toFixed(4))));
-}
 
 export function createModels(parent, { readOnly }) {
   const file = el("input", { type: "file", accept: ACCEPT, "data-testid": "model-file" });
