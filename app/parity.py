@@ -28,6 +28,13 @@ from .nn.params import head_from, layers_from
 from .nn.spec import EMBEDDING
 
 PROBE_STEPS = 20
+# "Matches" when the largest difference is within this, relative to the largest output (at
+# least 1): float32 frameworks round at about 1e-7 a step, so agreement is 1e-7..1e-6 over a
+# probe; a wrong gate order or activation is off by 1e-2 and more.
+MATCH_TOLERANCE = 1e-5
+# A file may fix its probe's steps and batch (an exported graph, a Keras Input): no more than
+# the engine runs, and a small batch (only element 0 is compared).
+MAX_PROBE_BATCH = 64
 PROBE_SEED = 20_251_130
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "keras": "Keras", "onnxruntime": "onnxruntime"}
 # Frameworks keep global state (Keras' name counters, torch's thread pool): one check at a time.
@@ -36,7 +43,7 @@ _LOCK = threading.Lock()
 
 def _framework_for(source: ModelSource) -> tuple[str, str]:
     """(parity framework, the module it needs)."""
-    if source.framework == "keras" and source.format in ("keras", "h5") and "layers" in source.read:
+    if source.framework == "keras" and source.format in ("keras", "h5") and source.configured:
         return "keras", "keras"
     if source.framework == "onnx":
         return "onnxruntime", "onnxruntime"
@@ -51,6 +58,17 @@ def probe_input(config: RunConfig, imported_input: int, vocab_size: int | None, 
     if config.input_kind == "onehot":
         return np.eye(imported_input)[rng.integers(0, imported_input, steps)]
     return rng.normal(size=(steps, imported_input))
+
+
+def _probe_refusal(steps: object, batch: object) -> str | None:
+    """Why a probe of this size is not run (the file fixes it), or None."""
+    from .limits import MAX_STEPS
+
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        return f"the file fixes the sequence at {steps} steps; the probe runs 1 to {MAX_STEPS}"
+    if not isinstance(batch, int) or not 1 <= batch <= MAX_PROBE_BATCH:
+        return f"the file fixes the batch at {batch}; the probe runs 1 to {MAX_PROBE_BATCH}"
+    return None
 
 
 def engine_outputs(cell: str, params: dict[str, np.ndarray], num_layers: int, config: RunConfig, x: np.ndarray):
@@ -79,6 +97,10 @@ def check(
         return {"checked": False, "framework": framework, "reason": f"not checked: {module} is not installed"}
     # An exported graph may fix its number of steps: the probe then has exactly that many.
     steps = (source.probe.get("steps") or PROBE_STEPS) if framework != "pytorch" else PROBE_STEPS
+    batch = source.probe.get("batch") or 1
+    too_big = _probe_refusal(steps, batch)
+    if too_big:
+        return {"checked": False, "framework": framework, "reason": f"not checked: {too_big}"}
     vocab_size = params[EMBEDDING].shape[0] if EMBEDDING in params else None
     x = probe_input(config, params["weight_ih_l0"].shape[1], vocab_size, steps)
     ours, trace = engine_outputs(cell, params, num_layers, config, x)
@@ -107,15 +129,20 @@ def check(
             "framework": framework,
             "reason": f"not checked: {name} answered with shape {list(theirs.shape)}; the engine with {list(ours.shape)}",
         }
-    diff = float(np.max(np.abs(theirs - ours))) if ours.size else 0.0
-    return {
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = float(np.max(np.abs(theirs - ours))) if ours.size else 0.0
+    scale = float(np.max(np.abs(ours))) if ours.size else 0.0
+    result = {
         "checked": True,
         "framework": framework,
-        "max_abs_diff": diff,
         "probe_steps": steps,
         "compared": compared,
         "input_kind": config.input_kind,
     }
+    if not np.isfinite(diff):
+        # An overflow on one side (float32 weights near 3e38) is a disagreement, never a match.
+        return result | {"matches": False, "max_abs_diff": None, "reason": f"{name}'s answer holds inf or NaN"}
+    return result | {"max_abs_diff": diff, "matches": diff <= MATCH_TOLERANCE * max(1.0, scale)}
 
 
 # --- the frameworks ----------------------------------------------------------------------
@@ -213,4 +240,9 @@ def describe(parity: dict[str, Any]) -> str:
     if not parity.get("checked"):
         return parity.get("reason", "not checked")
     name = FRAMEWORK_NAMES.get(parity["framework"], parity["framework"])
-    return f"matches {name} to {parity['max_abs_diff']:.1g} on a {parity['probe_steps']}-step probe"
+    diff = parity.get("max_abs_diff")
+    if diff is None:
+        return f"does NOT match {name} on a {parity['probe_steps']}-step probe: {parity.get('reason', '')}"
+    if parity.get("matches", True):
+        return f"matches {name} to {diff:.1g} on a {parity['probe_steps']}-step probe"
+    return f"does NOT match {name}: largest difference {diff:.1g} on a {parity['probe_steps']}-step probe"

@@ -47,6 +47,9 @@ class Parity(BaseModel):
 
     checked: bool
     framework: str | None = None
+    matches: bool | None = Field(
+        None, description="The difference is within 1e-5 of the largest output (at least 1); false also for inf/NaN."
+    )
     max_abs_diff: float | None = None
     probe_steps: int | None = None
     compared: str | None = Field(None, description="y, probs (the head's softmax) or h (the top layer).")

@@ -197,7 +197,7 @@ def test_parity_with_pytorch_is_recorded_and_shown(client):
     model = created(client, saved(net), vocab="abcdef")
     check = model["parity"]
     assert check["checked"] and check["framework"] == "pytorch" and check["probe_steps"] == parity.PROBE_STEPS
-    assert check["compared"] == "probs" and check["max_abs_diff"] <= 1e-12
+    assert check["compared"] == "probs" and check["max_abs_diff"] <= 1e-12 and check["matches"] is True
     assert check["summary"].startswith("matches PyTorch to ")
     again = client.get(f"/api/models/{model['id']}").json()
     assert again["parity"] == check and again["source"]["framework"] == "pytorch"
@@ -227,6 +227,32 @@ def test_parity_catches_a_wrong_number(monkeypatch):
     monkeypatch.setitem(parity.RUNNERS, "pytorch", off_by_a_little)
     check = parity.check(source, b"", "gru", params, 1, RunConfig())
     assert check["checked"] and check["max_abs_diff"] == pytest.approx(1e-3, rel=1e-6)
+    assert check["matches"] is False and parity.describe(check).startswith("does NOT match PyTorch")
+
+
+def test_an_overflowing_framework_is_a_mismatch_not_a_perfect_match(monkeypatch):
+    params = {k: v.detach().numpy() for k, v in nn.GRU(2, 3).state_dict().items()}
+    source = ModelSource(params, "pytorch", "pytorch", "pt")
+    real = parity.RUNNERS["pytorch"]
+
+    def overflowing(*args):
+        out, what = real(*args)
+        out = out.copy()
+        out[3, 1] = np.inf
+        return out, what
+
+    monkeypatch.setitem(parity.RUNNERS, "pytorch", overflowing)
+    check = parity.check(source, b"", "gru", params, 1, RunConfig())
+    assert check["checked"] and check["matches"] is False and check["max_abs_diff"] is None
+    assert "inf or NaN" in check["reason"] and "does NOT match" in parity.describe(check)
+
+
+@pytest.mark.parametrize(("steps", "batch"), [(10_000_000, 1), (-5, 1), (5, 2_000_000)])
+def test_a_probe_size_the_file_fixes_is_bounded(steps, batch):
+    params = {k: v.detach().numpy() for k, v in nn.GRU(2, 3).state_dict().items()}
+    source = ModelSource(params, "onnx", "onnx", "onnx", probe={"steps": steps, "batch": batch})
+    check = parity.check(source, b"", "gru", params, 1, RunConfig())
+    assert check["checked"] is False and "the probe runs" in check["reason"]
 
 
 def test_a_bf16_safetensors_file_opens(client):

@@ -48,6 +48,13 @@ test("the parity line names the framework, the difference and the probe", () => 
   assert.equal(parityText(keras.parity), "matches Keras to 2e-7 on a 20-step probe (the probabilities)");
   assert.equal(parityText({ checked: false, reason: "not checked: keras is not installed" }), "not checked: keras is not installed");
   assert.equal(parityMark(keras.parity), "✓ Keras 2e-7");
+  // a disagreement, or an overflow (no difference recorded), is never shown as a match
+  const off = { ...keras.parity, matches: false, max_abs_diff: 0.7 };
+  assert.match(parityText(off), /^does NOT match Keras: largest difference 7e-1/);
+  assert.equal(parityMark(off), "✗ Keras disagrees");
+  const overflow = { ...keras.parity, matches: false, max_abs_diff: null };
+  assert.match(parityText(overflow), /inf\/NaN/);
+  assert.equal(parityMark({ ...keras.parity, max_abs_diff: null }), "✗ Keras disagrees");
   setLanguage("ko");
   assert.match(parityText(keras.parity), /Keras 계산과의 차이가 2e-7 이내예요/);
   setLanguage("en");

@@ -33,13 +33,22 @@ export function settingLines(settings) {
   return lines;
 }
 
-/** "matches PyTorch to 3e-16 on a 20-step probe", or why it was not checked. */
+const diffText = (diff) => (diff === 0 ? "0" : Number(diff).toExponential(0));
+// A check that ran but disagrees (or overflowed: no difference recorded) is never a match.
+const agrees = (parity) => parity.matches !== false && typeof parity.max_abs_diff === "number";
+
+/** "matches PyTorch to 3e-16 on a 20-step probe", a disagreement, or why it was not checked. */
 export function parityText(parity) {
   if (!parity) return t("models.parity.none");
   if (!parity.checked) return t("models.parity.unchecked", { reason: parity.reason || "" });
+  const framework = FRAMEWORKS[parity.framework] || parity.framework;
+  if (!agrees(parity)) {
+    const diff = typeof parity.max_abs_diff === "number" ? diffText(parity.max_abs_diff) : "inf/NaN";
+    return t("models.parity.mismatch", { framework, diff, steps: parity.probe_steps });
+  }
   return t("models.parity.checked", {
-    framework: FRAMEWORKS[parity.framework] || parity.framework,
-    diff: parity.max_abs_diff === 0 ? "0" : Number(parity.max_abs_diff).toExponential(0),
+    framework,
+    diff: diffText(parity.max_abs_diff),
     steps: parity.probe_steps,
     what: t(`models.parity.compared.${parity.compared || "y"}`),
   });
@@ -49,10 +58,9 @@ export function parityText(parity) {
 export function parityMark(parity) {
   if (!parity) return "";
   if (!parity.checked) return t("models.parity.mark.unchecked");
-  return t("models.parity.mark.checked", {
-    framework: FRAMEWORKS[parity.framework] || parity.framework,
-    diff: parity.max_abs_diff === 0 ? "0" : Number(parity.max_abs_diff).toExponential(0),
-  });
+  const framework = FRAMEWORKS[parity.framework] || parity.framework;
+  if (!agrees(parity)) return t("models.parity.mark.mismatch", { framework });
+  return t("models.parity.mark.checked", { framework, diff: diffText(parity.max_abs_diff) });
 }
 
 /** The input a model takes, in words. */
@@ -89,7 +97,8 @@ export function describeUpload(detail) {
   for (const line of settingLines(source.read)) rows.push([t("models.info.read"), line, "read"]);
   for (const line of settingLines(source.given)) rows.push([t("models.info.given"), line, "given"]);
   for (const line of settingLines(source.assumed)) rows.push([t("models.info.assumed"), line, "assumed"]);
-  rows.push([t("models.info.parity"), parityText(detail.parity), detail.parity && detail.parity.checked ? "read" : "assumed"]);
+  const parityKind = detail.parity && detail.parity.checked && agrees(detail.parity) ? "read" : "assumed";
+  rows.push([t("models.info.parity"), parityText(detail.parity), parityKind]);
   return rows;
 }
 
