@@ -821,6 +821,8 @@ _FLOAT_POLICIES = ("float16", "float32", "float64", "bfloat16", "mixed_float16",
 
 
 def _plan_from_config(chain: list[_Entry], model: dict[str, Any], filename: str) -> _Plan:
+    if not chain:
+        raise _refuse(f"{filename}: its configuration lists no layers")
     plan = _Plan(filename, from_config=True, model=model)
     for index, e in enumerate(chain):
         what = f"{filename}: layer {_short(e.name)} ({e.cls})"
@@ -1514,6 +1516,9 @@ def _probe(plan: _Plan, tensors: dict[str, np.ndarray], tree: _Tree, tokens: boo
 # --- public ----------------------------------------------------------------------------------
 
 
+KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+
 def is_keras_archive(archive: CheckedZip) -> bool:
     """A .keras zip: config.json with model.weights.h5 (or metadata.json, so that a .keras whose
     weights are stored otherwise is refused by name rather than read as something else)."""
@@ -1529,6 +1534,19 @@ def read_archive(archive: CheckedZip, filename: str) -> ModelSource:
         raise _refuse(
             f"{filename}: a .keras archive without model.weights.h5 (it holds {listed}); sharded or other weight "
             "stores are not read. Save with model.save('m.keras') in one file"
+        )
+    # The layers read here keep no assets; anything else would only be expanded (by Keras, for
+    # the parity check) and never used: a small file could declare hundreds of MB of it.
+    extra = sorted(
+        name
+        for name, info in members.items()
+        if name not in KERAS_MEMBERS and not (name.endswith("/") and info.file_size == 0)
+    )
+    if extra:
+        listed = ", ".join(_short(n, 40) for n in extra[:8])
+        raise _refuse(
+            f"{filename}: a .keras archive holding {listed} beside config.json, metadata.json and model.weights.h5; "
+            "a model of the layers read here has no assets"
         )
     config = _parse_json(
         _member(archive, "config.json", limits.MAX_MODEL_CONFIG_BYTES, filename), filename, "config.json"

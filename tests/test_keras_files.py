@@ -866,3 +866,23 @@ def test_the_walk_also_runs_in_process():
     tree = keras_files._read_tree(weights_h5(), "m.weights.h5")
     assert sorted(tree.datasets) == ["layers/lstm/cell/vars/0", "layers/lstm/cell/vars/1", "layers/lstm/cell/vars/2"]
     assert tree.groups["layers/lstm/vars"] == {"name": "lstm"}
+
+
+def test_a_keras_archive_with_members_beyond_its_three_is_refused_before_keras_sees_it():
+    """Keras would extract every member for the parity check; the layers read here have no assets."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("config.json", '{"class_name": "Sequential", "config": {"layers": []}}')
+        z.writestr("model.weights.h5", b"")
+        z.writestr("assets/big.bin", b"\0" * 1000, compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(model_files.ModelFileError, match=r"assets/big\.bin"):
+        model_files.read("m.keras", buf.getvalue())
+
+
+def test_a_configuration_without_layers_is_refused_by_name():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("config.json", '{"class_name": "Sequential", "config": []}')
+        z.writestr("model.weights.h5", b"")
+    with pytest.raises(model_files.ModelFileError):
+        model_files.read("m.keras", buf.getvalue())
