@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import tempfile
 import threading
 from typing import Any
@@ -60,6 +61,28 @@ def probe_input(config: RunConfig, imported_input: int, vocab_size: int | None, 
     return rng.normal(size=(steps, imported_input))
 
 
+# Keras loads the uploaded file itself; before 3.11.3 its safe mode had published bypasses
+# (CVE-2025-1550, CVE-2025-8747, CVE-2025-9906, CVE-2025-9905), so an older Keras is not used.
+SAFE_FROM = {"keras": (3, 11, 3)}
+
+
+def _unsafe_version(module: str) -> str | None:
+    """Why the installed `module` is not used for parity, or None."""
+    if module not in SAFE_FROM:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version(module)
+    except PackageNotFoundError:
+        return None
+    numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:3])
+    if numbers < SAFE_FROM[module]:
+        floor = ".".join(map(str, SAFE_FROM[module]))
+        return f"{module} {installed} is older than {floor}, whose safe mode has published bypasses"
+    return None
+
+
 def _probe_refusal(steps: object, batch: object) -> str | None:
     """Why a probe of this size is not run (the file fixes it), or None."""
     from .limits import MAX_STEPS
@@ -95,6 +118,9 @@ def check(
     name = FRAMEWORK_NAMES[framework]
     if importlib.util.find_spec(module) is None:
         return {"checked": False, "framework": framework, "reason": f"not checked: {module} is not installed"}
+    unsafe = _unsafe_version(module)
+    if unsafe:
+        return {"checked": False, "framework": framework, "reason": f"not checked: {unsafe}"}
     # An exported graph may fix its number of steps: the probe then has exactly that many.
     steps = (source.probe.get("steps") or PROBE_STEPS) if framework != "pytorch" else PROBE_STEPS
     batch = source.probe.get("batch") or 1

@@ -299,3 +299,14 @@ def test_compare_refuses_a_token_model_by_name(client):
     r = client.post("/api/compare", json={"model_id": model["id"], "text": "abcab"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "model_id"
     assert "token ids" in r.json()["detail"][0]["msg"]
+
+
+def test_an_old_keras_is_not_used_to_load_an_uploaded_file(monkeypatch):
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "3.10.0" if name == "keras" else real(name))
+    params = {k: v.detach().numpy() for k, v in nn.LSTM(2, 3).state_dict().items()}
+    source = ModelSource(params, "keras", "keras", "keras", configured=True)
+    check = parity.check(source, b"", "lstm", params, 1, RunConfig())
+    assert check["checked"] is False and "keras 3.10.0 is older than 3.11.3" in check["reason"]
