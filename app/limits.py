@@ -158,8 +158,10 @@ MAX_ONNX_NODES = 2_000
 HDF5_READER_SECONDS = 30.0
 HDF5_READER_CPU_SECONDS = 20
 HDF5_READER_MEMORY_BYTES = 1 << 30
-# A vocabulary given with an upload: characters or words, each at most this long.
+# A vocabulary given with an upload: characters or words, each at most this long, and all of
+# them together at most MAX_VOCAB_CHARS (it is kept with the model and sent with its summary).
 MAX_TOKEN_CHARS = 100
+MAX_VOCAB_CHARS = 1024 * 1024
 
 # --- Training runs: memory, slots and clean-up -------------------------------------------
 

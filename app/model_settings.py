@@ -75,6 +75,8 @@ def _token_list(field: str, text: str) -> list[str]:
             value = json.loads(stripped)
         except json.JSONDecodeError as err:
             raise SettingError(field, f"{field} starts with '[' but is not a JSON list ({err.msg})") from None
+        except RecursionError:
+            raise SettingError(field, f"{field} is nested too deeply; expected a flat JSON list of strings") from None
         if not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
             raise SettingError(field, f"{field} must be a JSON list of strings")
         return value
@@ -84,10 +86,14 @@ def _token_list(field: str, text: str) -> list[str]:
 
 
 def _check_tokens(field: str, tokens: list[str]) -> list[str]:
+    """The checks every vocabulary and label list passes, from the form or from the file."""
     if not tokens:
         raise SettingError(field, f"{field} is empty")
     if len(tokens) > limits.MAX_VOCAB:
         raise SettingError(field, f"{field} has {len(tokens)} entries; at most {limits.MAX_VOCAB}")
+    chars = sum(len(t) for t in tokens)
+    if chars > limits.MAX_VOCAB_CHARS:
+        raise SettingError(field, f"{field} holds {chars} characters in all; at most {limits.MAX_VOCAB_CHARS}")
     seen: dict[str, int] = {}
     for k, token in enumerate(tokens):
         if token == "" or len(token) > limits.MAX_TOKEN_CHARS:
@@ -153,7 +159,9 @@ def resolve(source: ModelSource, imported: Imported, given: dict[str, object]) -
             )
         source.assumed.pop("SimpleRNN activation", None)
 
-    # The vocabulary: tokens in the model's order.
+    # The vocabulary: tokens in the model's order; one read from the file passes the same checks.
+    if source.vocab is not None:
+        _check_tokens("vocab", source.vocab)
     vocab = given.get("vocab", source.vocab)
     if "vocab" in given and source.vocab is not None and given["vocab"] != source.vocab:
         raise SettingError("vocab", "vocab is given but the file has its own, in another order; leave it out")

@@ -68,7 +68,7 @@ class ModelSummary(SavedModel):
     config: dict | None = Field(
         None,
         description="What the model runs with: nonlinearity, input_kind (numbers, onehot, tokens), output_kind "
-        "(logits, values), output_steps (all, last), vocab, labels.",
+        "(logits, values), output_steps (all, last), labels (the vocabulary is `vocab`).",
     )
     parity: Parity | None = None
 
@@ -89,7 +89,8 @@ def _summary(record: ModelRecord) -> dict:
     check = meta.get("parity")
     return record.summary() | {
         "source": source,
-        "config": RunConfig.from_meta(meta).as_dict(),
+        # The vocabulary is sent once, as `vocab`, not again inside `config`.
+        "config": {k: v for k, v in RunConfig.from_meta(meta).as_dict().items() if k != "vocab"},
         "vocab_size": meta.get("vocab_size"),
         "parity": (check | {"summary": parity.describe(check)}) if check else None,
     }
@@ -118,8 +119,8 @@ def _check_sizes(imported: layouts.Imported) -> None:
     for what, value, cap in checks:
         if value > cap:
             raise FieldError(("file",), f"the model's {what} is {value}; this app accepts at most {cap}")
-    if imported.hidden_size < 1 or imported.input_size < 1:
-        raise FieldError(("file",), "the model has an empty weight matrix")
+    if imported.hidden_size < 1 or imported.input_size < 1 or imported.output_size == 0:
+        raise FieldError(("file",), "the model has an empty weight matrix (no units, inputs or head outputs)")
     if (imported.vocab_size or 0) > limits.MAX_VOCAB:
         raise FieldError(
             ("file", "embedding.weight"),
@@ -156,9 +157,7 @@ def upload_model(
     layout: Annotated[Literal["pytorch", "keras", "onnx", "book"] | None, Form()] = None,
     name: Annotated[str | None, Form(max_length=MAX_NAME)] = None,
     nonlinearity: Annotated[str | None, Form(description=FORM_FIELDS["nonlinearity"], max_length=100)] = None,
-    vocab: Annotated[
-        str | None, Form(description=FORM_FIELDS["vocab"], max_length=limits.MAX_VOCAB * (limits.MAX_TOKEN_CHARS + 4))
-    ] = None,
+    vocab: Annotated[str | None, Form(description=FORM_FIELDS["vocab"], max_length=2 * limits.MAX_VOCAB_CHARS)] = None,
     output: Annotated[str | None, Form(description=FORM_FIELDS["output"], max_length=100)] = None,
     labels: Annotated[
         str | None,

@@ -134,6 +134,8 @@ def _text(text: str, config: RunConfig | None, table: np.ndarray | None):
 def _token_ids(ids: list[int], vocab: list[str] | None, table: np.ndarray | None):
     if table is None and vocab is None:
         raise FieldError(("tokens",), "`tokens` needs a model with an embedding or a vocabulary; send `inputs`")
+    if not ids:
+        raise FieldError(("tokens",), "tokens is empty; give at least one token id")
     if len(ids) > limits.MAX_STEPS:
         raise FieldError(("tokens",), f"tokens has {len(ids)} ids; at most {limits.MAX_STEPS}")
     rows = table.shape[0] if table is not None else len(vocab)

@@ -47,7 +47,9 @@ def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     total = per_layer * req.num_layers
     params = sum(v.size for v in prob.params.values())
     if with_grad:
-        total += params + 2 * hidden * req.num_layers
+        # An embedding's gradient is sent for the rows read only (counted below), not the table.
+        table = prob.params[EMBEDDING].size if EMBEDDING in prob.params else 0
+        total += params - table + 2 * hidden * req.num_layers
     if req.return_params:
         total += params
     if prob.loss.uses_head:

@@ -341,7 +341,7 @@ def test_pytorch_embedding_models_run_token_ids(client, kind, dtype):
         client, state_dict_bytes(net), "m.pt", fmt="pt", parity_by="pytorch", steps=parity.PROBE_STEPS, **form
     )
     assert model["config"]["input_kind"] == "tokens" and model["vocab_size"] == V
-    assert model["config"]["vocab"] == vocab
+    assert model["vocab"] == vocab
 
     ids = [3, 0, 6, 3, 1, 3]
     body = backward(client, model["id"], tokens=ids)
@@ -855,7 +855,7 @@ def test_a_character_model_runs_text_through_its_own_unsorted_vocabulary(client,
     model = opened(
         client, data, "char.pt", fmt="pt", parity_by="pytorch", steps=parity.PROBE_STEPS, vocab="".join(vocab)
     )
-    assert model["config"]["vocab"] == vocab and model["config"]["output_kind"] == "logits"
+    assert model["vocab"] == vocab and model["config"]["output_kind"] == "logits"
     assert model["config"]["input_kind"] == ("tokens" if embedding else "onehot")
 
     text = "hello world"
@@ -893,7 +893,7 @@ def test_a_vocabulary_given_as_a_json_list_keeps_its_order(client):
         steps=parity.PROBE_STEPS,
         vocab=json.dumps(vocab),
     )
-    assert model["config"]["vocab"] == vocab
+    assert model["vocab"] == vocab
     body = backward(client, model["id"], text="a zz mm a")
     assert body["tokens"] == ["a", "zz", "mm", "a"]
     ids = [1, 0, 2, 1]

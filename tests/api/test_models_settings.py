@@ -99,7 +99,7 @@ def test_an_embedding_model_reads_token_ids_and_text_through_its_vocabulary(clie
     form = {"vocab": "".join(vocab)} | ({"nonlinearity": "tanh"} if cell == "rnn" else {})
     model = created(client, saved(net), **form)
     assert model["config"]["input_kind"] == "tokens" and model["vocab_size"] == len(vocab)
-    assert model["config"]["vocab"] == vocab and model["config"]["output_kind"] == "logits"
+    assert model["vocab"] == vocab and model["config"]["output_kind"] == "logits"
     assert any(m["source"] == "embed.weight" and m["target"] == "embedding.weight" for m in model["mapping"])
 
     text = "hello world"
@@ -310,3 +310,28 @@ def test_an_old_keras_is_not_used_to_load_an_uploaded_file(monkeypatch):
     source = ModelSource(params, "keras", "keras", "keras", configured=True)
     check = parity.check(source, b"", "lstm", params, 1, RunConfig())
     assert check["checked"] is False and "keras 3.10.0 is older than 3.11.3" in check["reason"]
+
+
+def test_odd_vocabularies_and_token_lists_are_refused_by_field(client):
+    net = Tagger("gru", 3, 2, 3, 3)
+    deep = "[" * 5000 + "]" * 5000
+    r = upload(client, saved(net), vocab=deep)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "vocab"
+    model = created(client, saved(net), vocab="abc")
+    for endpoint in ("forward", "backward", "gradcheck"):
+        r = client.post(f"/api/{endpoint}", json={"model_id": model["id"], "tokens": []})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "tokens", (endpoint, r.text)
+    # A vocabulary inside a JSON weight file passes the form field's checks too.
+    body = {"tensors": {k: v.tolist() for k, v in nn.LSTM(3, 2).state_dict().items()}, "vocab": ["a", "b", "a"]}
+    r = upload(client, json.dumps(body).encode(), "m.json")
+    assert r.status_code == 422 and "twice" in r.json()["detail"][0]["msg"]
+
+
+def test_a_large_embedding_model_traces_backward_within_the_response_budget(client):
+    """dL/dE is sent for the rows read, so the table's size does not count against the response."""
+    torch.manual_seed(0)
+    net = Tagger("lstm", 50_000, 128, 8, 4).float()  # 6.4M numbers: over 64 MiB if all were sent
+    model = created(client, saved(net))
+    r = client.post("/api/backward", json={"model_id": model["id"], "tokens": [5, 49_999, 5], "precision": 3})
+    assert r.status_code == 200, r.text
+    assert r.json()["grad"]["embedding.weight"]["rows"] == [5, 49_999]

@@ -29,7 +29,8 @@ const keras = {
     given: {},
     assumed: { output: "values: as they are" },
   },
-  config: { input_kind: "tokens", output_kind: "logits", output_steps: "last", vocab: null, nonlinearity: "tanh" },
+  vocab: null,
+  config: { input_kind: "tokens", output_kind: "logits", output_steps: "last", nonlinearity: "tanh" },
   parity: { checked: true, framework: "keras", max_abs_diff: 2.4e-7, probe_steps: 20, compared: "probs" },
 };
 
@@ -74,7 +75,7 @@ test("what was read: assumed settings and a missing vocabulary are marked", () =
 
 test("a token model without a vocabulary cannot be opened with text", () => {
   assert.deepEqual(openable(keras), { ok: false, why: "models.open.needsVocab" });
-  assert.deepEqual(openable({ config: { input_kind: "tokens", vocab: ["a", "b"] } }), { ok: true, why: null });
+  assert.deepEqual(openable({ vocab: ["a", "b"], config: { input_kind: "tokens" } }), { ok: true, why: null });
   assert.deepEqual(openable({ config: { input_kind: "numbers" } }), { ok: true, why: null });
 });
 

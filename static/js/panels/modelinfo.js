@@ -92,8 +92,8 @@ export function describeUpload(detail) {
     rows.push([t("models.info.output"), `${kind}${steps}`, "read"]);
   }
   if (detail.cell === "rnn") rows.push([t("models.info.nonlinearity"), config.nonlinearity, "read"]);
-  const vocab = config.vocab ? t("models.info.vocab.some", { n: config.vocab.length }) : t("models.info.vocab.none");
-  rows.push([t("models.info.vocab"), vocab, config.vocab || config.input_kind === "numbers" ? "read" : "assumed"]);
+  const vocab = detail.vocab ? t("models.info.vocab.some", { n: detail.vocab.length }) : t("models.info.vocab.none");
+  rows.push([t("models.info.vocab"), vocab, detail.vocab || config.input_kind === "numbers" ? "read" : "assumed"]);
   for (const line of settingLines(source.read)) rows.push([t("models.info.read"), line, "read"]);
   for (const line of settingLines(source.given)) rows.push([t("models.info.given"), line, "given"]);
   for (const line of settingLines(source.assumed)) rows.push([t("models.info.assumed"), line, "assumed"]);
@@ -105,7 +105,7 @@ export function describeUpload(detail) {
 /** Whether the views can open the model, and if not, the key saying why. */
 export function openable(model) {
   const config = model.config || {};
-  if (config.input_kind === "tokens" && !config.vocab) return { ok: false, why: "models.open.needsVocab" };
+  if (config.input_kind === "tokens" && !model.vocab) return { ok: false, why: "models.open.needsVocab" };
   return { ok: true, why: null };
 }
 
