@@ -1028,6 +1028,10 @@ def _vars(tree: _Tree, path: str, roles: tuple[str, ...], optional: str | None, 
     names = sorted(n for n in tree.children(path) if f"{path}/{n}" in tree.datasets)
     expected = [str(i) for i in range(len(roles))]
     allowed = [expected] + ([expected[:-1]] if optional else [])
+    use_bias = layer.settings.get("use_bias")
+    if optional and use_bias is not None:
+        # A configuration that states use_bias must agree with the variables stored.
+        allowed = [expected] if use_bias else [expected[:-1]]
     if names not in allowed:
         listed = ", ".join(f"{i} {r}" for i, r in enumerate(roles))
         raise _refuse(

@@ -886,3 +886,21 @@ def test_a_configuration_without_layers_is_refused_by_name():
         z.writestr("model.weights.h5", b"")
     with pytest.raises(model_files.ModelFileError):
         model_files.read("m.keras", buf.getvalue())
+
+
+@pytest.mark.parametrize("stated", [False, True])
+def test_use_bias_in_the_configuration_must_agree_with_the_weights_stored(folder, stated):
+    """A config edited to use_bias=False over stored biases (or True over none) is refused, not half-read."""
+    path = keras_file(folder, f"bias-{stated}", keras.layers.LSTM(3, return_sequences=True, use_bias=not stated))
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    config = json.loads(members["config.json"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "LSTM":
+            layer["config"]["use_bias"] = stated
+    members["config.json"] = json.dumps(config).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    refused(buf.getvalue(), "use_bias", filename="m.keras")
