@@ -10,10 +10,18 @@ of them is followed axis by axis: each axis carries a label (time, batch, featur
 unit axis), so a Transpose that swapped time and batch, or a Reshape that merged them, is
 refused instead of giving the engine the wrong sequence. Every input of every node on that
 path is accounted for: weights are initializers (or Constant nodes), initial states are
-zeros or graph inputs, shapes are constants or computed from the shapes of values on the
-path. Anything else is refused by op type and node name, as is every setting the engine
-does not compute (reverse and bidirectional layers, other activations, clip, coupled gates,
-nonzero peepholes, GRU's linear_before_reset=0).
+zeros of exactly the shape the node takes, (1, batch, hidden_size), or graph inputs, shapes
+are constants or computed from the shapes of values on the path. Anything else is refused by
+op type and node name, as is every setting the engine does not compute (reverse and
+bidirectional layers, other activations, clip, coupled gates, nonzero peepholes, GRU's
+linear_before_reset=0).
+
+The path is the whole graph: the parity check hands the file to onnxruntime, which loads and
+runs all of it, so every node must be one the reader walked (the recurrent chain, the
+embedding, the head, the softmax, the shape-only ops between, and the nodes computing the
+initial states and shapes). A node on no path (dangling, or computing another graph output)
+is refused by name, and so is a graph output other than the compared one unless it is a value
+of that path (a recurrent node's Y_h or Y_c, say).
 
 The tensors are named for `layouts.to_pytorch(tensors, "onnx")` (layer{k}.W / .R / .B as
 the file holds them, head.weight as O x H, head.bias) plus `embedding.weight` (V x D).
@@ -21,14 +29,17 @@ the file holds them, head.weight as O x H, head.bias) plus `embedding.weight` (V
     input_name, input_dtype   the graph input holding the sequence, and its numpy dtype
     axes                      one letter per axis of that input: t time, b batch, d features,
                               1 an axis of size one ("tbd", "btd"; token ids "tb", "bt")
-    input_shape, steps, batch the declared shape; the steps and batch it fixes (None: free)
+    input_shape, steps, batch the declared shape; the steps and batch it fixes (None: free),
+                              at least 1 and at most MAX_STEPS steps and a batch of MAX_BATCH
     output_name, output_is    the graph output to compare: "y" (the head's outputs), "probs"
                               (after Softmax), "log_probs" (after LogSoftmax) or "h" (the top
                               layer's output, no head)
     output_axes, output_steps its axes as letters (t, b, o head outputs, h hidden, 1) and
                               whether it holds every step ("all") or the last ("last": no t)
     extra_inputs              other graph inputs to feed: {name: {fill: "zeros" (an initial
-                              state) or "steps" (sequence_lens), role, shape, dtype}}
+                              state) or "steps" (sequence_lens), role, shape, dtype}}; shape is
+                              the one its role takes ((1, batch, hidden), or (batch,)) with None
+                              for a free batch (the probe's), and the declared shape agrees
 
 Safety: the bytes are parsed as a protobuf (a failure is "not an ONNX model"); external
 data (which would read files from this server's disk) is refused by name before anything
@@ -36,6 +47,10 @@ else, wherever it hides (initializers, Constant nodes, functions); so are subgra
 Loop, Scan), more than MAX_ONNX_NODES nodes, and files of millions of tiny entries. Every
 tensor's dimensions, declared element count (within MAX_UPLOAD_ELEMENTS) and stored bytes
 are checked before numpy_helper.to_array converts it: a 1 KB file can declare gigabytes.
+So are the sizes the file makes onnxruntime allocate: every shape the reader evaluates (each
+dimension at most MAX_DIM, at most MAX_UPLOAD_ELEMENTS numbers), every value computing a zero
+initial state, and the graph input's declared shape (no negative dimension, the time and batch
+it fixes within MAX_STEPS and MAX_BATCH).
 onnx.checker is not called: it may look for external files relative to a model path.
 """
 
@@ -114,6 +129,28 @@ MAX_DIMS = 8  # a shape constant or a tensor of more dimensions is not part of a
 MAX_SHAPE_DEPTH = 64  # nodes followed to work out a Reshape's target or an initial state
 MAX_WORK = 4 * limits.MAX_ONNX_NODES  # nodes visited for all of them together
 MAX_NODE_FIELDS = 256  # inputs, outputs or attributes of one node (an RNN node has at most 8 inputs)
+# A dimension a shape the reader evaluates may hold (a constant in a shape, a fixed axis of a graph
+# input): generous (an RNN model's largest axis is its vocabulary), so that no shape it accepts
+# makes onnxruntime allocate more than the model needs; their product is bounded by
+# MAX_UPLOAD_ELEMENTS. A graph input may fix its batch at up to MAX_BATCH (its time at MAX_STEPS).
+MAX_DIM = 1_000_000
+MAX_BATCH = 1_024
+# Ops that move or repeat zeros into an initial state (legacy exports build it with
+# Shape/Gather/Concat/Expand; dynamo ones with Expand and Slice): followed with their shapes.
+ZERO_OPS = (
+    "ConstantOfShape",
+    "Expand",
+    "Identity",
+    "Cast",
+    "Unsqueeze",
+    "Squeeze",
+    "Reshape",
+    "Transpose",
+    "Tile",
+    "Slice",
+    "Gather",
+    "Concat",
+)
 UNIT = "1"  # the label of an axis of size one that carries nothing (a direction axis, an Unsqueeze)
 INT64_MAX = 2**63 - 1
 
@@ -183,11 +220,15 @@ class _Reader:
         self.time: str | None = None  # the labels the first recurrent node reads as time and batch
         self.batch: str | None = None
         self.cache: dict[tuple[str, bool], np.ndarray] = {}
-        self.zero_memo: dict[str, str] = {}
+        self.zero_memo: dict[str, tuple[str, list[Dim]]] = {}
         self.shape_memo: dict[str, tuple[list[Dim], bool] | None] = {}
         # Nodes visited working out initial states and shapes: memoised, and bounded, so a
         # hostile graph of Concats of Concats cannot make the walk exponential.
         self.work = 0
+        # The nodes the reader has walked (by id): onnxruntime runs the whole graph in the parity
+        # check, so every node of it must be one of these (checked at the end of the read).
+        self.used: set[int] = set()
+        self.input_name: str | None = None
 
     # --- errors ---------------------------------------------------------------------------
 
@@ -224,7 +265,69 @@ class _Reader:
             )
         if len(chain) > limits.MAX_LAYERS:
             raise self.fail(f"{len(chain)} recurrent layers; at most {limits.MAX_LAYERS}", chain[-1][0].name)
-        return self._build(out_name, head_steps, chain, top_out)
+        self._only_the_path(out_name)
+        source = self._build(out_name, head_steps, chain, top_out)
+        self._all_read(out_name)
+        return source
+
+    # --- the whole graph is the path -------------------------------------------------------
+    #
+    # The parity check hands the whole file to onnxruntime, which loads and may run every node
+    # of it, not only the ones this reader follows: a node on no path (dangling, or computing
+    # another graph output) is refused by name, so that nothing runs that the reader has not read.
+
+    def _only_the_path(self, out_name: str) -> None:
+        """Every node computes the compared output, and every other graph output is a value of
+        that computation (a recurrent node's Y, Y_h, Y_c, or a value on the path): by structure,
+        before any value is converted."""
+        feeding: set[int] = set()  # nodes the compared output is computed from
+        values = [out_name]
+        seen: set[str] = set()
+        while values:
+            value = values.pop()
+            if value in seen or value not in self.producer:
+                continue
+            seen.add(value)
+            node, _ = self.producer[value]
+            if id(node) not in feeding:
+                feeding.add(id(node))
+                values.extend(i for i in node.input if i)
+        read_by = {i for node in self.graph.node if id(node) in feeding for i in node.input if i}
+        for output in self.graph.output:
+            name = output.name
+            if name == out_name or name in read_by:
+                continue
+            if name in self.producer and id(self.producer[name][0]) in feeding:
+                continue
+            made_by = f", computed by {self.what(self.producer[name][0])}," if name in self.producer else ""
+            raise self.fail(
+                f"graph output {_short(name)!r}{made_by} is not part of the model this app reads (output "
+                f"{_short(out_name)!r} is compared); onnxruntime would compute it too in the parity check. Export only "
+                "the model's outputs (the sequence, or its recurrent layers' last states)",
+                name,
+            )
+        for node in self.graph.node:
+            if id(node) not in feeding:
+                raise self._off_path(node, out_name)
+
+    def _all_read(self, out_name: str) -> None:
+        """Every node was walked by the reader (recurrent chain, embedding, head, softmax, the
+        shape-only ops between, and the nodes computing initial states and shapes)."""
+        for node in self.graph.node:
+            if id(node) not in self.used:
+                raise self._off_path(node, out_name)
+
+    def _off_path(self, node: onnx.NodeProto, out_name: str) -> ModelFileError:
+        return self.fail(
+            f"{self.what(node)} is not on the model's path to output {_short(out_name)!r} as this reader follows it "
+            "(the recurrent layers, an embedding, the head and softmax, the shape-only ops between them, and the "
+            "nodes computing their zero initial states and shapes); onnxruntime would run it in the parity check. "
+            "Export only the model",
+            node.name,
+        )
+
+    def _use(self, node: onnx.NodeProto) -> None:
+        self.used.add(id(node))
 
     def _check_graph(self) -> None:
         """Node count, subgraphs, external data and opset, before any value is looked at."""
@@ -290,6 +393,16 @@ class _Reader:
         for sparse in graph.sparse_initializer:
             self._check_not_external(sparse.values, f"sparse initializer {_short(sparse.values.name)!r}")
             self._check_not_external(sparse.indices, f"sparse initializer {_short(sparse.values.name)!r}")
+        if len(graph.sparse_initializer):
+            # onnxruntime makes every one dense when it loads the file, used or not: a few bytes
+            # declaring (20000, 20000) cost it 1.6 GB. The reader reads none.
+            sparse = graph.sparse_initializer[0]
+            shape = _short(list(sparse.dims[: MAX_DIMS + 1]))
+            raise self.fail(
+                f"the graph holds sparse initializer {_short(sparse.values.name)!r} of shape {shape}; this reader "
+                "reads dense weights only (onnxruntime would make it dense). Save the weights dense",
+                sparse.values.name,
+            )
         opsets = {o.domain: o.version for o in self.model.opset_import}
         self.opset = opsets.get("", opsets.get("ai.onnx"))
         if self.opset is None:
@@ -375,6 +488,7 @@ class _Reader:
         if not where:
             raise self.fail(f"{purpose} {_short(name)!r} is not a constant (an initializer or a Constant node)", name)
         node = self.producer[name][0]
+        self._use(node)
         attrs = {a.name: a for a in node.attribute}
         if len(attrs) != 1:
             raise self.fail(f"{where} has attributes {sorted(attrs)}; expected exactly one value", node.name)
@@ -676,6 +790,7 @@ class _Reader:
 
         # The input end: the graph input, an embedding, and the bottom node's X.
         kind, input_name, gather = self.first_source
+        self.input_name = input_name
         graph_input = self.inputs[input_name]
         in_labels = self._declare_input(graph_input)
         in_dtype = self._input_dtype(graph_input)
@@ -703,6 +818,7 @@ class _Reader:
                     gather.input[0],
                     status=413,
                 )
+            self._use(gather)
             tensors[EMBEDDING] = table
             self.names[EMBEDDING] = self._where_constant(gather.input[0])
             self.sizes["d"] = table.shape[1]
@@ -726,6 +842,7 @@ class _Reader:
             if k > 0:
                 x_labels = self._follow(path, self.labels[chain[k - 1][0].output[0]])
             info, layer_tensors = self._recurrent(node, k)
+            self._use(node)
             layout = info["layout"]
             if len(x_labels) != 3:
                 raise self.fail(
@@ -752,6 +869,7 @@ class _Reader:
                     raise self.fail(
                         f"{self.what(node)}'s features (axis 2 of X) are not an axis of the input", node.name
                     )
+                self._check_probe_sizes(graph_input, in_labels)
             else:
                 if t_label != time or f_label != below_hidden or not self._same_batch(b_label, batch):
                     raise self.fail(
@@ -768,6 +886,8 @@ class _Reader:
             hidden = f"h{k}"
             self.sizes[hidden] = info["hidden_size"]
             below_hidden = hidden
+            # Initial states and sequence_lens, now that the batch is known: their shapes are checked.
+            info.update(self._states(node, info["hidden_size"], layout))
             # Y: (T, num_directions, B, H) for layout 0, (B, T, num_directions, H) for layout 1.
             y = node.output[0]
             self.labels[y] = [time, UNIT, batch, hidden] if layout == 0 else [batch, time, UNIT, hidden]
@@ -886,11 +1006,36 @@ class _Reader:
             )
         labels = []
         for k, d in enumerate(dims):
+            if isinstance(d, int) and d > MAX_DIM:
+                raise self.fail(
+                    f"graph input {_short(value.name)!r} fixes axis {k} at {d}; at most {MAX_DIM} (the time axis at "
+                    f"{limits.MAX_STEPS}, the batch at {MAX_BATCH})",
+                    value.name,
+                )
             label = f"x{k}"
             self.sizes[label] = d if isinstance(d, int) else None
             labels.append(label)
         self.labels[value.name] = labels
         return labels
+
+    def _check_probe_sizes(self, value: onnx.ValueInfoProto, in_labels: list[str]) -> None:
+        """The time and batch the graph input fixes, which the parity check's probe takes: at least
+        one, and no more than the app runs (MAX_STEPS steps) or a batch of MAX_BATCH."""
+        bounds = (
+            (self.time, "time", limits.MAX_STEPS, "the app runs 1 to {} steps"),
+            (self.batch, "batch", MAX_BATCH, "the app reads a batch of 1 to {}"),
+        )
+        for label, what, most, says in bounds:
+            size = self.sizes.get(label or "")
+            if label == UNIT or label not in in_labels or size is None:
+                continue
+            if not 1 <= size <= most:
+                raise self.fail(
+                    f"graph input {_short(value.name)!r} fixes its {what} axis (axis {in_labels.index(label)}) at "
+                    f"{size}; {says.format(most)}. Export with a smaller example, or with that axis dynamic "
+                    "(dynamic_axes, dynamic_shapes)",
+                    value.name,
+                )
 
     def _declared_dims(self, value: onnx.ValueInfoProto) -> list[int | str | None] | None:
         t = value.type
@@ -901,8 +1046,14 @@ class _Reader:
                 f"{_short(value.name)!r} declares {len(t.tensor_type.shape.dim)} axes; at most {MAX_DIMS}", value.name
             )
         dims: list[int | str | None] = []
-        for d in t.tensor_type.shape.dim:
+        for k, d in enumerate(t.tensor_type.shape.dim):
             if d.HasField("dim_value"):
+                if d.dim_value < 0:
+                    what = "graph input" if value.name in self.inputs else "graph output"
+                    raise self.fail(
+                        f"{what} {_short(value.name)!r} declares axis {k} of size {d.dim_value}; a dimension is at least 0",
+                        value.name,
+                    )
                 dims.append(int(d.dim_value))
             elif d.HasField("dim_param"):
                 dims.append(_short(d.dim_param, 40))
@@ -1053,9 +1204,9 @@ class _Reader:
             "layout": layout,
             "hidden_size": hidden,
             "peepholes": None,
-            "sequence_lens": self._sequence_lens(node, inputs[4]),
-            "initial_h": self._zero_state(node, inputs[5], "initial_h"),
-            "initial_c": self._zero_state(node, inputs[6], "initial_c") if op == "LSTM" else None,
+            "sequence_lens": None,  # read by _states, once the batch is known
+            "initial_h": None,
+            "initial_c": None,
         }
         if nonlinearity == "relu":
             info["activations"] = ["Relu"]
@@ -1093,11 +1244,24 @@ class _Reader:
                 return [s.decode("utf-8", "replace") for s in a.strings]
         return None
 
-    def _sequence_lens(self, node: onnx.NodeProto, name: str) -> str:
+    def _states(self, node: onnx.NodeProto, hidden: int, layout: int) -> dict[str, str | None]:
+        """sequence_lens, initial_h and initial_c of a recurrent node, once the batch is known:
+        absent, graph inputs (fed by the parity check at the shape the node takes), or zeros of
+        exactly that shape: (1, batch, hidden_size), or (batch, 1, hidden_size) for layout=1."""
+        inputs = list(node.input) + [""] * (8 - len(node.input))
+        batch = self._canon((1, (self.batch or UNIT,)))
+        state = [(1, ()), batch, (hidden, ())] if layout == 0 else [batch, (1, ()), (hidden, ())]
+        return {
+            "sequence_lens": self._sequence_lens(node, inputs[4], [batch]),
+            "initial_h": self._zero_state(node, inputs[5], "initial_h", state),
+            "initial_c": self._zero_state(node, inputs[6], "initial_c", state) if node.op_type == "LSTM" else None,
+        }
+
+    def _sequence_lens(self, node: onnx.NodeProto, name: str, shape: list[Dim]) -> str:
         if not name:
             return "none"
         if name in self.inputs:
-            self.extra_inputs[name] = self._extra_input(name, "steps", f"sequence_lens of {self.what(node)}")
+            self._extra_input(name, "steps", f"sequence_lens of {self.what(node)}", shape, "i")
             return f"graph input {_short(name)!r}"
         raise self.fail(
             f"sequence_lens of {self.what(node)} ({_short(name)!r}) is not a graph input; the engine runs every "
@@ -1105,35 +1269,123 @@ class _Reader:
             node.name,
         )
 
-    def _extra_input(self, name: str, fill: str, role: str) -> dict[str, Any]:
+    def _extra_input(self, name: str, fill: str, role: str, dims: list[Dim], kind: str) -> None:
         """A graph input besides the sequence, for the parity check: what to feed (zeros, or the
-        number of steps for every sequence) and its declared shape and type."""
+        number of steps for every sequence), at the shape its role takes (None: the probe's batch,
+        when the sequence's batch is free), and its type. Its declared shape must agree."""
         value = self.inputs[name]
-        return {"fill": fill, "role": role, "shape": self._declared_dims(value), "dtype": self._input_dtype(value)}
+        if name == self.input_name:
+            raise self.fail(f"graph input {_short(name)!r} is both the sequence and {role}", name)
+        feed = [coef if not labels else None for coef, labels in dims]
+        declared = self._declared_dims(value)
+        if declared is not None and (
+            len(declared) != len(feed)
+            or any(isinstance(d, int) and d != f for d, f in zip(declared, feed, strict=True))
+        ):
+            free = " (the batch of the sequence is free)" if None in feed else ""
+            raise self.fail(
+                f"graph input {_short(name)!r} ({role}) declares the shape {declared}; the node takes "
+                f"{self._dims_text(dims)}{free}",
+                name,
+            )
+        dtype = self._input_dtype(value)
+        if np.dtype(dtype).kind != kind:
+            expected = "integers (int32)" if kind == "i" else "float numbers"
+            raise self.fail(f"graph input {_short(name)!r} ({role}) is {dtype}; expected {expected}", name)
+        known = self.extra_inputs.get(name)
+        if known is not None and (known["fill"], known["shape"], known["dtype"]) != (fill, feed, dtype):
+            raise self.fail(
+                f"graph input {_short(name)!r} is {known['role']} and {role}, which take different values", name
+            )
+        self.extra_inputs.setdefault(name, {"fill": fill, "role": role, "shape": feed, "dtype": dtype})
 
-    def _zero_state(self, node: onnx.NodeProto, name: str, role: str) -> str:
-        """An initial state: absent, a graph input (fed zeros by the parity check), or a constant zero."""
+    def _zero_state(self, node: onnx.NodeProto, name: str, role: str, dims: list[Dim]) -> str:
+        """An initial state: absent, a graph input (fed zeros by the parity check), or zeros of the
+        shape the node takes, computed by nodes the reader follows (a larger intermediate is refused)."""
         if not name:
             return "none"
+        purpose = f"{role} of {self.what(node)}"
         if name in self.inputs:
-            self.extra_inputs[name] = self._extra_input(name, "zeros", f"{role} of {self.what(node)}")
+            self._extra_input(name, "zeros", purpose, dims, "f")
             return f"graph input {_short(name)!r}"
-        where = self._zero_source(name, f"{role} of {self.what(node)}", node, 0)
+        where, shape = self._zero_source(name, purpose, node, 0)
+        if [self._canon(d) for d in shape] != [self._canon(d) for d in dims]:
+            made, tensor = self._made_by(name)
+            raise self.fail(
+                f"{purpose} is zeros of shape {self._dims_text(shape)} ({made}); the node takes "
+                f"{self._dims_text(dims)} (one direction, the batch, its hidden units)",
+                tensor,
+            )
         return f"zeros ({where})"
+
+    def _made_by(self, name: str) -> tuple[str, str]:
+        """What computes value `name`, for a message, and the name to report."""
+        if name in self.inits:
+            return f"initializer {_short(name)!r}", name
+        if name not in self.producer:
+            return repr(_short(name)), name
+        node = self.producer[name][0]
+        return self.what(node), node.name or name
 
     def _visit(self, user: onnx.NodeProto, depth: int) -> None:
         self.work += 1
         if depth > MAX_SHAPE_DEPTH or self.work > MAX_WORK:
             raise self.fail(f"the inputs of {self.what(user)} are computed by too long a chain of nodes", user.name)
 
-    def _zero_source(self, name: str, purpose: str, user: onnx.NodeProto, depth: int) -> str:
-        """Where a zero constant comes from, following shape-only ops; refuses anything else by name."""
+    # --- symbolic dimensions -----------------------------------------------------------------
+
+    def _canon(self, dim: Dim) -> Dim:
+        """A dimension with the sizes the file fixes multiplied in: (number, ()) when all are fixed."""
+        coef, labels = dim
+        free = []
+        for label in labels:
+            size = self.sizes.get(label)
+            if size is None:
+                free.append(label)
+            else:
+                coef *= size
+        return coef, tuple(sorted(free))
+
+    def _largest(self, dim: Dim) -> int:
+        """The most a dimension can be when the parity check runs: a free time axis at most
+        MAX_STEPS, a free batch at most MAX_BATCH, any other free axis MAX_DIM."""
+        coef, labels = self._canon(dim)
+        for label in labels:
+            coef *= limits.MAX_STEPS if label == self.time else MAX_BATCH if label == self.batch else MAX_DIM
+        return coef
+
+    def _dims_text(self, dims: list[Dim]) -> str:
+        parts = []
+        for dim in dims:
+            coef, free = self._canon(dim)
+            names = ["steps" if f == self.time else "batch" if f == self.batch else _short(f, 20) for f in free]
+            parts.append("*".join(([str(coef)] if coef != 1 or not names else []) + names))
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def _check_shape(self, name: str, dims: list[Dim], user: onnx.NodeProto, consumer: onnx.NodeProto) -> None:
+        """A shape the reader evaluated: each constant in it at most MAX_DIM, and the constant
+        dimensions' product at most MAX_UPLOAD_ELEMENTS (a shape makes a tensor of that many)."""
+        product = math.prod(coef for coef, labels in dims if not labels and coef > 0)
+        if any(coef > MAX_DIM for coef, _ in dims) or product > limits.MAX_UPLOAD_ELEMENTS:
+            made, tensor = self._made_by(name)
+            for_user = f", for {self.what(user)}," if consumer is not user else ""
+            raise self.fail(
+                f"{self.what(consumer)}{for_user} takes the shape {self._dims_text(dims)} ({made}), larger than any "
+                f"this app reads: each dimension at most {MAX_DIM}, at most {limits.MAX_UPLOAD_ELEMENTS} numbers in all",
+                tensor,
+            )
+
+    # --- zero initial states -------------------------------------------------------------------
+
+    def _zero_source(self, name: str, purpose: str, user: onnx.NodeProto, depth: int) -> tuple[str, list[Dim]]:
+        """Where a zero constant comes from and its shape, following the nodes that move or
+        repeat zeros; refuses anything else by name, and any value larger than MAX_UPLOAD_ELEMENTS."""
         if name not in self.zero_memo:
             self._visit(user, depth)
             self.zero_memo[name] = self._zero_source_of(name, purpose, user, depth)
         return self.zero_memo[name]
 
-    def _zero_source_of(self, name: str, purpose: str, user: onnx.NodeProto, depth: int) -> str:
+    def _zero_source_of(self, name: str, purpose: str, user: onnx.NodeProto, depth: int) -> tuple[str, list[Dim]]:
         if self.is_constant(name):
             value = self.constant(name, purpose)
             if np.any(value != 0):
@@ -1142,7 +1394,7 @@ class _Reader:
                     "from zeros (or from the state the page sets): export with zero initial states",
                     name,
                 )
-            return self._where_constant(name)
+            return self._where_constant(name), [(int(d), ()) for d in value.shape]
         if name in self.inputs:
             raise self.fail(
                 f"{purpose} comes from graph input {_short(name)!r} through other nodes; expected zeros", name
@@ -1150,46 +1402,212 @@ class _Reader:
         if name not in self.producer:
             raise self.fail(f"{purpose} ({_short(name)!r}) is produced by no node", name)
         node, _ = self.producer[name]
+        self._use(node)
         op = node.op_type
+        where = self.what(node)
         if node.domain not in ("", "ai.onnx"):
-            raise self.fail(f"{purpose} comes from {self.what(node)} of domain {_short(node.domain)!r}", node.name)
-        if op != "ConstantOfShape" and (not node.input or not node.input[0]):
-            raise self.fail(f"{purpose} comes from {self.what(node)}, which has no data input", node.name)
+            raise self.fail(f"{purpose} comes from {where} of domain {_short(node.domain)!r}", node.name)
+        if not node.input or not node.input[0]:
+            raise self.fail(
+                f"{purpose} comes from {where}, which has no {'shape' if op == 'ConstantOfShape' else 'data'} input",
+                node.name,
+            )
+        if op not in ZERO_OPS:
+            raise self.fail(
+                f"{purpose} comes from {where}; expected zeros (an initializer, a Constant, ConstantOfShape, "
+                "or an Expand of zeros) or a graph input",
+                node.name,
+            )
+        origin, dims = self._zero_dims(node, purpose, user, depth)
+        if any(coef < 0 for coef, _ in dims):
+            raise self.fail(f"{purpose}: {where} makes a value of shape {self._dims_text(dims)}", node.name)
+        largest = [self._largest(d) for d in dims]
+        if any(d > MAX_DIM for d in largest) or math.prod(largest) > limits.MAX_UPLOAD_ELEMENTS:
+            raise self.fail(
+                f"{purpose} is computed through {where}, which makes zeros of shape {self._dims_text(dims)} (up to "
+                f"{math.prod(largest)} numbers); an initial state is (1, batch, hidden_size), and no value computing it "
+                f"may have a dimension above {MAX_DIM} or more than {limits.MAX_UPLOAD_ELEMENTS} numbers",
+                node.name,
+            )
+        return origin, dims
+
+    def _zero_dims(self, node: onnx.NodeProto, purpose: str, user: onnx.NodeProto, depth: int) -> tuple[str, list[Dim]]:
+        """The origin and shape of the zeros `node` (one of ZERO_OPS) makes from its inputs."""
+        op = node.op_type
+        where = self.what(node)
+
+        def data(i: int = 0) -> tuple[str, list[Dim]]:
+            return self._zero_source(node.input[i], purpose, user, depth + 1)
+
+        def shape(i: int) -> list[Dim]:
+            if len(node.input) <= i or not node.input[i]:
+                raise self.fail(f"{where} lacks input {i}", node.name)
+            value = self._shape_value(node.input[i], user, depth + 1, node)
+            if value is None or value[1]:
+                raise self.fail(
+                    f"{purpose}: the shape {where} takes is computed in a way this reader cannot follow", node.name
+                )
+            return value[0]
+
+        def ints(i: int, attr: str) -> list[int] | None:
+            """Constant integers: input i (when i >= 0 and given), else attribute `attr`."""
+            if 0 <= i < len(node.input) and node.input[i]:
+                arr = self.constant(node.input[i], f"input {i} of {where}", ints=True, max_dims=1)
+                if arr.size > MAX_DIMS:
+                    raise self.fail(f"input {i} of {where} has {arr.size} entries", node.name)
+                return [int(v) for v in arr.ravel()]
+            return self._ints_attr(node, attr)
+
+        def cannot(what: str) -> ModelFileError:
+            return self.fail(f"{purpose}: {where} {what}; cannot follow the shape of the zeros", node.name)
+
+        def axis_in(axis: int, rank: int) -> int:
+            if not -rank <= axis < rank:
+                raise cannot(f"has axis {axis} for a value of {rank} axes")
+            return axis % rank
+
         if op == "ConstantOfShape":
             for a in node.attribute:
                 if a.name == "value":
-                    value = self._tensor(a.t, f"the value of {self.what(node)}", purpose, False, 1)
+                    value = self._tensor(a.t, f"the value of {where}", purpose, False, 1)
                     if np.any(value != 0):
                         raise self.fail(
-                            f"{purpose} is {self.what(node)} filled with {value.ravel()[:1].tolist()}; the engine "
+                            f"{purpose} is {where} filled with {value.ravel()[:1].tolist()}; the engine "
                             "starts every layer from zeros",
                             node.name,
                         )
-            return self.what(node)
-        # The data input only: an Expand's, Reshape's or Slice's other inputs are shapes and
-        # indices, which cannot make zeros anything but zeros.
-        if op in (
-            "Expand",
-            "Identity",
-            "Cast",
-            "Unsqueeze",
-            "Squeeze",
-            "Reshape",
-            "Transpose",
-            "Tile",
-            "Slice",
-            "Gather",
-        ):
-            return self._zero_source(node.input[0], purpose, user, depth + 1)
+            return where, shape(0)
+        if op in ("Identity", "Cast"):
+            return data()
+        if op == "Expand":
+            origin, dims = data()
+            target = shape(1)
+            n = max(len(dims), len(target))
+            a = [(1, ())] * (n - len(dims)) + dims
+            b = [(1, ())] * (n - len(target)) + target
+            out = []
+            for x, y in zip(a, b, strict=True):
+                cx, cy = self._canon(x), self._canon(y)
+                if cx == (1, ()) or cx == cy:
+                    out.append(y)
+                elif cy == (1, ()):
+                    out.append(x)
+                else:
+                    raise cannot(f"expands {self._dims_text(dims)} to {self._dims_text(target)}")
+            return origin, out
         if op == "Concat":
-            for i in node.input:
-                self._zero_source(i, purpose, user, depth + 1)
-            return self.what(node)
-        raise self.fail(
-            f"{purpose} comes from {self.what(node)}; expected zeros (an initializer, a Constant, ConstantOfShape, "
-            "or an Expand of zeros) or a graph input",
-            node.name,
-        )
+            parts = [self._zero_source(i, purpose, user, depth + 1)[1] for i in node.input if i]
+            axis = self._int_attr(node, "axis", None)
+            rank = len(parts[0])
+            if axis is None or any(len(p) != rank for p in parts):
+                raise cannot("concatenates values of different ranks (or has no axis)")
+            axis = axis_in(axis, rank)
+            along = [self._canon(p[axis]) for p in parts]
+            if any(labels != along[0][1] for _, labels in along):
+                raise cannot("concatenates axes known only at run time")
+            out = list(parts[0])
+            out[axis] = (sum(coef for coef, _ in along), along[0][1])
+            return where, out
+        origin, dims = data()
+        rank = len(dims)
+        if op == "Transpose":
+            perm = self._ints_attr(node, "perm")
+            perm = list(reversed(range(rank))) if perm is None else perm
+            if sorted(perm) != list(range(rank)):
+                raise cannot(f"has perm={_short(perm)} for a value of {rank} axes")
+            return origin, [dims[p] for p in perm]
+        if op == "Unsqueeze":
+            axes = self._axes_of(node)
+            out_rank = rank + len(axes or [])
+            if axes is None:
+                raise cannot("has no axes")
+            at = sorted(axis_in(a, out_rank) for a in axes)
+            if len(set(at)) != len(at):
+                raise cannot(f"has axes {_short(axes)}")
+            out = list(dims)
+            for a in at:
+                out.insert(a, (1, ()))
+            return origin, out
+        if op == "Squeeze":
+            axes = self._axes_of(node)
+            if axes is None:
+                if any(self._canon(d)[1] for d in dims):
+                    raise cannot("drops every axis of size one, and some sizes are only known at run time")
+                return origin, [d for d in dims if self._canon(d) != (1, ())]
+            drop = {axis_in(a, rank) for a in axes}
+            if any(self._canon(dims[a]) != (1, ()) for a in drop):
+                raise cannot(f"drops axes {_short(axes)} of {self._dims_text(dims)}")
+            return origin, [d for k, d in enumerate(dims) if k not in drop]
+        if op == "Reshape":
+            target = shape(1)
+            allowzero = self._int_attr(node, "allowzero", 0)
+            out: list[Dim | None] = []
+            for k, (coef, labels) in enumerate(target):
+                if not labels and coef == 0 and not allowzero:
+                    if k >= rank:
+                        raise cannot(f"copies axis {k} of a value of {rank} axes")
+                    out.append(dims[k])
+                elif not labels and coef == -1:
+                    out.append(None)
+                else:
+                    out.append((coef, labels))
+            if out.count(None) > 1:
+                raise cannot("holds -1 more than once")
+            if None in out:
+                total = self._product(dims)
+                rest = self._product([d for d in out if d is not None])
+                if rest[0] <= 0 or total[0] % rest[0] or any(total[1].count(s) < rest[1].count(s) for s in rest[1]):
+                    raise cannot(f"reshapes {self._dims_text(dims)} with a -1 this reader cannot work out")
+                left = list(total[1])
+                for s in rest[1]:
+                    left.remove(s)
+                out[out.index(None)] = (total[0] // rest[0], tuple(left))
+            return origin, [d for d in out if d is not None]
+        if op == "Tile":
+            repeats = ints(1, "repeats")
+            if repeats is None or len(repeats) != rank or any(r < 0 for r in repeats):
+                raise cannot(f"repeats {_short(repeats)} a value of {rank} axes")
+            return origin, [(coef * r, labels) for (coef, labels), r in zip(dims, repeats, strict=True)]
+        if op == "Slice":
+            if len(node.input) > 1:  # opset 10 on: starts, ends, axes, steps are inputs
+                starts, ends, axes, steps = ints(1, ""), ints(2, ""), ints(3, ""), ints(4, "")
+            else:  # Slice-1: attributes
+                starts, ends, axes, steps = ints(-1, "starts"), ints(-1, "ends"), ints(-1, "axes"), None
+            if starts is None or ends is None or len(starts) != len(ends):
+                raise cannot("has no starts and ends of one length")
+            axes = list(range(len(starts))) if axes is None else axes
+            steps = [1] * len(starts) if steps is None else steps
+            if len(axes) != len(starts) or len(steps) != len(starts):
+                raise cannot("has starts, ends, axes and steps of different lengths")
+            out = list(dims)
+            for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+                axis = axis_in(axis, rank)
+                coef, labels = self._canon(dims[axis])
+                if step == 0:
+                    raise cannot("has a step of 0")
+                if not labels:
+                    out[axis] = (len(range(*slice(start, end, step).indices(coef))), ())
+                elif not (step == 1 and start == 0 and end >= self._largest(dims[axis])):
+                    raise cannot("slices an axis whose size is only known at run time")
+            return origin, out
+        # Gather
+        if len(node.input) < 2 or not node.input[1]:
+            raise cannot("has no indices")
+        index = self.constant(node.input[1], f"the indices of {where}", ints=True, max_dims=1)
+        axis = axis_in(self._int_attr(node, "axis", 0) or 0, rank)
+        coef, labels = self._canon(dims[axis])
+        if not labels and any(not -coef <= int(i) < coef for i in index.ravel()):
+            raise cannot(f"picks {_short(index.ravel().tolist())} from an axis of {coef}")
+        return origin, [*dims[:axis], *((int(s), ()) for s in index.shape), *dims[axis + 1 :]]
+
+    def _product(self, dims: list[Dim]) -> tuple[int, list[str]]:
+        """The number of elements of a shape: (the product of the fixed sizes, the free labels)."""
+        coef, labels = 1, []
+        for dim in dims:
+            c, free = self._canon(dim)
+            coef *= c
+            labels += free
+        return coef, sorted(labels)
 
     # --- following axes through shape-only ops -------------------------------------------
 
@@ -1200,6 +1618,7 @@ class _Reader:
         return labels
 
     def _keep(self, node: onnx.NodeProto, labels: list[str]) -> None:
+        self._use(node)
         # Every op here costs time in the number of axes: a value of more than MAX_DIMS is no RNN's.
         if len(labels) > MAX_DIMS:
             raise self.fail(f"{self.what(node)} makes a value of {len(labels)} axes; at most {MAX_DIMS}", node.name)
@@ -1226,6 +1645,8 @@ class _Reader:
             return labels
         if op == "Dropout":
             # Identity at inference unless training_mode is set (opset 12+: its third input).
+            if len(node.input) > 1 and node.input[1]:
+                self.constant(node.input[1], f"the ratio of {where}", max_dims=0)
             if len(node.input) > 2 and node.input[2] and self._flag(node.input[2], f"training_mode of {where}"):
                 raise self.fail(f"{where} runs in training mode (it drops numbers at random)", node.name)
             if self._int_attr(node, "is_test", 1) == 0:
@@ -1279,6 +1700,7 @@ class _Reader:
         tensor, where = self._constant_tensor(name)
         if tensor is None and where:
             node = self.producer[name][0]
+            self._use(node)
             tensor = next((a.t for a in node.attribute if a.name == "value"), None)
         if (
             tensor is None
@@ -1382,11 +1804,17 @@ class _Reader:
                     out[k] = dropped.pop(0) if dropped else UNIT
         return [str(label) for label in out]
 
-    def _shape_value(self, name: str, user: onnx.NodeProto, depth: int) -> tuple[list[Dim], bool] | None:
-        """A shape computed in the graph as symbolic dimensions: (dims, is_scalar), or None."""
+    def _shape_value(
+        self, name: str, user: onnx.NodeProto, depth: int, consumer: onnx.NodeProto | None = None
+    ) -> tuple[list[Dim], bool] | None:
+        """A shape computed in the graph as symbolic dimensions: (dims, is_scalar), or None.
+        `consumer` is the node that takes it (`user`, the node on the path, by default)."""
         if name not in self.shape_memo:
             self._visit(user, depth)
-            self.shape_memo[name] = self._shape_value_of(name, user, depth)
+            value = self._shape_value_of(name, user, depth)
+            if value is not None:
+                self._check_shape(name, value[0], user, consumer or user)
+            self.shape_memo[name] = value
         return self.shape_memo[name]
 
     def _shape_value_of(self, name: str, user: onnx.NodeProto, depth: int) -> tuple[list[Dim], bool] | None:
@@ -1398,13 +1826,14 @@ class _Reader:
         if name not in self.producer:
             return None
         node, _ = self.producer[name]
+        self._use(node)
         op = node.op_type
         where = self.what(node)
 
         def sub(i: int) -> tuple[list[Dim], bool]:
             if len(node.input) <= i or not node.input[i]:
                 raise self.fail(f"{where} lacks input {i}", node.name)
-            value = self._shape_value(node.input[i], user, depth + 1)
+            value = self._shape_value(node.input[i], user, depth + 1, node)
             if value is None:
                 raise self.fail(
                     f"the target shape of {self.what(user)} is computed through {where} from a value this reader "
@@ -1472,10 +1901,11 @@ class _Reader:
             return dims[slice(starts[0], end)], False
         if op == "Unsqueeze":
             dims, scalar = sub(0)
-            return (dims, False) if scalar else None
+            return (dims, False) if scalar and self._axes_of(node) in ([0], [-1]) else None
         if op == "Squeeze":
             dims, scalar = sub(0)
-            return (dims, True) if not scalar and len(dims) == 1 else None
+            axes = self._axes_of(node)
+            return (dims, True) if not scalar and len(dims) == 1 and axes in (None, [0], [-1]) else None
         if op == "Reshape":
             dims, scalar = sub(0)
             shape = ints(1)

@@ -984,17 +984,37 @@ def test_too_many_initializers_refused():
 
 
 def test_concat_of_concats_is_not_exponential():
-    """Initial states built from a Concat of Concats of ... a zero: memoised, answered quickly."""
+    """Initial states built from a Concat of Concats of ... a zero (each cut back to one row, so
+    that no value is large): memoised, answered quickly."""
+    nodes, prev = [], "z0"
+    for k in range(30):
+        nodes.append(helper.make_node("Concat", [prev] * 8, [f"c{k}"], name=f"cat{k}", axis=0))
+        nodes.append(helper.make_node("Slice", [f"c{k}", "s0", "s1", "s2"], [f"z{k + 1}"], name=f"cut{k}"))
+        prev = f"z{k + 1}"
+    nodes.append(helper.make_node("Identity", [prev], ["h0"], name="state"))
+    inits = [init("z0", np.zeros((1, 2, H))), *(init(n, [v], np.int64) for n, v in (("s0", 0), ("s1", 1), ("s2", 0)))]
+    data = recurrent_model("GRU", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["nodes"][0]["initial_h"] == "zeros (Concat node 'cat29')"
+    check_parity(data, source)
+
+
+def test_concat_of_concats_growing_is_refused():
+    """Without the cuts the zeros would grow 8-fold a Concat (8^60 rows): refused where they
+    pass MAX_UPLOAD_ELEMENTS numbers, before onnxruntime is asked to make them."""
     nodes, prev = [], "z0"
     for k in range(60):
         nodes.append(helper.make_node("Concat", [prev] * 8, [f"z{k + 1}"], name=f"cat{k}", axis=0))
         prev = f"z{k + 1}"
     nodes.append(helper.make_node("Slice", [prev, "s0", "s1", "s2"], ["h0"], name="slice"))
     inits = [init("z0", np.zeros((1, 2, H))), *(init(n, [v], np.int64) for n, v in (("s0", 0), ("s1", 1), ("s2", 0)))]
-    source = onnx_files.read(
-        recurrent_model("GRU", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits), "m.onnx"
+    data = recurrent_model("GRU", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits)
+    err = refused(
+        data,
+        r"initial_h of GRU node 'rec' is computed through Concat node 'cat6', which makes zeros of "
+        r"shape \(2097152, 2, 4\)",
     )
-    assert source.read["nodes"][0]["initial_h"] == "zeros (Concat node 'cat59')"
+    assert err.tensor == "cat6"
 
 
 # --- fuzzing: mutated real exports are read or refused, and never give a wrong number ------------
@@ -1130,3 +1150,226 @@ def test_values_of_many_axes_refused():
         prev = f"u{k}"
     data = recurrent_model("LSTM", after=nodes, extra_inits=[init("axes0", [0], np.int64)])
     refused(data, r"Unsqueeze node 'u5' makes a value of 9 axes; at most 8")
+
+
+# --- onnxruntime runs the whole file: nothing beyond the path, no size the reader did not bound ---
+
+
+def _with_outputs(data: bytes, *names: str) -> bytes:
+    """The model with more graph outputs (values by name, shapes undeclared)."""
+    model = onnx.ModelProto.FromString(data)
+    model.graph.output.extend(helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names)
+    return model.SerializeToString()
+
+
+def _with_input_shape(data: bytes, name: str, shape: list, dtype: int = TensorProto.FLOAT) -> bytes:
+    """The model with graph input `name` declared as `shape` (added when it is not there)."""
+    model = onnx.ModelProto.FromString(data)
+    kept = [i for i in model.graph.input if i.name != name]
+    first = [i for i in model.graph.input if i.name == name]
+    del model.graph.input[:]
+    model.graph.input.extend([helper.make_tensor_value_info(name, dtype, shape)] if first else [])
+    model.graph.input.extend(kept)
+    if not first:
+        model.graph.input.append(helper.make_tensor_value_info(name, dtype, shape))
+    return model.SerializeToString()
+
+
+def _big(name: str, shape: list[int], value: float = 1.0) -> tuple[onnx.NodeProto, onnx.TensorProto]:
+    fill = helper.make_tensor("v", TensorProto.FLOAT, [1], [value])
+    return helper.make_node("ConstantOfShape", [f"{name}_shape"], [name], name=name, value=fill), init(
+        f"{name}_shape", shape, np.int64
+    )
+
+
+def test_node_computing_another_output_refused():
+    """ReduceSum(ConstantOfShape([30000, 30000])) as a second graph output: 3.6 GB onnxruntime
+    would allocate in the parity check, although the reader never follows it."""
+    big, shape = _big("big", [30000, 30000])
+    total = helper.make_node("ReduceSum", ["big"], ["s"], name="sum", keepdims=0)
+    data = _with_outputs(recurrent_model("LSTM", extra_nodes_before=[big, total], extra_inits=[shape]), "s")
+    err = refused(data, r"graph output 's', computed by ReduceSum node 'sum', is not part of the model")
+    assert err.tensor == "s"
+    # A chain of MatMuls of it (CPU time rather than memory): the same.
+    mm = helper.make_node("MatMul", ["big", "big"], ["m"], name="mm")
+    data = _with_outputs(recurrent_model("LSTM", extra_nodes_before=[big, mm], extra_inits=[shape]), "m")
+    refused(data, r"graph output 'm', computed by MatMul node 'mm', is not part of the model")
+
+
+@pytest.mark.parametrize("op", ["ConstantOfShape", "Constant", "Sin"])
+def test_dangling_node_refused(op):
+    """A node whose output nothing reads: refused by name, whatever it computes."""
+    if op == "ConstantOfShape":
+        node, extra = _big("big", [30000, 30000])
+        extras = [extra]
+    elif op == "Constant":
+        node, extras = helper.make_node("Constant", [], ["big"], name="big", value_float=1.0), []
+    else:
+        node, extras = helper.make_node("Sin", ["X"], ["big"], name="big"), []
+    data = recurrent_model("LSTM", extra_nodes_before=[node], extra_inits=extras)
+    err = refused(data, rf"{op} node 'big' is not on the model's path to output 'out'.*onnxruntime would run it")
+    assert err.tensor == "big"
+
+
+def test_outputs_of_the_path_accepted():
+    """Y_h and Y_c of the recurrent node, and a value on the path, may be graph outputs too (a
+    model returning y and (h, c)); a value computed from them off the path may not."""
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    rec = next(n for n in model.graph.node if n.op_type == "LSTM")
+    rec.output.extend(["Y_h", "Y_c"])
+    data = _with_outputs(model.SerializeToString(), "Y_h", "Y_c", "Ys", "X")
+    source = onnx_files.read(data, "m.onnx")
+    assert source.probe["output_name"] == "out"
+    check_parity(data, source)
+    model = onnx.ModelProto.FromString(data)
+    model.graph.node.append(helper.make_node("Squeeze", ["Y_h", "axes1"], ["h_last"], name="last_state"))
+    model.graph.output.append(helper.make_tensor_value_info("h_last", TensorProto.FLOAT, None))
+    err = refused(model.SerializeToString(), r"graph output 'h_last', computed by Squeeze node 'last_state'")
+    assert err.tensor == "h_last"
+
+
+def test_zero_state_of_a_huge_shape_refused():
+    """A zero initial_h of shape (1, 30000, 30000): 3.6 GB onnxruntime would make; refused
+    naming the node and the shape (the node takes (1, batch, hidden_size))."""
+    node, shape = _big("h0", [1, 30000, 30000], 0.0)
+    err = refused(
+        recurrent_model("LSTM", inputs={"initial_h": "h0"}, extra_nodes_before=[node], extra_inits=[shape]),
+        r"ConstantOfShape node 'h0', for LSTM node 'rec', takes the shape \(1, 30000, 30000\) "
+        r"\(initializer 'h0_shape'\), larger than any this app reads",
+    )
+    assert err.tensor == "h0_shape"
+    # An Expand of a small zero to it: the same.
+    expand = helper.make_node("Expand", ["z", "h0_shape"], ["h0"], name="grow")
+    err = refused(
+        recurrent_model(
+            "GRU",
+            inputs={"initial_h": "h0"},
+            extra_nodes_before=[expand],
+            extra_inits=[shape, init("z", np.zeros((1, 1, 1)))],
+        ),
+        r"Expand node 'grow', for GRU node 'rec', takes the shape \(1, 30000, 30000\)",
+    )
+    # Zeros of a modest shape that is not the node's: refused naming it (onnxruntime would
+    # either refuse or make them).
+    node, shape = _big("h0", [1, 3, 50], 0.0)
+    err = refused(
+        recurrent_model("GRU", inputs={"initial_h": "h0"}, extra_nodes_before=[node], extra_inits=[shape]),
+        r"initial_h of GRU node 'rec' is zeros of shape \(1, 3, 50\) \(ConstantOfShape node 'h0'\); the node takes "
+        r"\(1, 2, 4\)",
+    )
+    assert err.tensor == "h0"
+
+
+def test_zero_state_through_a_huge_value_refused():
+    """The right shape in the end, through a value of 40M numbers (a Tile, then a Slice back):
+    refused at the Tile, before onnxruntime makes it."""
+    nodes = [
+        helper.make_node("Tile", ["z", "reps"], ["tiled"], name="tile"),
+        helper.make_node("Slice", ["tiled", "starts", "ends", "axes"], ["h0"], name="cut"),
+    ]
+    inits = [
+        init("z", np.zeros((1, 2, H))),
+        init("reps", [5000, 1, 2000], np.int64),
+        init("starts", [0, 0], np.int64),
+        init("ends", [1, H], np.int64),
+        init("axes", [0, 2], np.int64),
+    ]
+    data = recurrent_model("LSTM", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits)
+    err = refused(
+        data,
+        r"initial_h of LSTM node 'rec' is computed through Tile node 'tile', which makes zeros of shape "
+        r"\(5000, 2, 8000\) \(up to 80000000 numbers\)",
+    )
+    assert err.tensor == "tile"
+    # Tiled 5 x 1 x 1 instead: small, cut back to (1, 2, H), read and run.
+    inits[1] = init("reps", [5, 1, 1], np.int64)
+    data = recurrent_model("LSTM", inputs={"initial_h": "h0"}, extra_nodes_before=nodes, extra_inits=inits)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.read["nodes"][0]["initial_h"] == "zeros (z)"
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize(("steps", "batch", "axis"), [(-5, 2, 0), (5, -3, 1), (-1, -1, 0)])
+def test_negative_declared_dimension_refused(steps, batch, axis):
+    err = refused(
+        recurrent_model("LSTM", steps=steps, batch=batch),
+        rf"graph input 'X' declares axis {axis} of size -\d; a dimension is at least 0",
+    )
+    assert err.tensor == "X"
+
+
+@pytest.mark.parametrize("layout", [0, 1])
+def test_fixed_steps_and_batch_bounded(layout):
+    """The probe runs the steps and batch the graph input fixes: at most MAX_STEPS and MAX_BATCH
+    (the app never runs more steps), at least 1; refused naming the input and the axis."""
+    t_axis, b_axis = (0, 1) if layout == 0 else (1, 0)
+    assert onnx_files.read(recurrent_model("GRU", layout=layout, steps=limits.MAX_STEPS), "m.onnx").probe["steps"] == (
+        limits.MAX_STEPS
+    )
+    err = refused(
+        recurrent_model("GRU", layout=layout, steps=limits.MAX_STEPS + 1),
+        rf"graph input 'X' fixes its time axis \(axis {t_axis}\) at {limits.MAX_STEPS + 1}; the app runs 1 to "
+        rf"{limits.MAX_STEPS} steps",
+    )
+    assert err.tensor == "X"
+    refused(recurrent_model("GRU", layout=layout, steps=0), rf"fixes its time axis \(axis {t_axis}\) at 0")
+    batch = onnx_files.MAX_BATCH
+    assert onnx_files.read(recurrent_model("GRU", layout=layout, batch=batch), "m.onnx").probe["batch"] == batch
+    refused(
+        recurrent_model("GRU", layout=layout, batch=batch + 1),
+        rf"graph input 'X' fixes its batch axis \(axis {b_axis}\) at {batch + 1}; the app reads a batch of 1 to {batch}",
+    )
+    refused(recurrent_model("GRU", layout=layout, batch=2_000_000), rf"fixes axis {b_axis} at 2000000; at most")
+
+
+def test_extra_inputs_take_the_shape_of_their_role():
+    """initial_h (1, batch, hidden) and sequence_lens (batch,) as graph inputs: a declared
+    shape that disagrees is refused by name (the parity check would feed it as declared)."""
+
+    def fed(decl, role="initial_h", x_batch=2, dtype=TensorProto.FLOAT):
+        data = recurrent_model("LSTM", inputs={role: "extra"}, batch=x_batch)
+        return _with_input_shape(data, "extra", decl, dtype)
+
+    err = refused(
+        fed([1, 500_000_000, H]),
+        r"graph input 'extra' \(initial_h of LSTM node 'rec'\) declares the shape \[1, 500000000, 4\]; "
+        r"the node takes \(1, 2, 4\)",
+    )
+    assert err.tensor == "extra"
+    refused(fed([1, 2, H + 1]), r"declares the shape \[1, 2, 5\]; the node takes \(1, 2, 4\)")
+    refused(fed([2, H]), r"declares the shape \[2, 4\]; the node takes \(1, 2, 4\)")
+    refused(
+        fed([3], "sequence_lens", dtype=TensorProto.INT32),
+        r"\(sequence_lens of LSTM node 'rec'\) declares the "
+        r"shape \[3\]; the node takes \(2,\)",
+    )
+    refused(fed([2], "sequence_lens"), r"\(sequence_lens of LSTM node 'rec'\) is float32; expected integers")
+    # Symbolic dimensions are fed the node's sizes; a free batch is the probe's (None).
+    data = fed(["one", "b", "hidden"])
+    source = onnx_files.read(data, "m.onnx")
+    assert source.probe["extra_inputs"]["extra"]["shape"] == [1, 2, H]
+    check_parity(data, source)
+    free = _with_input_shape(fed(["one", "b", H], "initial_c"), "X", ["T", "B", D])
+    source = onnx_files.read(free, "m.onnx")
+    assert source.probe["batch"] is None and source.probe["extra_inputs"]["extra"]["shape"] == [1, None, H]
+    check_parity(free, source)
+    lens = _with_input_shape(fed(["b"], "sequence_lens", dtype=TensorProto.INT32), "X", ["T", "B", D])
+    assert onnx_files.read(lens, "m.onnx").probe["extra_inputs"]["extra"]["shape"] == [None]
+    # The sequence's batch free, the state's fixed: they need not agree, refused.
+    refused(
+        _with_input_shape(fed([1, 2, H]), "X", ["T", "B", D]),
+        r"declares the shape \[1, 2, 4\]; the node takes \(1, batch, 4\) \(the batch of the sequence is free\)",
+    )
+    # One graph input as the sequence and a state: refused.
+    refused(recurrent_model("RNN", inputs={"initial_h": "X"}), r"graph input 'X' is both the sequence and initial_h")
+
+
+def test_sparse_initializer_refused():
+    """onnxruntime makes a sparse initializer dense when it loads the file, used or not: 835
+    bytes declaring (20000, 20000) cost it 1.6 GB. None is read; every one is refused."""
+    model = onnx.ModelProto.FromString(recurrent_model("LSTM"))
+    values = helper.make_tensor("sp", TensorProto.FLOAT, [1], [1.0])
+    indices = helper.make_tensor("sp_idx", TensorProto.INT64, [1], [0])
+    model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [20000, 20000]))
+    err = refused(model.SerializeToString(), r"sparse initializer 'sp' of shape \[20000, 20000\]")
+    assert err.tensor == "sp"
