@@ -128,6 +128,7 @@ def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None)
         "fields": None,
         "forget_bias": (over.forget_bias if over.forget_bias is not None else req.forget_bias) if lstm else 0.0,
         "c0": (over.c0 if over.c0 is not None else req.c0) if lstm else None,
+        "nonlinearity": req.nonlinearity if cell == "rnn" else None,  # the RNN's alone
     }
     # A saved model stands in for its own cell; the other two are seeded at its sizes.
     if req.model_id is not None and cell != model_cell:

@@ -319,6 +319,13 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
             f"steps x hidden_size x num_layers = {steps} x {req.hidden_size} x {req.num_layers} = {work}; "
             f"at most {limits.MAX_WORK} (over by {work - limits.MAX_WORK})",
         )
+    if req.nonlinearity is not None and req.cell != "rnn":
+        raise FieldError(("nonlinearity",), f"nonlinearity applies to the RNN only; a {req.cell} has gates")
+    if config is not None and req.nonlinearity is not None and req.nonlinearity != config.nonlinearity:
+        raise FieldError(
+            ("nonlinearity",),
+            f"nonlinearity is {req.nonlinearity} but the saved model computes {config.nonlinearity}; leave it out",
+        )
     # forget_bias 0 is the schema's default, accepted for every cell.
     refuse_settings_it_lacks(
         req.cell, [n for n, v in (("forget_bias", req.forget_bias != 0.0), ("c0", req.c0 is not None)) if v]
@@ -363,7 +370,7 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
         req.cell,
         P.layers_from(params, req.num_layers),
         P.head_from(params),
-        nonlinearity=config.nonlinearity if config is not None else "tanh",
+        nonlinearity=config.nonlinearity if config is not None else (req.nonlinearity or "tanh"),
         embedding=params.get(EMBEDDING),
         softmax_head=config is not None and config.output_kind == "logits",
     )

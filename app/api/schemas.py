@@ -93,6 +93,10 @@ class TraceRequest(BaseModel):
     forget_bias: ForgetBias = Field(
         0.0, description="Added to the LSTM forget-gate block of every bias_ih (LSTM only)."
     )
+    nonlinearity: Literal["tanh", "relu"] | None = Field(
+        None,
+        description="RNN only: h_t = tanh(a_t) (the default, PyTorch's) or relu(a_t). A saved model's own applies.",
+    )
     inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs, text and tokens.")
     text: str | None = Field(
         None,

@@ -335,3 +335,28 @@ def test_a_large_embedding_model_traces_backward_within_the_response_budget(clie
     r = client.post("/api/backward", json={"model_id": model["id"], "tokens": [5, 49_999, 5], "precision": 3})
     assert r.status_code == 200, r.text
     assert r.json()["grad"]["embedding.weight"]["rows"] == [5, 49_999]
+
+
+def test_the_request_may_ask_for_a_relu_rnn(client):
+    """`nonlinearity` in a trace request: relu for a model made for the request; refused where it cannot act."""
+    torch.manual_seed(8)
+    rnn = nn.RNN(2, 3, num_layers=2, nonlinearity="relu")
+    weights = {k: v.tolist() for k, v in rnn.state_dict().items()}
+    x = np.random.default_rng(3).normal(size=(5, 2))
+    req = {"cell": "rnn", "hidden_size": 3, "num_layers": 2, "weights": weights, "inputs": x.tolist()}
+    body = client.post("/api/backward", json=req | {"nonlinearity": "relu"}).json()
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = rnn(xt)
+    out.sum().backward()
+    np.testing.assert_allclose(body["layers"][1]["h"], out.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(body["layers"][0]["grad"]["x"], xt.grad.numpy(), rtol=1e-12, atol=1e-13)
+    tanh = client.post("/api/forward", json=req).json()  # the default stays tanh
+    assert not np.allclose(tanh["layers"][1]["h"], body["layers"][1]["h"])
+
+    r = client.post("/api/forward", json={"cell": "lstm", "inputs": x.tolist(), "nonlinearity": "relu"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "nonlinearity"
+    model = created(client, saved(rnn), nonlinearity="relu")
+    r = client.post("/api/forward", json={"model_id": model["id"], "inputs": x.tolist(), "nonlinearity": "tanh"})
+    assert r.status_code == 422 and "computes relu" in r.json()["detail"][0]["msg"]
+    r = client.post("/api/compare", json={"inputs": x.tolist(), "hidden_size": 3, "nonlinearity": "relu"})
+    assert r.status_code == 200, r.text
