@@ -133,16 +133,22 @@ def test_an_embedding_model_reads_token_ids_and_text_through_its_vocabulary(clie
     assert r.status_code == 422 and "token ids" in r.json()["detail"][0]["msg"]
 
 
+def char_model(seed: int) -> tuple[nn.LSTM, nn.Linear, bytes]:
+    """A one-hot character model of 3 tokens (LSTM + Linear), saved as one state dict."""
+    torch.manual_seed(seed)
+    rnn, fc = nn.LSTM(3, 4), nn.Linear(4, 3)
+    buf = io.BytesIO()
+    torch.save(
+        {"lstm." + k: v for k, v in rnn.state_dict().items()} | {"fc." + k: v for k, v in fc.state_dict().items()}, buf
+    )
+    return rnn, fc, buf.getvalue()
+
+
 def test_a_one_hot_character_model_uses_its_own_vocabulary_order(client):
     """A state dict of a character model whose vocabulary is not sorted: text follows the given order."""
     vocab = ["b", "a", "c"]
-    torch.manual_seed(5)
-    rnn, fc = nn.LSTM(3, 4), nn.Linear(4, 3)
-    data = io.BytesIO()
-    torch.save(
-        {"lstm." + k: v for k, v in rnn.state_dict().items()} | {"fc." + k: v for k, v in fc.state_dict().items()}, data
-    )
-    model = created(client, data.getvalue(), vocab=json.dumps(vocab))
+    rnn, fc, data = char_model(5)
+    model = created(client, data, vocab=json.dumps(vocab))
     assert model["config"]["input_kind"] == "onehot"
     x = torch.eye(3)[[vocab.index(ch) for ch in "abca"]]
     out, _ = rnn(x)
@@ -277,13 +283,8 @@ def test_a_json_upload_may_carry_its_vocabulary(client):
 def test_compare_scores_a_saved_character_model_through_its_own_vocabulary(client):
     """The last step's target is the last character's index in the model's order, not sorted order."""
     vocab = ["c", "a", "b"]
-    torch.manual_seed(6)
-    rnn, fc = nn.LSTM(3, 4), nn.Linear(4, 3)
-    data = io.BytesIO()
-    torch.save(
-        {"lstm." + k: v for k, v in rnn.state_dict().items()} | {"fc." + k: v for k, v in fc.state_dict().items()}, data
-    )
-    model = created(client, data.getvalue(), vocab=json.dumps(vocab))
+    rnn, fc, data = char_model(6)
+    model = created(client, data, vocab=json.dumps(vocab))
     text = "abcab"
     r = client.post("/api/compare", json={"model_id": model["id"], "text": text})
     assert r.status_code == 200, r.text
