@@ -485,6 +485,13 @@ def _validated(cell: str, params: dict[str, np.ndarray], mapping: list[Mapping])
         else 0
     )
     expected = expected_shapes(cell, input_size, hidden, num_layers)
+    if not any(name.startswith(("bias_ih_l", "bias_hh_l")) for name in params):
+        # A bias-free RNN (PyTorch's bias=False) computes with no bias at all: zeros are exact.
+        # Every layer must then be without biases; a file missing some of them is refused below.
+        for name, shape in expected.items():
+            if name.startswith(("bias_ih_l", "bias_hh_l")):
+                params[name] = np.zeros(shape)
+                mapping.append(Mapping("(none: bias=False)", shape, name, [], "no biases in the file: zeros"))
     vocab_size = None
     if EMBEDDING in params:
         table = params[EMBEDDING]

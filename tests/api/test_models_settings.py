@@ -361,3 +361,27 @@ def test_the_request_may_ask_for_a_relu_rnn(client):
     assert r.status_code == 422 and "computes relu" in r.json()["detail"][0]["msg"]
     r = client.post("/api/compare", json={"inputs": x.tolist(), "hidden_size": 3, "nonlinearity": "relu"})
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_bias_free_pytorch_rnn_opens_with_exact_numbers(client, cell):
+    """nn.LSTM(bias=False) has no bias tensors at all: it computes with none (zeros), gradients and all."""
+    torch.manual_seed(9)
+    rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](3, 4, num_layers=2, bias=False)
+    model = created(client, saved(rnn))
+    assert any(m["source"] == "(none: bias=False)" for m in model["mapping"]) and model["parity"]["matches"]
+    x = np.random.default_rng(2).normal(size=(5, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = rnn(xt)
+    out.sum().backward()
+    body = client.post("/api/backward", json={"model_id": model["id"], "inputs": x.tolist()}).json()
+    np.testing.assert_allclose(body["layers"][1]["h"], out.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(body["layers"][0]["grad"]["x"], xt.grad.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(body["layers"][1]["grad"]["weight_hh"], rnn.weight_hh_l1.grad.numpy(), rtol=1e-12)
+    # One layer's biases without the other's is a broken file, not a bias-free model.
+    with_biases = nn.LSTM(3, 4, num_layers=2)
+    sd = {k: v for k, v in with_biases.state_dict().items() if k not in ("bias_ih_l1", "bias_hh_l1")}
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    r = upload(client, buf.getvalue())
+    assert r.status_code == 422 and "bias_ih_l1" in r.json()["detail"][0]["msg"]
