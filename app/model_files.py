@@ -88,13 +88,15 @@ def _guess_format(filename: str, data: bytes) -> str:
         return "json"
     if name.endswith(".safetensors"):
         return "safetensors"
-    from . import onnx_files  # it imports ModelFileError from here
-
-    if onnx_files.looks_like_onnx(data):
+    if data[:1] == b"\x08":  # perhaps an ONNX ModelProto (field 1 first): _onnx parses it, once
         return "onnx"
-    if name.endswith(PICKLE_NAMES):
-        raise _bare_pickle(filename)  # protocol 0 or 1 pickles have no header
-    raise ModelFileError(f"{filename}: not a model file this app reads; it reads {KINDS}")
+    raise _not_a_model(filename)
+
+
+def _not_a_model(filename: str) -> ModelFileError:
+    if filename.lower().endswith(PICKLE_NAMES):
+        return _bare_pickle(filename)  # protocol 0 or 1 pickles have no header
+    return ModelFileError(f"{filename}: not a model file this app reads; it reads {KINDS}")
 
 
 def _bare_pickle(filename: str) -> ModelFileError:
@@ -407,9 +409,12 @@ def _hdf5(data: bytes, filename: str) -> ModelSource:
 
 
 def _onnx(data: bytes, filename: str) -> ModelSource:
-    from . import onnx_files
+    from . import onnx_files  # it imports ModelFileError from here
 
-    return onnx_files.read(data, filename)
+    model = onnx_files.parse(data)
+    if model is None:
+        raise _not_a_model(filename)
+    return onnx_files.read(data, filename, model)
 
 
 def _tensor_file(data: bytes, filename: str) -> ModelSource:

@@ -166,27 +166,34 @@ def _short(name: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def looks_like_onnx(data: bytes) -> bool:
-    """A serialized ModelProto: it starts with field 1 (ir_version, a varint: tag 0x08) and parses
-    into a model with a graph. Called after the zip/HDF5/safetensors/JSON/pickle checks."""
+def parse(data: bytes) -> onnx.ModelProto | None:
+    """The ModelProto if the bytes are one: field 1 first (ir_version, a varint: tag 0x08), they
+    parse, and there is a graph; else None. Called after the zip/HDF5/safetensors/JSON/pickle
+    checks; `read` takes the parsed model, so a file is parsed once."""
     if data[:1] != b"\x08":
-        return False
+        return None
     try:
         model = onnx.ModelProto.FromString(data)
     except Exception:  # protobuf's DecodeError, or anything the parser raises on garbage
-        return False
-    return model.HasField("graph")
+        return None
+    return model if model.HasField("graph") else None
 
 
-def read(data: bytes, filename: str) -> ModelSource:
-    """The model in an ONNX file: its recurrent layers, embedding and head, and every setting
-    read; refuses (ModelFileError, naming node and attribute) whatever the engine cannot compute."""
-    try:
-        model = onnx.ModelProto.FromString(data)
-    except Exception as err:
-        raise ModelFileError(
-            f"{filename}: not an ONNX model (the protobuf does not parse: {_short(err, 200)})"
-        ) from None
+def looks_like_onnx(data: bytes) -> bool:
+    return parse(data) is not None
+
+
+def read(data: bytes, filename: str, model: onnx.ModelProto | None = None) -> ModelSource:
+    """The model in an ONNX file (`model`: already parsed from `data`): its recurrent layers,
+    embedding and head, and every setting read; refuses (ModelFileError, naming node and
+    attribute) whatever the engine cannot compute."""
+    if model is None:
+        try:
+            model = onnx.ModelProto.FromString(data)
+        except Exception as err:
+            raise ModelFileError(
+                f"{filename}: not an ONNX model (the protobuf does not parse: {_short(err, 200)})"
+            ) from None
     if not model.HasField("graph") or not model.graph.node:
         raise ModelFileError(f"{filename}: not an ONNX model (it holds no graph with nodes)")
     return _Reader(model, filename).source()
@@ -560,29 +567,34 @@ class _Reader:
             raise self.fail(f"{where} ({purpose}) holds NaN or infinite values", t.name)
         return arr
 
-    def _int_attr(self, node: onnx.NodeProto, name: str, default: int | None) -> int | None:
+    def _attribute(self, node: onnx.NodeProto, name: str, kind: int, what: str) -> AttributeProto | None:
+        """The node's attribute `name`, which must be of `kind` (an AttributeProto type), or None."""
         for a in node.attribute:
             if a.name == name:
-                if a.type != AttributeProto.INT:
-                    raise self.fail(f"{self.what(node)}: attribute {name} is not an integer", node.name)
-                return a.i
-        return default
-
-    def _ints_attr(self, node: onnx.NodeProto, name: str) -> list[int] | None:
-        for a in node.attribute:
-            if a.name == name:
-                if a.type != AttributeProto.INTS:
-                    raise self.fail(f"{self.what(node)}: attribute {name} is not a list of integers", node.name)
-                return list(a.ints)
+                if a.type != kind:
+                    raise self.fail(f"{self.what(node)}: attribute {name} is not {what}", node.name)
+                return a
         return None
 
+    def _int_attr(self, node: onnx.NodeProto, name: str, default: int | None) -> int | None:
+        a = self._attribute(node, name, AttributeProto.INT, "an integer")
+        return default if a is None else a.i
+
+    def _ints_attr(self, node: onnx.NodeProto, name: str) -> list[int] | None:
+        a = self._attribute(node, name, AttributeProto.INTS, "a list of integers")
+        return None if a is None else list(a.ints)
+
     def _float_attr(self, node: onnx.NodeProto, name: str, default: float) -> float:
-        for a in node.attribute:
-            if a.name == name:
-                if a.type != AttributeProto.FLOAT:
-                    raise self.fail(f"{self.what(node)}: attribute {name} is not a number", node.name)
-                return a.f
-        return default
+        a = self._attribute(node, name, AttributeProto.FLOAT, "a number")
+        return default if a is None else a.f
+
+    def _string_attr(self, node: onnx.NodeProto, name: str, default: str) -> str:
+        a = self._attribute(node, name, AttributeProto.STRING, "a string")
+        return default if a is None else a.s.decode("utf-8", "replace")
+
+    def _strings_attr(self, node: onnx.NodeProto, name: str) -> list[str] | None:
+        a = self._attribute(node, name, AttributeProto.STRINGS, "a list of strings")
+        return None if a is None else [t.decode("utf-8", "replace") for t in a.strings]
 
     # --- the output end: softmax, head, and the top recurrent node ------------------------
 
@@ -1227,22 +1239,6 @@ class _Reader:
             if extra:
                 raise self.fail(f"{where} has more outputs than {op} defines", node.name)
         return info, {"W": w, "R": r, "B": b}
-
-    def _string_attr(self, node: onnx.NodeProto, name: str, default: str) -> str:
-        for a in node.attribute:
-            if a.name == name:
-                if a.type != AttributeProto.STRING:
-                    raise self.fail(f"{self.what(node)}: attribute {name} is not a string", node.name)
-                return a.s.decode("utf-8", "replace")
-        return default
-
-    def _strings_attr(self, node: onnx.NodeProto, name: str) -> list[str] | None:
-        for a in node.attribute:
-            if a.name == name:
-                if a.type != AttributeProto.STRINGS:
-                    raise self.fail(f"{self.what(node)}: attribute {name} is not a list of strings", node.name)
-                return [s.decode("utf-8", "replace") for s in a.strings]
-        return None
 
     def _states(self, node: onnx.NodeProto, hidden: int, layout: int) -> dict[str, str | None]:
         """sequence_lens, initial_h and initial_c of a recurrent node, once the batch is known:
