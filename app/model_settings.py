@@ -15,11 +15,15 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from . import limits
 from .model_source import ModelSource
 from .nn.layouts import Imported
+from .nn.params import head_from, layers_from
 from .nn.rnn import NONLINEARITIES
 from .nn.spec import EMBEDDING
+from .nn.stack import Model
 
 # Upload form field -> what it gives (also the OpenAPI description of the field).
 FORM_FIELDS = {
@@ -55,6 +59,18 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def model(self, cell: str, params: dict[str, np.ndarray], num_layers: int) -> Model:
+        """The engine's model of these parameters, run as this config says (the one place both
+        the trace endpoints and the parity check build it)."""
+        return Model(
+            cell,
+            layers_from(params, num_layers),
+            head_from(params),
+            nonlinearity=self.nonlinearity,
+            embedding=params.get(EMBEDDING),
+            softmax_head=self.output_kind == "logits",
+        )
 
     @classmethod
     def from_meta(cls, meta: dict) -> RunConfig:

@@ -25,8 +25,8 @@ import numpy as np
 from .model_settings import RunConfig
 from .model_source import ModelSource
 from .nn import losses, stack
-from .nn.params import head_from, layers_from
 from .nn.spec import EMBEDDING
+from .nn.text import one_hot
 
 PROBE_STEPS = 20
 # "Matches" when the largest difference is within this, relative to the largest output (at
@@ -57,7 +57,7 @@ def probe_input(config: RunConfig, imported_input: int, vocab_size: int | None, 
     if config.input_kind == "tokens":
         return rng.integers(0, vocab_size, steps)
     if config.input_kind == "onehot":
-        return np.eye(imported_input)[rng.integers(0, imported_input, steps)]
+        return one_hot(rng.integers(0, imported_input, steps), imported_input)
     return rng.normal(size=(steps, imported_input))
 
 
@@ -96,14 +96,7 @@ def _probe_refusal(steps: object, batch: object) -> str | None:
 
 def engine_outputs(cell: str, params: dict[str, np.ndarray], num_layers: int, config: RunConfig, x: np.ndarray):
     """What the engine answers for the probe, shaped as the framework's model output (T x width)."""
-    model = stack.Model(
-        cell,
-        layers_from(params, num_layers),
-        head_from(params),
-        nonlinearity=config.nonlinearity,
-        embedding=params.get(EMBEDDING),
-        softmax_head=config.output_kind == "logits",
-    )
+    model = config.model(cell, params, num_layers)
     hidden = params["weight_hh_l0"].shape[1]
     trace = stack.run(model, x, losses.Loss("dh", dh=np.zeros((len(x), hidden))), backward=False)
     out = trace.layers[-1]["h"] if model.head is None else trace.output["y"]

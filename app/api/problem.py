@@ -366,14 +366,9 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
         params.pop(HEAD_PARAMS[0], None)
         params.pop(HEAD_PARAMS[1], None)
 
-    model = Model(
-        req.cell,
-        P.layers_from(params, req.num_layers),
-        P.head_from(params),
-        nonlinearity=config.nonlinearity if config is not None else (req.nonlinearity or "tanh"),
-        embedding=params.get(EMBEDDING),
-        softmax_head=config is not None and config.output_kind == "logits",
-    )
+    # A model made for this request runs as the request says: no softmax read-out of its own.
+    run_as = config if config is not None else RunConfig(nonlinearity=req.nonlinearity or "tanh")
+    model = run_as.model(req.cell, params, req.num_layers)
     return Problem(model, x, loss, h0, c0, params, tokens, vocab, req)
 
 
