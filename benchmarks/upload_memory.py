@@ -29,7 +29,7 @@ import httpx2
 import torch
 
 from benchmarks.common import machine, median
-from tests.api.test_upload_memory import TOKENS, make_checkpoint, memory, reset_peak, upload, warm_up
+from tests.api.test_upload_memory import TOKENS, make_checkpoint, measured_upload, memory, warm_up
 from tests.live_server import ServerProcess
 
 MIB = 2**20
@@ -42,13 +42,7 @@ def stored_bytes(data_dir: Path) -> int:
 
 
 def one_upload(server: ServerProcess, path: Path, data_dir: Path) -> dict[str, float]:
-    pid = server.proc.pid
-    exact = reset_peak(pid)
-    before = memory(pid)
-    t0 = time.perf_counter()
-    r = upload(server.url, path)
-    seconds = time.perf_counter() - t0
-    after = memory(pid)
+    r, before, after, seconds, exact = measured_upload(server, path)
     r.raise_for_status()
     model_id = r.json()["id"]
     blob = stored_bytes(data_dir)

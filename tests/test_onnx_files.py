@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import io
-import warnings
 
 import numpy as np
 import pytest
@@ -25,6 +23,7 @@ from app.nn import layouts, stack
 from app.nn.losses import Loss
 from app.nn.params import head_from, layers_from
 from app.nn.spec import EMBEDDING
+from tests.framework_files import onnx_export
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
@@ -69,25 +68,7 @@ class Net(nn.Module):
 
 
 def export(module: nn.Module, x, dynamo: bool, dynamic: bool = False) -> bytes:
-    module.eval()
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-    ):
-        warnings.simplefilter("ignore")
-        if dynamo:
-            shapes = None
-            if dynamic:
-                shapes = ({0: torch.export.Dim("batch"), 1: torch.export.Dim("steps")},)
-            program = torch.onnx.export(
-                module, (x,), dynamo=True, input_names=["x"], dynamic_shapes=shapes, verbose=False
-            )
-            return program.model_proto.SerializeToString()
-        buf = io.BytesIO()
-        axes = {"x": {0: "a0", 1: "a1"}} if dynamic else None
-        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], dynamic_axes=axes)
-        return buf.getvalue()
+    return onnx_export(module, x, dynamo, dynamic)
 
 
 def example(embedding: bool, batch_first: bool, steps: int = 5, batch: int = 2):

@@ -42,6 +42,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported anyw
 
 from app import parity
 from app.nn import layouts
+from tests.framework_files import onnx_export
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -360,28 +361,6 @@ ONNX_VARIANTS = {
     "2 layers + head": {"layers": 2, "head": OUT},
     "embedding + softmax head": {"layers": 1, "head": 5, "vocab": V, "softmax": True},
 }
-
-
-def onnx_export(net: nn.Module, example: torch.Tensor, dynamo: bool) -> bytes:
-    net.eval()
-    quiet = logging.getLogger("torch.onnx")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-        ):
-            warnings.simplefilter("ignore")
-            if dynamo:
-                program = torch.onnx.export(net, (example,), dynamo=True, input_names=["x"], verbose=False)
-                return program.model_proto.SerializeToString()
-            buf = io.BytesIO()
-            torch.onnx.export(net, (example,), buf, dynamo=False, input_names=["x"])
-            return buf.getvalue()
-    finally:
-        quiet.setLevel(level)
 
 
 @dataclass

@@ -220,35 +220,32 @@ def test_parity_says_why_when_the_framework_is_missing(monkeypatch):
     assert check == {"checked": False, "framework": "pytorch", "reason": "not checked: torch is not installed"}
 
 
-def test_parity_catches_a_wrong_number(monkeypatch):
-    """A framework that disagrees is reported with the size of the disagreement, not hidden."""
+def gru_checked_against(monkeypatch, change) -> dict:
+    """The parity check of a small GRU, with PyTorch's answer passed through `change` first."""
     params = {k: v.detach().numpy() for k, v in nn.GRU(2, 3).state_dict().items()}
-    source = ModelSource(params, "pytorch", "pytorch", "pt")
     real = parity.RUNNERS["pytorch"]
 
-    def off_by_a_little(*args):
+    def changed(*args):
         out, what = real(*args)
-        return out + 1e-3, what
+        return change(out.copy()), what
 
-    monkeypatch.setitem(parity.RUNNERS, "pytorch", off_by_a_little)
-    check = parity.check(source, b"", "gru", params, 1, RunConfig())
+    monkeypatch.setitem(parity.RUNNERS, "pytorch", changed)
+    return parity.check(ModelSource(params, "pytorch", "pytorch", "pt"), b"", "gru", params, 1, RunConfig())
+
+
+def test_parity_catches_a_wrong_number(monkeypatch):
+    """A framework that disagrees is reported with the size of the disagreement, not hidden."""
+    check = gru_checked_against(monkeypatch, lambda out: out + 1e-3)
     assert check["checked"] and check["max_abs_diff"] == pytest.approx(1e-3, rel=1e-6)
     assert check["matches"] is False and parity.describe(check).startswith("does NOT match PyTorch")
 
 
 def test_an_overflowing_framework_is_a_mismatch_not_a_perfect_match(monkeypatch):
-    params = {k: v.detach().numpy() for k, v in nn.GRU(2, 3).state_dict().items()}
-    source = ModelSource(params, "pytorch", "pytorch", "pt")
-    real = parity.RUNNERS["pytorch"]
-
-    def overflowing(*args):
-        out, what = real(*args)
-        out = out.copy()
+    def overflowing(out):
         out[3, 1] = np.inf
-        return out, what
+        return out
 
-    monkeypatch.setitem(parity.RUNNERS, "pytorch", overflowing)
-    check = parity.check(source, b"", "gru", params, 1, RunConfig())
+    check = gru_checked_against(monkeypatch, overflowing)
     assert check["checked"] and check["matches"] is False and check["max_abs_diff"] is None
     assert "inf or NaN" in check["reason"] and "does NOT match" in parity.describe(check)
 

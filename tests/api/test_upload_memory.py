@@ -81,6 +81,18 @@ def upload(url: str, path: Path, timeout: float = 300) -> httpx2.Response:
         )
 
 
+def measured_upload(server: ServerProcess, path: Path) -> tuple[httpx2.Response, dict, dict, float, bool]:
+    """(answer, memory before, memory after, seconds, whether the peak was reset first) of one
+    upload: the server's peak is reset, so VmHWM after is this upload's."""
+    pid = server.proc.pid
+    exact = reset_peak(pid)
+    before = memory(pid)
+    t0 = time.perf_counter()
+    r = upload(server.url, path)
+    seconds = time.perf_counter() - t0
+    return r, before, memory(pid), seconds, exact
+
+
 def warm_up(url: str, folder: Path) -> None:
     """A small upload of the same kind: the server imports torch (parity) and every code path once."""
     small = folder / "warm-up.pt"
@@ -115,13 +127,7 @@ def test_a_200_mb_checkpoint_uploads_holding_at_most_two_copies(server, checkpoi
     size = path.stat().st_size
     assert size > 200 * 10**6, size  # the issue's 200 MB file
 
-    pid = server.proc.pid
-    exact = reset_peak(pid)
-    before = memory(pid)
-    t0 = time.perf_counter()
-    r = upload(server.url, path)
-    seconds = time.perf_counter() - t0
-    after = memory(pid)
+    r, before, after, seconds, exact = measured_upload(server, path)
     assert r.status_code == 201, r.text[:2000]
 
     # Measured from the resident size before (with the peak reset, the peak is this upload's;

@@ -10,6 +10,7 @@ import pytest
 
 from app import model_files
 from app.nn import params as P
+from tests.framework_files import onnx_export
 from tests.web.conftest import SCREENSHOTS, take_screenshots
 
 pytestmark = pytest.mark.browser
@@ -142,16 +143,7 @@ def onnx_char_model(vocab: str) -> bytes:
         def forward(self, ids):
             return self.fc(self.lstm(self.embed(ids))[0])
 
-    buf = io.BytesIO()
-    torch.onnx.export(
-        CharModel(),
-        (torch.zeros(7, 1, dtype=torch.long),),
-        buf,
-        dynamo=False,
-        dynamic_axes={"ids": {0: "T"}},
-        input_names=["ids"],
-    )
-    return buf.getvalue()
+    return onnx_export(CharModel(), torch.zeros(7, 1, dtype=torch.long), dynamo=False, dynamic=True)
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
