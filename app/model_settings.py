@@ -20,7 +20,6 @@ import numpy as np
 from . import limits
 from .model_source import ModelSource
 from .nn.layouts import Imported
-from .nn.params import head_from, layers_from
 from .nn.rnn import NONLINEARITIES
 from .nn.spec import EMBEDDING
 from .nn.stack import Model
@@ -56,6 +55,7 @@ class RunConfig:
     output_steps: str = "all"  # all | last (the framework answers at the last step only)
     vocab: list[str] | None = None
     labels: list[str] | None = None
+    merge_mode: str = "concat"  # a bidirectional model's (Keras may sum, average or multiply)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,12 +63,12 @@ class RunConfig:
     def model(self, cell: str, params: dict[str, np.ndarray], num_layers: int) -> Model:
         """The engine's model of these parameters, run as this config says (the one place both
         the trace endpoints and the parity check build it)."""
-        return Model(
+        return Model.of(
             cell,
-            layers_from(params, num_layers),
-            head_from(params),
+            params,
+            num_layers,
+            self.merge_mode,
             nonlinearity=self.nonlinearity,
-            embedding=params.get(EMBEDDING),
             softmax_head=self.output_kind == "logits",
         )
 

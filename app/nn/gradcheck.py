@@ -11,14 +11,14 @@ stacked layers), and a plain D(1e-4) to truncation once activations saturate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import stack
 from .losses import Loss
-from .params import Head, LayerParams
-from .spec import EMBEDDING, HEAD_PARAMS, PARAM_KINDS, param_name
+from .params import Head
+from .spec import EMBEDDING, HEAD_PARAMS, param_name
 
 DEFAULT_EPS = 1e-3
 
@@ -70,9 +70,9 @@ def numeric_gradient(
 def tensors(model: stack.Model, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None) -> dict[str, np.ndarray]:
     """Every differentiable array by its API name (the arrays themselves, not copies)."""
     out: dict[str, np.ndarray] = {}
-    for k, p in enumerate(model.layers):
-        for kind in PARAM_KINDS:
-            out[param_name(kind, k)] = getattr(p, kind)
+    for slot, p in enumerate(model.layers):
+        for kind, arr in p.tensors().items():
+            out[param_name(kind, *divmod(slot, model.directions))] = arr
     if model.head is not None:
         out[HEAD_PARAMS[0]] = model.head.weight
         out[HEAD_PARAMS[1]] = model.head.bias
@@ -89,9 +89,9 @@ def tensors(model: stack.Model, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | 
 def analytic(trace: stack.Trace, model: stack.Model, c0_used: bool) -> dict[str, np.ndarray]:
     grads = trace.grads
     out: dict[str, np.ndarray] = {}
-    for k in range(model.num_layers):
-        for kind in PARAM_KINDS:
-            out[param_name(kind, k)] = grads[k][kind]
+    for slot, p in enumerate(model.layers):
+        for kind in p.tensors():
+            out[param_name(kind, *divmod(slot, model.directions))] = grads[slot][kind]
     if model.head is not None:
         out[HEAD_PARAMS[0]] = trace.output["grad_head.weight"]
         out[HEAD_PARAMS[1]] = trace.output["grad_head.bias"]
@@ -99,7 +99,8 @@ def analytic(trace: stack.Trace, model: stack.Model, c0_used: bool) -> dict[str,
         # check() hands the engine an embedding of the used rows only, in ascending id order.
         out[EMBEDDING] = trace.model_grads[EMBEDDING]
     else:
-        out["inputs"] = grads[0]["x"]
+        # Both directions of a bidirectional bottom layer read the inputs.
+        out["inputs"] = sum(grads[d]["x"] for d in range(model.directions))
     out["h0"] = np.stack([g["h0"] for g in grads])
     if c0_used:
         out["c0"] = np.stack([g["c0"] for g in grads])
@@ -127,20 +128,20 @@ def check(
         rows, x = np.unique(np.asarray(x, dtype=np.int64), return_inverse=True)
         embedding = model.embedding[rows].copy()
     # Private copies: the check perturbs them in place.
-    model = stack.Model(
-        model.cell,
-        [LayerParams(*(getattr(p, k).copy() for k in PARAM_KINDS)) for p in model.layers],
+    model = replace(
+        model,
+        layers=[p.copy() for p in model.layers],
         # A head the loss does not read has no gradient to check.
-        Head(model.head.weight.copy(), model.head.bias.copy()) if model.head is not None and loss.uses_head else None,
-        model.hold_forget,
-        model.nonlinearity,
-        embedding,
+        head=Head(model.head.weight.copy(), model.head.bias.copy())
+        if model.head is not None and loss.uses_head
+        else None,
+        embedding=embedding,
     )
     x = np.array(x, dtype=np.int64 if embedding is not None else np.float64)
-    shape = (model.num_layers, model.hidden_size)
-    h0 = np.zeros(shape) if h0 is None else np.array(h0, dtype=np.float64)
+    h0 = np.zeros((model.slots, model.state_size)) if h0 is None else np.array(h0, dtype=np.float64)
     uses_c = model.cell == "lstm"
-    c0 = (np.zeros(shape) if c0 is None else np.array(c0, dtype=np.float64)) if uses_c else None
+    c_shape = (model.slots, model.hidden_size)
+    c0 = (np.zeros(c_shape) if c0 is None else np.array(c0, dtype=np.float64)) if uses_c else None
 
     trace = stack.run(model, x, loss, h0, c0, stop=stop)
     exact = analytic(trace, model, uses_c)

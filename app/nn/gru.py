@@ -23,7 +23,8 @@ def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray) -> Arrays:
     steps, hidden = x.shape[0], p.hidden_size
     h2 = 2 * hidden
     xp = x @ p.weight_ih.T
-    xp += p.bias_ih
+    if p.bias_ih is not None:  # a bias-free layer adds none (b_hn included)
+        xp += p.bias_ih
     act = np.empty((steps, 3 * hidden))  # r | z | n
     hn = np.empty((steps, hidden))  # W_hn h_{t-1} + b_hn, kept for the backward pass
     h = np.empty((steps, hidden))
@@ -31,7 +32,8 @@ def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray) -> Arrays:
     h_prev = h0
     for t in range(steps):
         hp = h_prev @ w_hh_t
-        hp += p.bias_hh
+        if p.bias_hh is not None:
+            hp += p.bias_hh
         act_t = act[t]
         np.add(xp[t, :h2], hp[:h2], out=act_t[:h2])
         sigmoid(act_t[:h2], out=act_t[:h2])
@@ -83,7 +85,7 @@ def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray) -
         np.dot(dhp_t, w_hh, out=out)
         out += dh_t * z[t]
 
-    return {
+    grads = {
         "x": dxp @ p.weight_ih,
         "r": dxp[:, h2:] * hn,
         "z": dh * (h_prev - n),
@@ -94,6 +96,8 @@ def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray) -
         "h0": dh0,
         "weight_ih": dxp.T @ x,
         "weight_hh": dhp.T @ h_prev,
-        "bias_ih": dxp.sum(axis=0),
-        "bias_hh": dhp.sum(axis=0),
     }
+    if p.bias_ih is not None:
+        grads["bias_ih"] = dxp.sum(axis=0)
+        grads["bias_hh"] = dhp.sum(axis=0)
+    return grads

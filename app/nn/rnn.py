@@ -21,7 +21,8 @@ def _relu(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 def forward(p: LayerParams, x: np.ndarray, h0: np.ndarray, nonlinearity: str = "tanh") -> Arrays:
     steps, hidden = x.shape[0], p.hidden_size
     a = x @ p.weight_ih.T
-    a += p.bias_ih + p.bias_hh
+    if p.bias_ih is not None:  # a bias-free layer adds none
+        a += p.bias_ih + p.bias_hh
     h = np.empty((steps, hidden))
     w_hh_t = p.weight_hh.T
     act = np.tanh if nonlinearity == "tanh" else _relu
@@ -47,8 +48,7 @@ def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray, n
         dh_t = np.add(dh_above[t], h_from_next[t], out=dh[t])
         np.multiply(dh_t, da_per_dh[t], out=da[t])
         np.dot(da[t], w_hh, out=h_from_next[t - 1] if t else dh0)
-    db = da.sum(axis=0)
-    return {
+    grads = {
         "x": da @ p.weight_ih,
         "a": da,
         "h": dh,
@@ -57,6 +57,8 @@ def backward(p: LayerParams, tr: Arrays, h0: np.ndarray, dh_above: np.ndarray, n
         "h0": dh0,
         "weight_ih": da.T @ x,
         "weight_hh": da.T @ h_prev,
-        "bias_ih": db,
-        "bias_hh": db.copy(),
     }
+    if p.bias_ih is not None:
+        grads["bias_ih"] = da.sum(axis=0)
+        grads["bias_hh"] = grads["bias_ih"].copy()
+    return grads

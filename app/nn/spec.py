@@ -106,12 +106,13 @@ def catalogue() -> dict[str, dict[str, object]]:
     }
 
 
-PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+PARAM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # biases absent in a bias-free layer
+PROJECTION = "weight_hr"  # an LSTM's projection (PyTorch's proj_size): P x H
 HEAD_PARAMS = ("head.weight", "head.bias")
 # A model that takes token ids: its embedding table (V x D), the same orientation in every framework.
 EMBEDDING = "embedding.weight"
 
 
-def param_name(kind: str, layer: int) -> str:
-    """PyTorch's state-dict name, e.g. weight_ih_l0."""
-    return f"{kind}_l{layer}"
+def param_name(kind: str, layer: int, direction: int = 0) -> str:
+    """PyTorch's state-dict name, e.g. weight_ih_l0, or weight_ih_l0_reverse for direction 1."""
+    return f"{kind}_l{layer}" + ("_reverse" if direction else "")

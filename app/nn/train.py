@@ -13,8 +13,8 @@ import numpy as np
 
 from . import stack, tasks
 from .losses import NO_CLASS, Loss
-from .params import Head, LayerParams, head_from, init_head, init_params, layers_from
-from .spec import HEAD_PARAMS, PARAM_KINDS, param_name
+from .params import Head, LayerParams, init_head, init_params
+from .spec import EMBEDDING, HEAD_PARAMS, param_name
 from .text import encode
 
 TASKS = ("text", *tasks.TASKS)  # text, and every task of the registry
@@ -118,13 +118,22 @@ def init_model(settings: Settings, data: TaskData) -> dict[str, np.ndarray]:
 
 
 def _model(cell: str, params: dict[str, np.ndarray], num_layers: int) -> stack.Model:
-    return stack.Model(cell, layers_from(params, num_layers), head_from(params))
+    return stack.Model.of(cell, params, num_layers)
 
 
-def gradients(trace: stack.Trace, num_layers: int) -> dict[str, np.ndarray]:
-    out = {param_name(kind, k): trace.grads[k][kind] for k in range(num_layers) for kind in PARAM_KINDS}
+def gradients(trace: stack.Trace, model: stack.Model) -> dict[str, np.ndarray]:
+    """dL/d every parameter by its PyTorch name (an embedding's as the whole table)."""
+    out = {
+        param_name(kind, *divmod(slot, model.directions)): trace.grads[slot][kind]
+        for slot, p in enumerate(model.layers)
+        for kind in p.tensors()
+    }
     out[HEAD_PARAMS[0]] = trace.output["grad_head.weight"]
     out[HEAD_PARAMS[1]] = trace.output["grad_head.bias"]
+    if model.embedding is not None:
+        table = np.zeros_like(model.embedding)
+        table[trace.model_grads["embedding.rows"]] = trace.model_grads[EMBEDDING]
+        out[EMBEDDING] = table
     return out
 
 
@@ -151,7 +160,7 @@ def batch_gradient(
             raise Stopped
         trace = stack.run(model, x, target)
         loss += trace.loss
-        for k, g in gradients(trace, num_layers).items():
+        for k, g in gradients(trace, model).items():
             total[k] += g
     n = len(batch.x)
     return loss / n, {k: v / n for k, v in total.items()}
