@@ -1,17 +1,19 @@
 """Every size limit the service enforces, in one place (the API, the docs and the page read these).
 
-The sizes the project promises to accept: T = 500 steps, H = 256 units, 4 layers (each on
-its own, and T = 500 with H = 256 on one layer with `precision` set).  The caps beyond
-them are there so one request cannot exhaust the memory, time or bandwidth of the server.
+The sizes the project promises to accept: T = 1000 steps, H = 1024 units, 4 layers, both
+directions, vocabularies and head outputs of 65,536 (each on its own; together as far as
+MAX_WORK and MAX_HEAD_WORK allow, e.g. a 2-layer H = 512 character model or an H = 256
+model of a 30,000-word vocabulary over 200 steps).  The caps beyond them are there so one
+request cannot exhaust the memory, time or bandwidth of the server.
 """
 
 from __future__ import annotations
 
 MAX_STEPS = 1000  # timesteps T
-MAX_HIDDEN = 256  # hidden units H
+MAX_HIDDEN = 1024  # hidden units H (and an LSTM's proj_size P < H)
 MAX_LAYERS = 4
-MAX_INPUT_SIZE = 256  # features D per step (or distinct characters of a text)
-MAX_OUTPUT_SIZE = 256  # head outputs O (regression targets or classes)
+MAX_INPUT_SIZE = 1024  # features D per step (an embedding's width, or distinct characters of a text)
+MAX_OUTPUT_SIZE = 65_536  # head outputs O (regression targets or classes: a word model's vocabulary)
 MAX_TEXT_CHARS = MAX_STEPS + 1  # a text of n characters gives T = n - 1 steps
 MAX_SEED = 2**32 - 1
 # |forget_bias|: sigmoid(100) is 1 to float64's precision, so a larger bias says nothing new.
@@ -22,9 +24,19 @@ MAX_RECURRENT_SCALE = 100
 MAX_COPY_DELAY = 100
 MAX_PRECISION = 17  # significant digits; 17 round-trips any float64
 
-# T * H * layers: bounds memory (about 30 float64 arrays of T x H per layer) and time.
-# 500 x 256 x 4 fits, so the promised sizes are accepted together too.
-MAX_WORK = 524_288
+# T * H * layers * directions: bounds memory (about 30 float64 arrays of T x H per layer and
+# direction: 250 MB at the cap) and time. 1000 x 1024 x 1 fits, 500 x 256 x 4 x 2 and
+# 200 x 512 x 2 layers too.
+MAX_WORK = 1_048_576
+# T * O: the head's logits, probabilities and their gradient are three T x O float64 arrays
+# (200 MB at the cap). 200 steps over 30,000 words fits; 1000 steps over 8,192 classes too.
+MAX_HEAD_WORK = 8_388_608
+# Top-k: with more outputs than TOP_K_FULL_OUTPUTS the response carries each step's k most
+# likely outputs and the target's probability and gradient, not T x O matrices, unless the
+# request asks for them (`full_output`).
+DEFAULT_TOP_K = 5
+MAX_TOP_K = 100
+TOP_K_FULL_OUTPUTS = 256
 # Estimated size of the JSON response before it is built.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Request bodies larger than this are refused with 413 before they are parsed (every route
@@ -66,15 +78,18 @@ MAX_HEAVY_QUEUE = 16
 MAX_LIGHT_QUEUE = 64
 
 # JSON bodies: the most lists/objects and values any accepted request can hold, counted
-# from the raw bytes ('[' + '{' and ',') before parsing.  The largest request gives every
-# tensor of MAX_LAYERS LSTM layers (4 blocks: 8H weight rows + 2 bias lists per layer), the
-# head, and T x D inputs, T x H dh, T x O targets, h0 and c0; the slack covers the keys,
-# strings (a training text's commas) and small fields.
-_MAX_ROWS = MAX_LAYERS * (8 * MAX_HIDDEN + 2) + MAX_OUTPUT_SIZE + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
+# from the raw bytes ('[' + '{' and ',') before parsing.  Weights sent inline are sized for a
+# JSON body (a 4-layer LSTM of 256 units with a head of 256 outputs); larger models come as a
+# file (POST /api/models) and are named by `model_id`.  The budget is that model's tensors
+# (4 blocks: 8H weight rows + 2 bias lists per layer), and T x D inputs, T x H dh (at the
+# largest H), T x O targets, h0 and c0; the slack covers the keys, strings (a training
+# text's commas) and small fields.
+_JSON_HIDDEN = _JSON_INPUTS = _JSON_OUTPUTS = 256
+_MAX_ROWS = MAX_LAYERS * (8 * _JSON_HIDDEN + 2) + _JSON_OUTPUTS + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
 _MAX_NUMBERS = (
-    MAX_LAYERS * 4 * MAX_HIDDEN * (max(MAX_INPUT_SIZE, MAX_HIDDEN) + MAX_HIDDEN + 2)
-    + MAX_OUTPUT_SIZE * (MAX_HIDDEN + 1)
-    + MAX_STEPS * (MAX_INPUT_SIZE + MAX_HIDDEN + MAX_OUTPUT_SIZE)
+    MAX_LAYERS * 4 * _JSON_HIDDEN * (max(_JSON_INPUTS, _JSON_HIDDEN) + _JSON_HIDDEN + 2)
+    + _JSON_OUTPUTS * (_JSON_HIDDEN + 1)
+    + MAX_STEPS * (_JSON_INPUTS + MAX_HIDDEN + _JSON_OUTPUTS)
     + 2 * MAX_LAYERS * MAX_HIDDEN
 )
 MAX_JSON_CONTAINERS = 2 * _MAX_ROWS + 10_000
@@ -96,20 +111,16 @@ KEEP_ALIVE_SECONDS = 5
 # An embedding's rows (tokens of a vocabulary); its numbers count towards MAX_UPLOAD_ELEMENTS.
 MAX_VOCAB = 65_536
 
-# Tensors in one weight file: four layers of four tensors, a head, and some slack.
-MAX_UPLOAD_TENSORS = 4 * 4 + 2 + 16
-# Numbers in the largest model the engine accepts: an embedding of MAX_VOCAB rows of
-# MAX_INPUT_SIZE, MAX_LAYERS LSTM layers (the widest cell: 4 blocks) of MAX_HIDDEN units,
-# and a head of MAX_OUTPUT_SIZE outputs: 16.8M + 2.1M + 66K = 18.9M.
-_MAX_MODEL_NUMBERS = (
-    MAX_VOCAB * MAX_INPUT_SIZE
-    + 4 * MAX_HIDDEN * (MAX_INPUT_SIZE + MAX_HIDDEN + 2)
-    + (MAX_LAYERS - 1) * 4 * MAX_HIDDEN * (2 * MAX_HIDDEN + 2)
-    + MAX_OUTPUT_SIZE * (MAX_HIDDEN + 1)
-)
-# Numbers in one weight file (in a checkpoint: in the state_dict read): that model, and 1M
-# for tensors the layout then names and refuses (a stray buffer, a second head).
-MAX_UPLOAD_ELEMENTS = _MAX_MODEL_NUMBERS + 2**20
+# Tensors in one weight file: four layers, two directions, five tensors each (a projection's
+# W_hr beside the four), an embedding, a head, and some slack.
+MAX_UPLOAD_TENSORS = MAX_LAYERS * 2 * 5 + 3 + 16
+# Numbers in one model (in a checkpoint: in the state_dict read): 64 Mi, 512 MiB as the
+# float64 the engine computes in (a float32 file of 256 MiB). Each size on its own fits
+# (an embedding of 65,536 x 1024 is 64 Mi alone), but not every largest size at once: four
+# bidirectional layers of 1024 units, an embedding of 65,536 x 1024 and a head of 65,536
+# outputs would be 290 Mi numbers (2.3 GB), more than a local tool should hold per model.
+# A word model of 30,000 words (embedding and head of 256) with 2 layers of 512 units is 20 Mi.
+MAX_UPLOAD_ELEMENTS = 2**26
 # Bytes of an upload (the request body of POST /api/models; every other route keeps
 # MAX_BODY_BYTES).  The largest file a user brings for that model is a training checkpoint:
 # torch.save of its state_dict and Adam's two moments, three numbers per parameter, which in

@@ -13,6 +13,7 @@ import numpy as np
 from .. import limits
 from ..model_settings import RunConfig
 from ..nn import params as P
+from ..nn.architecture import Architecture, read
 from ..nn.losses import NO_CLASS, Loss
 from ..nn.spec import EMBEDDING, HEAD_PARAMS, SPECS, missing_part
 from ..nn.stack import Model
@@ -27,6 +28,7 @@ class Problem:
     """Everything one run needs, in numpy."""
 
     model: Model
+    arch: Architecture
     x: np.ndarray  # T x D numbers, or T token ids when the model has an embedding
     loss: Loss
     h0: np.ndarray | None
@@ -148,25 +150,59 @@ def _token_ids(ids: list[int], vocab: list[str] | None, table: np.ndarray | None
     return x, [vocab[t] for t in ids] if vocab is not None else None, vocab
 
 
-def _state(rows: list[list[float]] | None, name: str, shape: tuple[int, int]) -> np.ndarray | None:
+def _state(rows: list[list[float]] | None, name: str, shape: tuple[int, int], rows_are: str) -> np.ndarray | None:
     if rows is None:
         return None
     arr = _matrix(rows, (name,), name)
-    _check_shape(arr, shape, (name,), name, " (num_layers x hidden_size)")
+    _check_shape(arr, shape, (name,), name, f" ({rows_are})")
     return arr
 
 
-def _weights(req: TraceRequest, input_size: int) -> dict[str, np.ndarray]:
-    shapes = P.expected_shapes(req.cell, input_size, req.hidden_size, req.num_layers)
+def _states(req: TraceRequest, arch: Architecture) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """h0 and c0: one row per (layer, direction) in PyTorch's order; h0's rows are P wide with a projection."""
+    slots = "num_layers x 2 (forward, reverse of each layer)" if arch.bidirectional else "num_layers"
+    h_width = "proj_size" if arch.proj_size else "hidden_size"
+    h0 = _state(req.h0, "h0", (arch.slots, arch.state_size), f"{slots} rows of {h_width}")
+    c0 = _state(req.c0, "c0", (arch.slots, arch.hidden_size), f"{slots} rows of hidden_size")
+    return h0, c0
+
+
+def architecture(req: TraceRequest) -> Architecture:
+    """The request's stack, its settings checked against each other."""
+    if req.proj_size and req.cell != "lstm":
+        raise FieldError(("proj_size",), f"proj_size applies to the LSTM only; a {req.cell} has no projection")
+    if req.proj_size >= req.hidden_size:
+        raise FieldError(
+            ("proj_size",), f"proj_size is {req.proj_size}; it must be below hidden_size ({req.hidden_size})"
+        )
+    if req.merge_mode != "concat" and not req.bidirectional:
+        raise FieldError(("merge_mode",), "merge_mode applies to a bidirectional model; set bidirectional too")
+    return Architecture(
+        req.cell, req.hidden_size, req.num_layers, req.bidirectional, req.proj_size, req.bias, req.merge_mode
+    )
+
+
+def _weights(req: TraceRequest, arch: Architecture, input_size: int) -> dict[str, np.ndarray]:
+    shapes = arch.shapes(input_size)
     if req.weights is None:
-        return P.init_params(req.cell, input_size, req.hidden_size, req.num_layers, req.seed)
+        return P.init_params(req.cell, input_size, req.hidden_size, req.num_layers, req.seed, arch)
     given = req.weights
     for name in given:
         if name not in shapes and name not in HEAD_PARAMS and name != EMBEDDING:
+            kind = " ".join(
+                w
+                for w, on in (
+                    ("bidirectional", arch.bidirectional),
+                    (f"projected (proj_size {arch.proj_size})", arch.proj_size),
+                    ("bias-free", not arch.bias),
+                )
+                if on
+            )
             raise FieldError(
                 ("weights", name),
-                f"unknown tensor {name!r}; a {req.num_layers}-layer {req.cell} has {', '.join(shapes)} "
-                f"(and optionally {', '.join(HEAD_PARAMS)}, and {EMBEDDING} for token ids)",
+                f"unknown tensor {name!r}; a {req.num_layers}-layer {kind + ' ' if kind else ''}{req.cell} has "
+                f"{', '.join(shapes)} (and optionally {', '.join(HEAD_PARAMS)}, and {EMBEDDING} for token ids)"
+                + (_hint_for(name) or ""),
             )
     missing = [n for n in shapes if n not in given]
     if missing:
@@ -180,21 +216,40 @@ def _weights(req: TraceRequest, input_size: int) -> dict[str, np.ndarray]:
         arr = _matrix(value, loc, name) if value and isinstance(value[0], list) else np.array(value, dtype=np.float64)
         if name in shapes:
             why = f" ({len(blocks)} blocks {','.join(blocks)} of hidden_size {req.hidden_size})"
+            if name.startswith("weight_hr"):
+                why = " (proj_size x hidden_size)"
             _check_shape(arr, shapes[name], loc, name, why)
         out[name] = arr
     return out
 
 
+def _hint_for(name: str) -> str | None:
+    """Which request setting a tensor name of another architecture needs."""
+    if name.endswith("_reverse"):
+        return "; a reverse direction's tensors need `bidirectional: true`"
+    if name.startswith("weight_hr"):
+        return "; a projection needs `proj_size`"
+    if name.startswith("bias_"):
+        return "; `bias: false` is set, so the layers have no biases"
+    return None
+
+
 def _loss(
-    req: TraceRequest, params: dict[str, np.ndarray], x: np.ndarray, next_ids: np.ndarray | None, vocab, default
+    req: TraceRequest,
+    arch: Architecture,
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    next_ids: np.ndarray | None,
+    vocab,
+    default,
 ) -> Loss:
     spec = req.loss or default
-    steps, hidden = x.shape[0], req.hidden_size
+    steps, width = x.shape[0], arch.output_size
     if isinstance(spec, DhLoss):
         if spec.dh is None:
-            return Loss("dh", dh=np.ones((steps, hidden)))
+            return Loss("dh", dh=np.ones((steps, width)))
         dh = _matrix(spec.dh, ("loss", "dh"), "loss.dh")
-        _check_shape(dh, (steps, hidden), ("loss", "dh"), "loss.dh", " (steps x hidden_size)")
+        _check_shape(dh, (steps, width), ("loss", "dh"), "loss.dh", " (steps x the top layer's output width)")
         return Loss("dh", dh=dh)
 
     head_rows = params[HEAD_PARAMS[0]].shape[0] if HEAD_PARAMS[0] in params else None
@@ -261,13 +316,23 @@ def _stored(req: TraceRequest, store: ModelStore) -> tuple[TraceRequest, dict[st
     params = store.params(req.model_id) if record is not None else None
     if record is None or params is None:
         raise FieldError(("model_id",), f"no saved model {req.model_id}", status=404)
-    own = {"cell": record.cell, "hidden_size": record.hidden_size, "num_layers": record.num_layers}
+    config = RunConfig.from_meta(record.meta)
+    arch = read(record.cell, params, record.num_layers, config.merge_mode)
+    own = {
+        "cell": record.cell,
+        "hidden_size": record.hidden_size,
+        "num_layers": record.num_layers,
+        "bidirectional": arch.bidirectional,
+        "merge_mode": arch.merge_mode,
+        "proj_size": arch.proj_size,
+        "bias": arch.bias,
+    }
     for name, value in own.items():
         if name in req.model_fields_set and getattr(req, name) != value:
             raise FieldError(
                 (name,), f"{name} is {getattr(req, name)!r} but the saved model has {value!r}; leave it out"
             )
-    return req.model_copy(update=own), params, RunConfig.from_meta(record.meta)
+    return req.model_copy(update=own), params, config
 
 
 def refuse_settings_it_lacks(cell: str, given: list[str], loc: tuple = ()) -> None:
@@ -309,15 +374,18 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
     if req.model_id is not None:
         req, stored, config = _stored(req, store)
     table = stored.get(EMBEDDING) if stored is not None else _given_embedding(req)
+    arch = architecture(req)
     x, tokens, vocab = _inputs(req, config, table)
     steps = x.shape[0]
     input_size = table.shape[1] if table is not None else x.shape[1]
-    work = steps * req.hidden_size * req.num_layers
+    work = steps * req.hidden_size * req.num_layers * arch.directions
     if work > limits.MAX_WORK:
+        dirs = " x 2 directions" if arch.bidirectional else ""
         raise FieldError(
             ("hidden_size",),
-            f"steps x hidden_size x num_layers = {steps} x {req.hidden_size} x {req.num_layers} = {work}; "
-            f"at most {limits.MAX_WORK} (over by {work - limits.MAX_WORK})",
+            f"steps x hidden_size x num_layers{dirs} = {steps} x {req.hidden_size} x {req.num_layers}"
+            f"{' x 2' if dirs else ''} = {work}; at most {limits.MAX_WORK} (over by {work - limits.MAX_WORK}), "
+            "which bounds the memory a run holds: shorten the sequence or use a smaller model",
         )
     if req.nonlinearity is not None and req.cell != "rnn":
         raise FieldError(("nonlinearity",), f"nonlinearity applies to the RNN only; a {req.cell} has gates")
@@ -330,12 +398,12 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
     refuse_settings_it_lacks(
         req.cell, [n for n, v in (("forget_bias", req.forget_bias != 0.0), ("c0", req.c0 is not None)) if v]
     )
-    state_shape = (req.num_layers, req.hidden_size)
-    h0 = _state(req.h0, "h0", state_shape)
-    c0 = _state(req.c0, "c0", state_shape)
+    if req.forget_bias != 0.0 and not arch.bias:
+        raise FieldError(("forget_bias",), "forget_bias is added to bias_ih, and this model has no biases (bias false)")
+    h0, c0 = _states(req, arch)
 
     if stored is None:
-        params = _weights(req, input_size)
+        params = _weights(req, arch, input_size)
     else:
         params = stored
         expected = params["weight_ih_l0"].shape[1]
@@ -346,30 +414,42 @@ def build(req: TraceRequest, store: ModelStore) -> Problem:
             )
     if req.cell == "lstm":
         P.add_forget_bias(params, req.num_layers, req.forget_bias)
-    loss = _loss(req, params, x, _next_ids(req, x, tokens, vocab), vocab, _default_loss(req, params, config, vocab))
+    loss = _loss(
+        req, arch, params, x, _next_ids(req, x, tokens, vocab), vocab, _default_loss(req, params, config, vocab)
+    )
     if loss.uses_head:
         if HEAD_PARAMS[0] in params:
             _check_shape(
                 params[HEAD_PARAMS[0]],
-                (loss.num_classes, req.hidden_size),
+                (loss.num_classes, arch.output_size),
                 ("weights", HEAD_PARAMS[0]),
                 HEAD_PARAMS[0],
-                " (outputs x hidden_size)",
+                " (outputs x the top layer's output width)",
             )
             _check_shape(
                 params[HEAD_PARAMS[1]], (loss.num_classes,), ("weights", HEAD_PARAMS[1]), HEAD_PARAMS[1], " (outputs)"
             )
         else:
-            params.update(P.init_head(req.hidden_size, loss.num_classes, req.seed))
+            params.update(P.init_head(arch.output_size, loss.num_classes, req.seed))
     elif stored is None and req.weights is None:
         # A model made for this request has no head unless its loss reads one.
         params.pop(HEAD_PARAMS[0], None)
         params.pop(HEAD_PARAMS[1], None)
 
+    head_rows = params[HEAD_PARAMS[0]].shape[0] if HEAD_PARAMS[0] in params else 0
+    if head_rows and steps * head_rows > limits.MAX_HEAD_WORK:
+        raise FieldError(
+            ("text" if req.text is not None else "tokens" if req.tokens is not None else "inputs",),
+            f"steps x head outputs = {steps} x {head_rows} = {steps * head_rows}; at most {limits.MAX_HEAD_WORK} "
+            f"(the head's logits, probabilities and gradient are each a steps x outputs array): shorten the sequence "
+            f"to at most {limits.MAX_HEAD_WORK // head_rows} steps",
+        )
     # A model made for this request runs as the request says: no softmax read-out of its own.
-    run_as = config if config is not None else RunConfig(nonlinearity=req.nonlinearity or "tanh")
+    run_as = (
+        config if config is not None else RunConfig(nonlinearity=req.nonlinearity or "tanh", merge_mode=req.merge_mode)
+    )
     model = run_as.model(req.cell, params, req.num_layers)
-    return Problem(model, x, loss, h0, c0, params, tokens, vocab, req)
+    return Problem(model, arch, x, loss, h0, c0, params, tokens, vocab, req)
 
 
 def _given_embedding(req: TraceRequest) -> np.ndarray | None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import limits
+from ..nn.architecture import MERGE_MODES
 from ..nn.spec import CELLS
 
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -97,6 +98,27 @@ class TraceRequest(BaseModel):
         None,
         description="RNN only: h_t = tanh(a_t) (the default, PyTorch's) or relu(a_t). A saved model's own applies.",
     )
+    bidirectional: bool = Field(
+        False,
+        description="Each layer also runs a reverse direction (weights `weight_ih_l{k}_reverse`, ...) over the "
+        "sequence from its end; the next layer (and the head) reads both directions' h, merged by `merge_mode`.",
+    )
+    merge_mode: Literal[MERGE_MODES] = Field(  # type: ignore[valid-type]
+        "concat",
+        description="How a bidirectional layer's two h become its output: concat (PyTorch; side by side), sum, "
+        "ave or mul (Keras' Bidirectional merge modes).",
+    )
+    proj_size: Int = Field(
+        0,
+        ge=0,
+        lt=limits.MAX_HIDDEN,
+        description="LSTM only (PyTorch's proj_size): h_t = W_hr (o * tanh c_t) has proj_size numbers "
+        "(weights `weight_hr_l{k}`, proj_size x hidden_size), and W_hh reads that h. 0: no projection.",
+    )
+    bias: bool = Field(
+        True,
+        description="False: the layers have no biases at all (PyTorch's bias=False): give no bias tensors.",
+    )
     inputs: Matrix | None = Field(None, description="T x D numbers. Give exactly one of inputs, text and tokens.")
     text: str | None = Field(
         None,
@@ -129,6 +151,18 @@ class TraceRequest(BaseModel):
     precision: Int | None = Field(
         None, ge=1, le=limits.MAX_PRECISION, description="Significant digits of every number in the response."
     )
+    top_k: Int = Field(
+        limits.DEFAULT_TOP_K,
+        ge=1,
+        le=limits.MAX_TOP_K,
+        description="With a softmax read-out: each step's k most likely outputs (`output.top_k`).",
+    )
+    full_output: bool | None = Field(
+        None,
+        description=f"The head's whole T x O matrices (y, probs, grad_y) and its weight gradients. Default: "
+        f"only with at most {limits.TOP_K_FULL_OUTPUTS} outputs; beyond, `output.top_k` and `output.target` "
+        "carry what a reader needs.",
+    )
     return_params: bool = Field(False, description="Include the parameters used, PyTorch-named.")
     fields: list[str] | None = Field(
         None,
@@ -137,13 +171,30 @@ class TraceRequest(BaseModel):
     )
 
 
+class TopK(BaseModel):
+    ids: list[list[int]] = Field(description="T x k output indices, most likely first.")
+    probs: Matrix = Field(description="T x k probabilities of those outputs.")
+
+
+class TargetOutput(BaseModel):
+    ids: list[int] = Field(description="Each step's target class (-1: not scored).")
+    probs: list[float | None] = Field(description="p(target) per step (null where not scored).")
+    grad_y: list[float | None] | None = Field(
+        None, description="From /api/backward: dL/dy at the target's output per step (null where not scored)."
+    )
+
+
 class Output(BaseModel):
-    """The head's read-out and, from /api/backward, its gradients."""
+    """The head's read-out and, from /api/backward, its gradients (the whole matrices with
+    `full_output`, by default for at most TOP_K_FULL_OUTPUTS outputs)."""
 
     model_config = ConfigDict(extra="allow")
-    y: Matrix
+    full: bool = Field(description="Whether y, probs and grad_y are the whole T x O matrices.")
+    y: Matrix | None = None
     probs: Matrix | None = None
     grad_y: Matrix | None = None
+    top_k: TopK | None = None
+    target: TargetOutput | None = None
 
 
 class TraceResponse(BaseModel):
@@ -162,8 +213,18 @@ class TraceResponse(BaseModel):
     )
     loss_kind: Literal["dh", "mse", "cross_entropy"]
     loss: float
+    bidirectional: bool = False
+    merge_mode: str = "concat"
+    proj_size: int = 0
+    bias: bool = True
+    output_size: int = Field(
+        description="Numbers each layer hands up (2 x h's width for a concatenated bidirectional layer)."
+    )
     layers: list[dict[str, Any]] = Field(
-        description="Bottom to top. Each: the forward arrays (T x width) and, from /api/backward, `grad`."
+        description='Bottom to top. Each has `direction`: "forward", with the forward arrays (T x width) and, from '
+        '/api/backward, `grad`; or "bidirectional", with `forward` and `reverse` (each with its arrays and `grad`, '
+        "rows by input position: row t of the reverse direction is its state after reading x_t, from the end; its "
+        "`h_from_next` at t came from position t-1), `h` (the merged output) and `grad.x` (both directions' sum)."
     )
     output: Output | None = None
     grad: dict[str, Any] | None = Field(

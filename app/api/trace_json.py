@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 
 from .. import limits
-from ..nn.spec import EMBEDDING, PARAM_KINDS, SPECS
+from ..nn.architecture import DIRECTIONS
+from ..nn.losses import NO_CLASS
+from ..nn.spec import EMBEDDING, SPECS
 from ..nn.stack import Trace
 from .errors import FieldError
 from .numbers import prepare
@@ -21,10 +23,20 @@ def _selected(names, fields: set[str] | None) -> list[str]:
     return [n for n in names if not n.startswith("_") and (fields is None or n in fields)]
 
 
+# With a projection the LSTM records m = o * tanh(c), what W_hr projects to h.
+PROJECTED = ("m",)
+
+
+def array_names(req: TraceRequest) -> tuple[str, ...]:
+    """The per-step arrays this request's layers record, in the order the API lists them."""
+    names = SPECS[req.cell].array_names()
+    return names + PROJECTED if req.proj_size else names
+
+
 def check_fields(req: TraceRequest) -> set[str] | None:
     if req.fields is None:
         return None
-    known = SPECS[req.cell].array_names()
+    known = array_names(req)
     for k, name in enumerate(req.fields):
         if name not in known:
             raise FieldError(
@@ -33,29 +45,56 @@ def check_fields(req: TraceRequest) -> set[str] | None:
     return set(req.fields)
 
 
+def _width(prob: Problem, name: str, layer: int) -> int:
+    """Numbers per step of one direction's array `name` in `layer`."""
+    arch = prob.arch
+    if name == "x":
+        return prob.input_size if layer == 0 else arch.output_size
+    if name == "a":
+        return arch.hidden_size * SPECS[arch.cell].num_blocks
+    if name in ("h", "h_from_above", "h_from_next"):
+        return arch.state_size
+    return arch.hidden_size
+
+
+def full_output(prob: Problem) -> bool:
+    """Whether the head's whole T x O matrices are sent (see TraceRequest.full_output)."""
+    req = prob.request
+    if req.full_output is not None:
+        return req.full_output
+    head = prob.model.head
+    return head is None or head.bias.size <= limits.TOP_K_FULL_OUTPUTS
+
+
 def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     """Numbers the response will hold, known before any maths is done."""
-    req = prob.request
+    req, arch = prob.request, prob.arch
     spec = SPECS[req.cell]
     fields = check_fields(req)
-    steps, hidden = prob.steps, req.hidden_size
-    per_layer = 0
-    for name in _selected(spec.array_names(), fields):
-        width = prob.input_size if name == "x" else hidden * (spec.num_blocks if name == "a" else 1)
-        in_forward = name in spec.forward
-        per_layer += steps * width * ((1 if in_forward else 0) + (1 if with_grad else 0))
-    total = per_layer * req.num_layers
+    steps = prob.steps
+    total = 0
+    for layer in range(arch.num_layers):
+        for name in _selected(array_names(req), fields):
+            in_forward = name in spec.forward or name in PROJECTED
+            per_step = _width(prob, name, layer) * ((1 if in_forward else 0) + (1 if with_grad else 0))
+            total += steps * per_step * arch.directions
+        if arch.bidirectional:
+            total += steps * (arch.output_size + (_width(prob, "x", layer) if with_grad else 0))
     params = sum(v.size for v in prob.params.values())
+    head = prob.model.head
+    head_size = head.weight.size + head.bias.size if head is not None else 0
+    full = full_output(prob)
     if with_grad:
-        # An embedding's gradient is sent for the rows read only (counted below), not the table.
+        # An embedding's gradient is sent for the rows read only (counted below), not the table;
+        # a large head's only with full_output.
         table = prob.params[EMBEDDING].size if EMBEDDING in prob.params else 0
-        total += params - table + 2 * hidden * req.num_layers
+        total += params - table - (0 if full else head_size) + (arch.state_size + arch.hidden_size) * arch.slots
     if req.return_params:
         total += params
-    if prob.loss.uses_head:
-        total += steps * prob.loss.num_classes * (3 if with_grad else 2)
-    elif prob.model.head is not None:
-        total += steps * prob.model.head.bias.size * 2  # y and probs
+    outputs = head.bias.size if head is not None else 0
+    if full:
+        total += steps * outputs * (3 if with_grad else 2)
+    total += steps * (2 * req.top_k + 3)
     if with_grad and prob.model.embedding is not None:
         total += steps * (prob.input_size + 1)  # at most one row per step
     return total
@@ -86,26 +125,89 @@ def refuse_large_response(numbers: int, precision: int | None, loc: tuple[str, .
         )
 
 
+def _direction(prob: Problem, trace: Trace, slot: int, fields: set[str] | None) -> dict[str, Any]:
+    """One direction of one layer: its forward arrays and, with grads, `grad`."""
+    spec = SPECS[prob.request.cell]
+    names = array_names(prob.request)
+    arrays = trace.layers[slot]
+    out: dict[str, Any] = {n: arrays[n] for n in _selected(names, fields) if n in spec.forward or n in PROJECTED}
+    if trace.grads is not None:
+        g = trace.grads[slot]
+        grad = {n: g[n] for n in _selected(names, fields)}
+        for n in spec.state_names:
+            grad[n] = g[n]
+        for kind in prob.model.layers[slot].tensors():
+            grad[kind] = g[kind]
+        out["grad"] = grad
+    return out
+
+
+def _layers(prob: Problem, trace: Trace, fields: set[str] | None) -> list[dict[str, Any]]:
+    arch = prob.arch
+    layers = []
+    for k in range(arch.num_layers):
+        if not arch.bidirectional:
+            layers.append({"direction": DIRECTIONS[0], **_direction(prob, trace, k, fields)})
+            continue
+        layer: dict[str, Any] = {"direction": "bidirectional", "merge_mode": arch.merge_mode}
+        for d, name in enumerate(DIRECTIONS):
+            layer[name] = {"direction": name, **_direction(prob, trace, 2 * k + d, fields)}
+        if fields is None or "h" in fields:
+            layer["h"] = trace.outputs[k]
+        if trace.grads is not None and (fields is None or "x" in fields):
+            layer["grad"] = {"x": trace.grads[2 * k]["x"] + trace.grads[2 * k + 1]["x"]}
+        layers.append(layer)
+    return layers
+
+
+def _output(prob: Problem, trace: Trace) -> dict[str, Any] | None:
+    """The head's answer: whole matrices when `full_output`, each step's top k with softmax
+    probabilities, and the target's probability and gradient under cross-entropy."""
+    if not trace.output:
+        return None
+    full = full_output(prob)
+    out: dict[str, Any] = {"full": full}
+    if full:
+        out |= trace.output
+    elif "y" in trace.output and "probs" not in trace.output:
+        out["y"] = trace.output["y"]  # values (regression) are read whole: the targets were sent whole
+    probs = trace.output.get("probs")
+    if probs is not None:
+        k = min(prob.request.top_k, probs.shape[1])
+        top = np.argpartition(-probs, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(probs, top, axis=1), axis=1, kind="stable")
+        ids = np.take_along_axis(top, order, axis=1)
+        # Indices as JSON integers (prepare() makes every array float64).
+        out["top_k"] = {"ids": ids.tolist(), "probs": np.take_along_axis(probs, ids, axis=1)}
+        if prob.loss.kind == "cross_entropy":
+            targets = prob.loss.targets
+            scored = targets != NO_CLASS
+            rows = np.arange(targets.size)
+            safe = np.where(scored, targets, 0)
+            target: dict[str, Any] = {"ids": targets.tolist(), "probs": _gaps(probs[rows, safe], scored)}
+            if "grad_y" in trace.output:
+                target["grad_y"] = _gaps(trace.output["grad_y"][rows, safe], scored)
+            out["target"] = target
+    return out
+
+
+def _gaps(values: np.ndarray, present: np.ndarray) -> list[float | None]:
+    return [float(v) if p else None for v, p in zip(values, present, strict=True)]
+
+
 def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
-    req = prob.request
+    req, arch = prob.request, prob.arch
     spec = SPECS[req.cell]
     fields = check_fields(req)
-    layers = []
-    for k, arrays in enumerate(trace.layers):
-        layer: dict[str, Any] = {n: arrays[n] for n in _selected(spec.forward, fields)}
-        if trace.grads is not None:
-            g = trace.grads[k]
-            grad = {n: g[n] for n in _selected(spec.array_names(), fields)}
-            for n in spec.state_names:
-                grad[n] = g[n]
-            for kind in PARAM_KINDS:
-                grad[kind] = g[kind]
-            layer["grad"] = grad
-        layers.append(layer)
     body: dict[str, Any] = {
         "cell": req.cell,
         "hidden_size": req.hidden_size,
         "num_layers": req.num_layers,
+        "bidirectional": arch.bidirectional,
+        "merge_mode": arch.merge_mode,
+        "proj_size": arch.proj_size,
+        "bias": arch.bias,
+        "output_size": arch.output_size,
         "input_size": prob.input_size,
         "steps": prob.steps,
         "gate_order": list(spec.blocks),
@@ -113,8 +215,8 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
         "vocab": prob.vocab,
         "loss_kind": prob.loss.kind,
         "loss": trace.loss,
-        "layers": layers,
-        "output": dict(trace.output) if trace.output else None,
+        "layers": _layers(prob, trace, fields),
+        "output": _output(prob, trace),
     }
     if trace.model_grads:
         body["grad"] = {

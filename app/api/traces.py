@@ -74,14 +74,14 @@ def _gradcheck(req: TraceRequest, store: ModelStore, token: Token) -> GradCheckR
     # With an embedding only the rows the sequence reads are perturbed (gradcheck.check).
     table = prob.model.embedding
     read = np.unique(prob.x).size * table.shape[1] if table is not None else prob.x.size
-    scalars = (
-        sum(v.size for n, v in prob.params.items() if n != EMBEDDING) + read + 2 * req.num_layers * req.hidden_size
-    )
-    cost = scalars * prob.steps * req.num_layers
+    states = prob.arch.slots * (prob.arch.state_size + (prob.arch.hidden_size if req.cell == "lstm" else 0))
+    scalars = sum(v.size for n, v in prob.params.items() if n != EMBEDDING) + read + states
+    cost = scalars * prob.steps * prob.arch.slots
     if cost > limits.MAX_GRADCHECK_COST:
         raise FieldError(
             ("hidden_size",),
-            f"a gradient check here perturbs {scalars} numbers over {prob.steps} steps and {req.num_layers} layers "
+            f"a gradient check here perturbs {scalars} numbers over {prob.steps} steps and {prob.arch.slots} "
+            "layers (and directions) "
             f"(cost {cost}); at most {limits.MAX_GRADCHECK_COST} (over by {cost - limits.MAX_GRADCHECK_COST}): "
             "use a smaller model or a shorter sequence",
         )

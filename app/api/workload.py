@@ -33,7 +33,7 @@ import anyio.to_thread
 from fastapi import HTTPException, Request, Response
 
 from .. import limits
-from ..nn.spec import SPECS
+from ..nn.spec import EMBEDDING, SPECS
 from .errors import FieldError
 from .schemas import ErrorResponse, TraceRequest
 
@@ -125,7 +125,7 @@ class Sizes:
     steps: int
     width: int  # inputs per step D
     hidden: int
-    layers: int
+    layers: int  # layers x directions: a reverse direction costs what a forward one does
 
 
 def sizes_of(req: TraceRequest) -> Sizes:
@@ -136,12 +136,16 @@ def sizes_of(req: TraceRequest) -> Sizes:
     """
     if req.text is not None:
         steps, width = max(len(req.text) - 1, 1), max(len(set(req.text)), 1)
+    elif req.tokens is not None:
+        table = (req.weights or {}).get(EMBEDDING)
+        steps = max(len(req.tokens), 1)
+        width = len(table[0]) if table and isinstance(table[0], list) and table[0] else limits.MAX_INPUT_SIZE
     else:
         rows = req.inputs or [[0.0]]
         steps, width = len(rows), max(len(rows[0]), 1)
     if req.model_id is not None:
-        return Sizes(steps, width, limits.MAX_HIDDEN, limits.MAX_LAYERS)
-    return Sizes(steps, width, req.hidden_size, req.num_layers)
+        return Sizes(steps, width, limits.MAX_HIDDEN, limits.MAX_LAYERS * 2)
+    return Sizes(steps, width, req.hidden_size, req.num_layers * (2 if req.bidirectional else 1))
 
 
 def forward_cost(s: Sizes, cell: str) -> int:

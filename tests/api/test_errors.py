@@ -35,7 +35,7 @@ CASES = {
     "ragged inputs": ({"inputs": [[0.1, 0.2], [0.3]]}, ["body", "inputs", 1], "expected 2"),
     "empty inputs": ({"inputs": []}, ["body", "inputs"], "empty"),
     "empty rows": ({"inputs": [[], []]}, ["body", "inputs", 0], "at least one"),
-    "hidden size too big": ({"hidden_size": limits.MAX_HIDDEN + 1}, ["body", "hidden_size"], "256"),
+    "hidden size too big": ({"hidden_size": limits.MAX_HIDDEN + 1}, ["body", "hidden_size"], str(limits.MAX_HIDDEN)),
     "hidden size zero": ({"hidden_size": 0}, ["body", "hidden_size"], "1"),
     "too many layers": ({"num_layers": limits.MAX_LAYERS + 1}, ["body", "num_layers"], "4"),
     "hidden size as bool": ({"hidden_size": True}, ["body", "hidden_size"], "integer"),
@@ -81,7 +81,7 @@ CASES = {
     "ce huge": (
         {"loss": {"kind": "cross_entropy", "targets": [0, 10**30, 1]}},
         ["body", "loss", "targets", 1],
-        "less than 256",
+        f"less than {limits.MAX_OUTPUT_SIZE}",
     ),
     "ce without targets": ({"loss": {"kind": "cross_entropy"}}, ["body", "loss", "targets"], "needs targets"),
     "precision zero": ({"precision": 0}, ["body", "precision"], "1"),
@@ -147,7 +147,7 @@ def test_weights_given_for_the_wrong_cell(client):
 
 
 def test_work_limit_says_by_how_much(client):
-    body = {"hidden_size": 256, "num_layers": 4, "inputs": [[0.0]] * 1000}
+    body = {"hidden_size": 512, "num_layers": 4, "bidirectional": True, "inputs": [[0.0]] * 1000}
     err = error_of(client, body)
     assert err["loc"] == ["body", "hidden_size"]
     assert f"at most {limits.MAX_WORK}" in err["msg"] and "over by" in err["msg"]

@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
-from app import model_files
+from app import limits, model_files
 from app.nn import layouts
 from app.nn import params as P
 
@@ -262,9 +262,9 @@ def test_bad_files_name_the_tensor(client):
     assert "recurrent_kernel" in err["msg"]
     err = error(upload(client, "m.npz", b"PK\x03\x04 not really a zip"))
     assert "npz" in err["msg"]
-    big = P.init_params("lstm", 2, 300, 1, 0)
+    big = P.init_params("lstm", 2, limits.MAX_HIDDEN + 1, 1, 0)
     err = error(upload(client, "big.npz", model_files.write(big, "npz")))
-    assert "hidden_size is 300" in err["msg"]
+    assert f"hidden_size is {limits.MAX_HIDDEN + 1}" in err["msg"]
 
 
 def test_names_are_checked_and_exports_get_a_safe_filename(client):

@@ -42,7 +42,8 @@ def test_response_shapes_and_names(client, cell):
     assert body["loss_kind"] == "dh" and body["output"] is None
     for k, layer in enumerate(body["layers"]):
         width_x = 3 if k == 0 else hidden
-        assert set(layer) == set(spec.forward) | {"grad"}
+        assert set(layer) == set(spec.forward) | {"grad", "direction"}
+        assert layer["direction"] == "forward"
         for name in spec.forward:
             width = width_x if name == "x" else hidden * (spec.num_blocks if name == "a" else 1)
             assert np.array(layer[name]).shape == (steps, width), name
@@ -97,10 +98,10 @@ def test_precision_rounds_every_number_to_significant_digits(client):
 def test_fields_returns_only_the_named_arrays_and_their_gradients(client):
     body = post(client, {"hidden_size": 2, "text": "hello", "fields": ["h", "c"]})
     layer = body["layers"][0]
-    assert set(layer) == {"h", "c", "grad"}
+    assert set(layer) == {"h", "c", "grad", "direction"}
     assert {"h", "c", "h0", "c0", "weight_ih"} <= set(layer["grad"]) and "a" not in layer["grad"]
     body = post(client, {"hidden_size": 2, "text": "hello", "fields": ["h_from_next"]})
-    assert set(body["layers"][0]) == {"grad"} and "h_from_next" in body["layers"][0]["grad"]
+    assert set(body["layers"][0]) == {"grad", "direction"} and "h_from_next" in body["layers"][0]["grad"]
 
 
 def test_return_params_gives_the_generated_weights_which_reproduce_the_trace(client):
@@ -126,7 +127,8 @@ def test_same_seed_same_trace_and_different_seed_different_trace(client):
 def test_forward_has_no_gradients(client):
     body = post(client, {"hidden_size": 3, "text": "hello"}, endpoint="/api/forward")
     assert "grad" not in body["layers"][0]
-    assert set(body["output"]) <= {"y", "probs"}
+    assert set(body["output"]) <= {"full", "y", "probs", "top_k", "target"}
+    assert not any(k.startswith("grad") for k in body["output"]["target"])
 
 
 def test_mse_with_unscored_steps(client):
