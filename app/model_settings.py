@@ -149,7 +149,7 @@ def parse_form(form: dict[str, str | None]) -> dict[str, object]:
 
 def resolve(source: ModelSource, imported: Imported, given: dict[str, object]) -> RunConfig:
     """The model's RunConfig; records in `source` what was given and what is assumed."""
-    config = RunConfig(output_steps=source.output_steps)
+    config = RunConfig(output_steps=source.output_steps, merge_mode=imported.merge_mode)
     source.given = {k: (f"{len(v)} entries" if isinstance(v, list) else v) for k, v in given.items()}
 
     # The RNN's nonlinearity: read, given, or asked for (tanh and relu are both common).

@@ -45,6 +45,9 @@ class ModelSource:
     configured: bool = False
     names: dict[str, str] = field(default_factory=dict)  # tensor name here -> where it is in the file
     nonlinearity: str = "tanh"  # RNN only: "tanh" or "relu"
+    # How a bidirectional stack's two directions become one (architecture.MERGE_MODES): Keras'
+    # merge_mode as its configuration says; every other framework concatenates.
+    merge_mode: str = "concat"
     input_kind: str = "numbers"
     output_kind: str | None = None  # None when the model has no head
     output_steps: str = "all"

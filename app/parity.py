@@ -25,6 +25,8 @@ import numpy as np
 from .model_settings import RunConfig
 from .model_source import ModelSource
 from .nn import losses, stack
+from .nn.architecture import merge
+from .nn.architecture import read as read_architecture
 from .nn.spec import EMBEDDING
 from .nn.text import one_hot
 
@@ -95,11 +97,12 @@ def _probe_refusal(steps: object, batch: object) -> str | None:
 
 
 def engine_outputs(cell: str, params: dict[str, np.ndarray], num_layers: int, config: RunConfig, x: np.ndarray):
-    """What the engine answers for the probe, shaped as the framework's model output (T x width)."""
+    """What the engine answers for the probe, shaped as the framework's model output (T x width):
+    the head's y, or the top layer's output (both directions merged in a bidirectional stack)."""
     model = config.model(cell, params, num_layers)
-    hidden = params["weight_hh_l0"].shape[1]
-    trace = stack.run(model, x, losses.Loss("dh", dh=np.zeros((len(x), hidden))), backward=False)
-    out = trace.layers[-1]["h"] if model.head is None else trace.output["y"]
+    width = read_architecture(cell, params, num_layers, config.merge_mode).output_size
+    trace = stack.run(model, x, losses.Loss("dh", dh=np.zeros((len(x), width))), backward=False)
+    out = trace.outputs[-1] if model.head is None else trace.output["y"]
     return out, trace
 
 
@@ -168,13 +171,27 @@ def check(
 
 
 def _run_torch(source, data, cell, params, num_layers, config, x):
-    """torch.nn modules built from the imported weights (float64), never torch.load."""
+    """torch.nn modules built from the imported weights (float64), never torch.load: the
+    directions, projection and biases the tensors' names say (architecture.read)."""
     import torch
 
-    hidden = params["weight_hh_l0"].shape[1]
+    arch = read_architecture(cell, params, num_layers, config.merge_mode)
     kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
     extra = {"nonlinearity": config.nonlinearity} if cell == "rnn" else {}
-    rnn = kind(params["weight_ih_l0"].shape[1], hidden, num_layers=num_layers, dtype=torch.float64, **extra)
+    if arch.proj_size:
+        extra["proj_size"] = arch.proj_size
+    rnn = kind(
+        params["weight_ih_l0"].shape[1],
+        arch.hidden_size,
+        num_layers=num_layers,
+        bias=arch.bias,
+        bidirectional=arch.bidirectional,
+        dtype=torch.float64,
+        **extra,
+    )
+    if arch.bidirectional and arch.merge_mode != "concat" and num_layers > 1:
+        # PyTorch concatenates between its layers: a stack merged otherwise is not one nn module.
+        raise ValueError(f"PyTorch's stacked RNN concatenates both directions; this one merges with {arch.merge_mode}")
     with torch.no_grad():
         for pname, value in rnn.named_parameters():
             value.copy_(torch.from_numpy(params[pname]))
@@ -182,6 +199,9 @@ def _run_torch(source, data, cell, params, num_layers, config, x):
         if EMBEDDING in params:
             inputs = torch.nn.functional.embedding(inputs, torch.from_numpy(params[EMBEDDING]))
         out, _ = rnn(inputs)
+        if arch.bidirectional and arch.merge_mode != "concat":
+            width = arch.state_size
+            out = torch.from_numpy(merge(arch.merge_mode, out[:, :width].numpy(), out[:, width:].numpy()))
         if "head.weight" not in params:
             return out.numpy(), "h"
         y = torch.nn.functional.linear(

@@ -4,7 +4,8 @@ POST /api/models takes a multipart upload (field `file`, optional `layout`, `nam
 settings of model_settings.FORM_FIELDS), reads the model (model_files.read_source), maps
 its tensors into PyTorch's layout, settles its run settings (model_settings.resolve), runs
 the parity check against its framework (parity.py) and answers with the new id, what was
-read, the mapping and the parity.
+read, the mapping, the parity and the `architecture` (directions, projection, biases,
+merge mode), which the saved model keeps in its meta for every later listing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from .. import limits, model_files, model_settings, parity
 from ..model_settings import FORM_FIELDS, RunConfig
 from ..nn import layouts
+from ..nn.architecture import MERGE_MODES, Architecture
 from ..security import require_writable
 from ..store import ModelRecord, ModelStore, SavedModel
 from .deps import Store
@@ -57,9 +59,47 @@ class Parity(BaseModel):
     summary: str = Field(description='For people: "matches PyTorch to 3e-16 on a 20-step probe".')
 
 
+class ArchitectureSummary(BaseModel):
+    """What the recurrent stack is built of beyond its cell, read from the file's tensors (and,
+    for Keras, its configuration's merge_mode)."""
+
+    bidirectional: bool = Field(
+        False,
+        description="Each layer also runs a second set of weights from the last step to the first (PyTorch's "
+        "bidirectional=True, Keras' Bidirectional, ONNX's direction=bidirectional).",
+    )
+    proj_size: int = Field(
+        0,
+        description="An LSTM's projection P (PyTorch's proj_size, 0 < P < hidden_size): h = W_hr (o * tanh c) "
+        "has P numbers per direction; 0: none.",
+    )
+    bias: bool = Field(
+        True, description="false: the layers have no bias tensors at all (PyTorch's bias=False, Keras' use_bias=False)."
+    )
+    merge_mode: Literal[MERGE_MODES] = Field(  # type: ignore[valid-type]
+        "concat",
+        description="How a bidirectional layer's two directions become what it hands up: concat (side by side: 2 x "
+        "the state), sum, ave or mul (Keras' merge_mode). concat for a one-direction model.",
+    )
+
+
+def architecture_summary(arch: Architecture) -> dict:
+    return {
+        "bidirectional": arch.bidirectional,
+        "proj_size": arch.proj_size,
+        "bias": arch.bias,
+        "merge_mode": arch.merge_mode,
+    }
+
+
 class ModelSummary(SavedModel):
     """A saved model as the API shows it: its stored fields, its vocabulary and where it came from."""
 
+    architecture: ArchitectureSummary = Field(
+        default_factory=ArchitectureSummary,
+        description="Directions, an LSTM's projection, biases and the merge mode (models saved before this "
+        "was recorded were all one-direction, biased, without a projection). hidden_size is the cell's units H.",
+    )
     vocab: list[str] | None = None
     vocab_size: int | None = Field(None, description="Rows of the embedding (token ids in), when there is one.")
     source: dict | None = Field(
@@ -68,7 +108,8 @@ class ModelSummary(SavedModel):
     config: dict | None = Field(
         None,
         description="What the model runs with: nonlinearity, input_kind (numbers, onehot, tokens), output_kind "
-        "(logits, values), output_steps (all, last), labels (the vocabulary is `vocab`).",
+        "(logits, values), output_steps (all, last), labels (the vocabulary is `vocab`), merge_mode (a "
+        "bidirectional model's: concat, sum, ave, mul).",
     )
     parity: Parity | None = None
 
@@ -91,6 +132,7 @@ def _summary(record: ModelRecord) -> dict:
         "source": source,
         # The vocabulary is sent once, as `vocab`, not again inside `config`.
         "config": {k: v for k, v in RunConfig.from_meta(meta).as_dict().items() if k != "vocab"},
+        "architecture": meta.get("architecture") or ArchitectureSummary().model_dump(),
         "vocab_size": meta.get("vocab_size"),
         "parity": (check | {"summary": parity.describe(check)}) if check else None,
     }
@@ -110,6 +152,13 @@ def check_model_name(name: str) -> str:
 
 
 def _check_sizes(imported: layouts.Imported) -> None:
+    arch = imported.architecture
+    if arch.proj_size and not 0 < arch.proj_size < arch.hidden_size:
+        raise FieldError(
+            ("file", "weight_hr_l0"),
+            f"the LSTM's projection has proj_size {arch.proj_size} for hidden_size {arch.hidden_size}; a projection "
+            "is smaller than the cell (0 < proj_size < hidden_size, as PyTorch requires)",
+        )
     checks = [
         ("hidden_size", imported.hidden_size, limits.MAX_HIDDEN),
         ("num_layers", imported.num_layers, limits.MAX_LAYERS),
@@ -149,8 +198,11 @@ def upload_model(
     file: Annotated[
         UploadFile,
         File(
-            description=".npz, .safetensors or .json of named tensors, or a PyTorch zip checkpoint "
-            "(.pt/.pth/.bin from torch.save, read without running code; bare pickles are refused)."
+            description=".npz, .safetensors or .json of named tensors, a PyTorch zip checkpoint "
+            "(.pt/.pth/.bin from torch.save, read without running code; bare pickles are refused), a Keras model "
+            "(.keras, .h5, .weights.h5) or an ONNX graph (.onnx). Both directions (bidirectional), an LSTM's "
+            "projection (proj_size) and bias-free layers are read as the file has them; the response's "
+            "`architecture` says which."
         ),
     ],
     store: Store,
@@ -178,7 +230,7 @@ def upload_model(
             {"nonlinearity": nonlinearity, "vocab": vocab, "output": output, "labels": labels}
         )
         source = model_files.read_source(filename, data)
-        imported = layouts.to_pytorch(source.tensors, layout or source.layout)
+        imported = layouts.to_pytorch(source.tensors, layout or source.layout, source.merge_mode)
         config = model_settings.resolve(source, imported, given)
     except model_settings.SettingError as err:
         raise FieldError((err.field,), str(err)) from None
@@ -197,6 +249,7 @@ def upload_model(
             "mapping": _renamed(imported.mapping, source.names),
             "source": source.description() | {"filename": filename},
             "config": config.as_dict(),
+            "architecture": architecture_summary(imported.architecture),
             "vocab": config.vocab,
             "vocab_size": imported.vocab_size,
             "parity": check,

@@ -362,11 +362,17 @@ def test_the_request_may_ask_for_a_relu_rnn(client):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_a_bias_free_pytorch_rnn_opens_with_exact_numbers(client, cell):
-    """nn.LSTM(bias=False) has no bias tensors at all: it computes with none (zeros), gradients and all."""
+    """nn.LSTM(bias=False) has no bias tensors at all, and none are made up: the saved model has none
+    (not zeros, which could be trained), says so, and computes as PyTorch does, gradients and all."""
     torch.manual_seed(9)
     rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](3, 4, num_layers=2, bias=False)
     model = created(client, saved(rnn))
-    assert any(m["source"] == "(none: bias=False)" for m in model["mapping"]) and model["parity"]["matches"]
+    assert not any("bias" in m["target"] for m in model["mapping"]) and model["parity"]["matches"]
+    assert model["architecture"] == {"bidirectional": False, "proj_size": 0, "bias": False, "merge_mode": "concat"}
+    listed = next(m for m in client.get("/api/models").json()["models"] if m["id"] == model["id"])
+    assert listed["architecture"]["bias"] is False
+    exported = client.get(f"/api/models/{model['id']}/export", params={"format": "json"}).json()
+    assert not any(name.startswith("bias") for name in exported)
     x = np.random.default_rng(2).normal(size=(5, 3))
     xt = torch.tensor(x, requires_grad=True)
     out, _ = rnn(xt)
