@@ -33,7 +33,7 @@ import orjson
 from . import limits
 from .model_settings import RunConfig
 from .nn import train as T
-from .nn.spec import SPECS
+from .nn.spec import SPECS, param_name
 from .rounding import prepare
 from .runs import UNSAVED, TooManyRuns, get_board
 from .store import get_store
@@ -230,14 +230,14 @@ class Trainer:
                 },
                 "vocab": data.vocab,
                 "config": RunConfig(
-                    input_kind="onehot" if data.vocab else "numbers",
+                    input_kind="tokens" if s.embedding_dim else "onehot" if data.vocab else "numbers",
                     output_kind="logits" if data.loss_kind == "cross_entropy" else "values",
                     vocab=data.vocab,
                 ).as_dict(),
                 **meta,
                 "training": {"task": run.task, "steps": step, "settings": s.__dict__, **meta.get("training", {})},
             },
-            input_size=data.input_size,
+            input_size=params[param_name("weight_ih", 0)].shape[1],  # an embedding's width, when there is one
             hidden_size=s.hidden_size,
             num_layers=s.num_layers,
             output_size=data.output_size,
@@ -283,7 +283,7 @@ class Trainer:
         model_id = None
         sample = None
         if data.vocab is not None:
-            first = data.vocab[int(data.probe_x[0].argmax())]
+            first = data.vocab[int(data.probe_x[0] if s.embedding_dim else data.probe_x[0].argmax())]
             length = min(len(data.probe_x), limits.MAX_TRAIN_SAMPLE)
             sample = T.generate(s.cell, params, s.num_layers, data.vocab, first, length)
         saved = reason in ("completed", "time_limit")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..model_settings import RunConfig
 from ..nn import flow, stack
 from ..nn import params as P
+from ..nn.architecture import DIRECTIONS, read
 from ..nn.spec import CELLS
 from ..store import ModelStore
 from .deps import Store
@@ -89,11 +90,15 @@ class CompareResponse(BaseModel):
     steps: int
     hidden_size: int
     num_layers: int
+    directions: list[str] = Field(
+        description='["forward"], or ["forward", "reverse"] for bidirectional models: the per-layer rows of every '
+        "measure are then (layer, direction) pairs, layer 0 forward, layer 0 reverse, layer 1 forward, ..."
+    )
     loss_kind: str
     cells: dict[str, CompareCell]
 
 
-def _default_loss(req: CompareRequest, vocab: list[str] | None = None) -> dict[str, Any] | None:
+def _default_loss(req: CompareRequest, width: int, vocab: list[str] | None = None) -> dict[str, Any] | None:
     """Score only the last step, so what reaches step 1 had to cross the whole sequence.
 
     With text, the target is the last character's index in the cell's vocabulary: a saved
@@ -109,7 +114,7 @@ def _default_loss(req: CompareRequest, vocab: list[str] | None = None) -> dict[s
         return {"kind": "cross_entropy", "targets": [None] * (len(req.text) - 2) + [order.index(req.text[-1])]}
     if req.inputs and req.text is None:
         steps = len(req.inputs)
-        return {"kind": "dh", "dh": [[0.0] * req.hidden_size] * (steps - 1) + [[1.0] * req.hidden_size]}
+        return {"kind": "dh", "dh": [[0.0] * width] * (steps - 1) + [[1.0] * width]}
     return None
 
 
@@ -129,6 +134,7 @@ def _cell_request(req: CompareRequest, cell: str, model_cell: str | None = None)
         "forget_bias": (over.forget_bias if over.forget_bias is not None else req.forget_bias) if lstm else 0.0,
         "c0": (over.c0 if over.c0 is not None else req.c0) if lstm else None,
         "nonlinearity": req.nonlinearity if cell == "rnn" else None,  # the RNN's alone
+        "proj_size": req.proj_size if lstm else 0,  # a projection is the LSTM's alone
     }
     # A saved model stands in for its own cell; the other two are seeded at its sizes.
     if req.model_id is not None and cell != model_cell:
@@ -184,12 +190,21 @@ def problems_for(req: CompareRequest, store: ModelStore) -> dict[str, Problem]:
                 "token ids or words, which the other two cells have no embedding for: trace it with /api/backward",
             )
         model_vocab = config.vocab
-        req = req.model_copy(update={"hidden_size": record.hidden_size, "num_layers": record.num_layers})
+        params = store.params(req.model_id)
+        arch = read(record.cell, params, record.num_layers, config.merge_mode) if params is not None else None
+        own = {"hidden_size": record.hidden_size, "num_layers": record.num_layers}
+        if arch is not None:  # the other two cells are built like the saved one (but for a projection)
+            own |= {"bidirectional": arch.bidirectional, "merge_mode": arch.merge_mode, "bias": arch.bias}
+            own |= {"proj_size": arch.proj_size}
+        req = req.model_copy(update=own)
     problems = {}
     for cell in COMPARE_ORDER:
         # Each cell scores the same last step, as its own vocabulary numbers it.
         cell_req = req
-        default_loss = _default_loss(req, model_vocab if cell == model_cell else None)
+        proj = req.proj_size if cell == "lstm" else 0
+        both = req.bidirectional and req.merge_mode == "concat"
+        width = (proj or req.hidden_size) * (2 if both else 1)
+        default_loss = _default_loss(req, width, model_vocab if cell == model_cell else None)
         if default_loss is not None:
             cell_req = req.model_copy(update={"loss": TraceRequest.model_validate({"loss": default_loss}).loss})
         problems[cell] = _build(cell_req, store, cell, model_cell)
@@ -199,7 +214,7 @@ def problems_for(req: CompareRequest, store: ModelStore) -> dict[str, Problem]:
 def estimate_numbers(problems: dict[str, Problem], req: CompareRequest) -> int:
     """Numbers in the response (see CompareCell), known before any run."""
     prob = problems["lstm"]
-    steps, layers, hidden = prob.steps, prob.request.num_layers, prob.request.hidden_size
+    steps, layers, hidden = prob.steps, prob.arch.slots, prob.request.hidden_size
     total = 3  # steps, hidden_size, num_layers
     for cell, p in problems.items():
         # loss, grad_norm_h, grad_norm_x, saturation, and grad_norm_params' before/after/factor/threshold
@@ -238,6 +253,7 @@ def _compare(req: CompareRequest, store: ModelStore, token: Token) -> NumpyJSONR
         "steps": prob.steps,
         "hidden_size": prob.request.hidden_size,
         "num_layers": prob.request.num_layers,
+        "directions": list(DIRECTIONS[: prob.arch.directions]),
         "loss_kind": prob.loss.kind,
         "cells": cells,
     }
@@ -253,13 +269,13 @@ def _measures(cell: str, model: stack.Model, trace: stack.Trace, req: CompareReq
     entry: dict[str, Any] = {
         "loss": trace.loss,
         "grad_norm_h": flow.grad_norms(trace, "h"),
-        "grad_norm_x": flow.input_grad_norm(trace),
+        "grad_norm_x": flow.input_grad_norm(trace, model),
         "saturation": sat,
         "saturation_of": sat_of,
         "grad_norm_params": {"before": norm, "after": norm * factor, "factor": factor, "threshold": req.clip},
     }
     if cell == "lstm":
-        products = flow.forget_products(trace)
+        products = flow.forget_products(trace, model)
         entry["grad_norm_c"] = flow.grad_norms(trace, "c")
         entry["forget_product"] = products.mean(axis=2)
         entry["forget_product_units"] = products

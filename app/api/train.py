@@ -70,6 +70,13 @@ class TrainRequest(BaseModel):
         10, ge=1, le=limits.MAX_TRAIN_CHECKPOINTS, description="Snapshots of the gate traces on the probe sequence."
     )
     name: str | None = Field(None, min_length=1, max_length=100)
+    embedding_dim: Int | None = Field(
+        None,
+        ge=1,
+        le=limits.MAX_TRAIN_HIDDEN,
+        description="Text task: the model reads character ids through an embedding of this width "
+        "(trained with it) instead of one-hot rows.",
+    )
 
 
 class TrainStarted(BaseModel):
@@ -102,6 +109,7 @@ def start_training(req: TrainRequest) -> TrainStarted:
         clip=req.clip,
         seed=req.seed,
         forget_bias=req.forget_bias if req.cell == "lstm" else 0.0,
+        embedding_dim=req.embedding_dim,
     )
     log_bytes = estimate_log_bytes(settings, data, req.checkpoints)
     if log_bytes > limits.MAX_TRAIN_LOG_BYTES:
@@ -124,6 +132,8 @@ def _check_fields(req: TrainRequest) -> None:
     """Cross-field checks, before any data is built."""
     if req.text is not None and req.task != "text":
         raise FieldError(("text",), f"text is for the text task; task is {req.task!r}")
+    if req.embedding_dim is not None and req.task != "text":
+        raise FieldError(("embedding_dim",), f"an embedding reads token ids, for the text task; task is {req.task!r}")
     if req.task == "copy" and req.seq_len < req.delay + 2:
         raise FieldError(("seq_len",), f"the copy task needs seq_len >= delay + 2 = {req.delay + 2}")
     # forget_bias has a default (1.0, used by the LSTM only): refused only when it was given.
@@ -136,7 +146,7 @@ def _check_fields(req: TrainRequest) -> None:
 
 def _task_data(req: TrainRequest) -> T.TaskData:
     try:
-        return T.make_task(req.task, req.seq_len, req.text, req.delay)
+        return T.make_task(req.task, req.seq_len, req.text, req.delay, embedding=req.embedding_dim is not None)
     except T.TaskError as err:
         raise FieldError((err.field,), str(err)) from None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import SPECS
+from .spec import PARAM_KINDS, PROJECTION, SPECS
 from .stack import Model, Trace
 
 # A sigmoid output this close to 0 or 1 has a derivative s (1 - s) below 0.09.
@@ -17,28 +17,32 @@ TANH_SATURATION = 0.9
 
 
 def grad_norms(trace: Trace, name: str) -> np.ndarray:
-    """(layers, T): the Euclidean norm over units of dL/d`name`_t, per layer and step."""
+    """(layers x directions, T): the Euclidean norm over units of dL/d`name`_t, per layer (and
+    direction) and step."""
     return np.stack([np.linalg.norm(g[name], axis=1) for g in trace.grads])
 
 
-def input_grad_norm(trace: Trace) -> np.ndarray:
-    """(T,): the norm of dL/dx_t at the bottom layer."""
-    return np.linalg.norm(trace.grads[0]["x"], axis=1)
+def input_grad_norm(trace: Trace, model: Model) -> np.ndarray:
+    """(T,): the norm of dL/dx_t at the bottom layer (both directions' share, when there are two)."""
+    return np.linalg.norm(sum(trace.grads[d]["x"] for d in range(model.directions)), axis=1)
 
 
-def forget_products(trace: Trace) -> np.ndarray:
-    """(layers, T, H): prod_{s=t+1..T} f_s per unit; 1 at the last step.
+def forget_products(trace: Trace, model: Model) -> np.ndarray:
+    """(layers x directions, T, H): per unit, the product of f over the steps a direction
+    computes after t (forward: s = t+1..T; reverse: s = t-1..1); 1 at its last step.
 
-    This is the factor dc_T carries back to c_t along the cell path alone (dc_t gets
-    dc_T * prod f plus whatever arrives through h): the constant error carousel when f ~ 1.
+    This is the factor dc carries back from the direction's last step to c_t along the cell
+    path alone (dc_t gets that times prod f plus whatever arrives through h): the constant
+    error carousel when f ~ 1.
     """
     out = []
-    for layer in trace.layers:
-        f = layer["f"]
+    for slot, layer in enumerate(trace.layers):
+        reverse = slot % model.directions == 1
+        f = layer["f"][::-1] if reverse else layer["f"]  # in the direction's own time order
         after = np.ones_like(f)
         # reverse cumulative product of f_{t+1..T}
         after[:-1] = np.cumprod(f[:0:-1], axis=0)[::-1]
-        out.append(after)
+        out.append(after[::-1] if reverse else after)
     return np.stack(out)
 
 
@@ -64,8 +68,9 @@ def param_grad_norm(trace: Trace) -> float:
     """Global Euclidean norm of every parameter gradient (recurrent layers and head)."""
     total = 0.0
     for g in trace.grads:
-        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            total += float(np.sum(g[kind] ** 2))
+        for kind in (*PARAM_KINDS, PROJECTION):
+            if kind in g:  # a bias-free layer has no bias gradients; only a projection has weight_hr
+                total += float(np.sum(g[kind] ** 2))
     for name in ("grad_head.weight", "grad_head.bias"):
         if name in trace.output:
             total += float(np.sum(trace.output[name] ** 2))

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import stack, tasks
 from .losses import NO_CLASS, Loss
-from .params import Head, LayerParams, init_head, init_params
+from .params import Head, LayerParams, add_forget_bias, init_head, init_params
 from .spec import EMBEDDING, HEAD_PARAMS, param_name
 from .text import encode
 
@@ -49,12 +49,16 @@ class TaskError(ValueError):
         self.field = field
 
 
-def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5) -> TaskData:
+def make_task(task: str, seq_len: int, text: str | None = None, delay: int = 5, embedding: bool = False) -> TaskData:
+    """`embedding`: the text task's inputs are character ids (for a model with an embedding)
+    instead of one-hot rows; `input_size` is then the vocabulary's size all the same."""
     if task == "text":
         text = text or DEFAULT_TEXT * 2
         x_all, _tokens, vocab = encode(text)
         index = {ch: k for k, ch in enumerate(vocab)}
         ids = np.array([index[ch] for ch in text])
+        if embedding:
+            x_all = ids
         span = min(seq_len, len(text) - 1)
 
         def loss_for(start: int) -> Loss:
@@ -106,14 +110,18 @@ class Settings:
     clip: float | None = 1.0
     seed: int = 0
     forget_bias: float = 1.0
+    embedding_dim: int | None = None  # text: an embedding of this width reads character ids
 
 
 def init_model(settings: Settings, data: TaskData) -> dict[str, np.ndarray]:
-    params = init_params(settings.cell, data.input_size, settings.hidden_size, settings.num_layers, settings.seed)
+    width = settings.embedding_dim or data.input_size
+    params = init_params(settings.cell, width, settings.hidden_size, settings.num_layers, settings.seed)
     if settings.cell == "lstm" and settings.forget_bias:
-        from .params import add_forget_bias
-
         add_forget_bias(params, settings.num_layers, settings.forget_bias)
+    if settings.embedding_dim:
+        # nn.Embedding's default, N(0, 1), from its own stream of the seed.
+        rng = np.random.default_rng([settings.seed, 2])
+        params[EMBEDDING] = rng.standard_normal((data.input_size, settings.embedding_dim))
     return params | init_head(settings.hidden_size, data.output_size, settings.seed)
 
 
@@ -275,8 +283,11 @@ def generate(
             text += vocab[int(y[-1].argmax())]
             if k == len(start) + length - 1:
                 break  # the last character is chosen; no need to read it
-        x = np.zeros((1, len(vocab)))
-        x[0, index[text[k]]] = 1.0
+        if model.embedding is not None:
+            x = np.array([index[text[k]]])
+        else:
+            x = np.zeros((1, len(vocab)))
+            x[0, index[text[k]]] = 1.0
         trace = stack.run(model, x, dummy, h, c, backward=False)
         y = trace.output["y"]
         h = np.stack([layer["h"][-1] for layer in trace.layers])
