@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -68,45 +69,86 @@ def full_output(prob: Problem) -> bool:
 
 def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     """Numbers the response will hold, known before any maths is done."""
+    fixed, per_step = _numbers(prob, with_grad)
+    return fixed + per_step * prob.steps
+
+
+def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
+    """(numbers that do not grow with the sequence, numbers per step) of the response."""
     req, arch = prob.request, prob.arch
     spec = SPECS[req.cell]
     fields = check_fields(req)
-    steps = prob.steps
-    total = 0
+    per_step = 0
     for layer in range(arch.num_layers):
         for name in _selected(array_names(req), fields):
             in_forward = name in spec.forward or name in PROJECTED
-            per_step = _width(prob, name, layer) * ((1 if in_forward else 0) + (1 if with_grad else 0))
-            total += steps * per_step * arch.directions
+            per_step += (
+                _width(prob, name, layer) * ((1 if in_forward else 0) + (1 if with_grad else 0)) * arch.directions
+            )
         if arch.bidirectional:
-            total += steps * (arch.output_size + (_width(prob, "x", layer) if with_grad else 0))
+            per_step += arch.output_size + (_width(prob, "x", layer) if with_grad else 0)
     params = sum(v.size for v in prob.params.values())
     head = prob.model.head
     head_size = head.weight.size + head.bias.size if head is not None else 0
     full = full_output(prob)
+    fixed = 0
     if with_grad:
-        # An embedding's gradient is sent for the rows read only (counted below), not the table;
-        # a large head's only with full_output.
+        # An embedding's gradient is sent for the rows read only (counted per step), not the
+        # table; a large head's only with full_output.
         table = prob.params[EMBEDDING].size if EMBEDDING in prob.params else 0
-        total += params - table - (0 if full else head_size) + (arch.state_size + arch.hidden_size) * arch.slots
+        fixed += params - table - (0 if full else head_size) + (arch.state_size + arch.hidden_size) * arch.slots
     if req.return_params:
-        total += params
-    outputs = head.bias.size if head is not None else 0
-    if full:
-        total += steps * outputs * (3 if with_grad else 2)
-    total += steps * (2 * req.top_k + 3)
+        fixed += params
+    if full and head is not None:
+        per_step += head.bias.size * (3 if with_grad else 2)
+    per_step += 2 * req.top_k + 3
     if with_grad and prob.model.embedding is not None:
-        total += steps * (prob.input_size + 1)  # at most one row per step
-    return total
+        per_step += prob.input_size + 1  # at most one row per step
+    return fixed, per_step
+
+
+SUGGESTED_PRECISION = 4
 
 
 def check_response_size(prob: Problem, with_grad: bool) -> None:
     req = prob.request
-    refuse_large_response(
-        estimate_numbers(prob, with_grad),
-        req.precision,
-        ("precision",) if req.precision is None else ("fields",),
-        "set `precision` (e.g. 4), ask for fewer `fields`, or shorten the sequence",
+    numbers = estimate_numbers(prob, with_grad)
+    if numbers * limits.bytes_per_number(req.precision) <= limits.MAX_RESPONSE_BYTES:
+        return
+    loc, hint = _what_would_fit(prob, with_grad, numbers)
+    refuse_large_response(numbers, req.precision, loc, hint)
+
+
+def _mib(size: int) -> str:
+    mib = size / (1024 * 1024)
+    return f"{mib:.1f}" if mib < 10 else f"{mib:.0f}"
+
+
+def _what_would_fit(prob: Problem, with_grad: bool, numbers: int) -> tuple[tuple[str, ...], str]:
+    """The smallest change that brings the response under the limit, said with its size."""
+    req = prob.request
+    digits = req.precision or SUGGESTED_PRECISION
+    per = limits.bytes_per_number(digits)
+    if req.precision is None and numbers * per <= limits.MAX_RESPONSE_BYTES:
+        return ("precision",), f"set `precision` to {digits} (about {_mib(numbers * per)} MiB)"
+    states = ["h", "c"] if SPECS[req.cell].has_cell_state else ["h"]
+    fewer = replace(prob, request=req.model_copy(update={"fields": states}))
+    few = estimate_numbers(fewer, with_grad)
+    if few * per <= limits.MAX_RESPONSE_BYTES:
+        return ("fields",), (
+            f"ask for `fields` {states}" + (f" with `precision` {digits}" if req.precision is None else "")
+            + f" (about {_mib(few * per)} MiB), or shorten the sequence"
+        )  # fmt: skip
+    fixed, per_step = _numbers(fewer, with_grad)
+    steps = (limits.MAX_RESPONSE_BYTES // per - fixed) // per_step
+    if steps >= 1:
+        return ("fields",), (
+            f"even `fields` {states} with `precision` {digits} would be about {_mib(few * per)} MiB: ask for "
+            f"those over at most {steps} steps"
+        )
+    return ("precision",), (
+        f"the parameters' gradients alone are about {_mib(fixed * per)} MiB at {digits} digits: run "
+        "/api/forward, which sends no gradients, or set a lower `precision`"
     )
 
 

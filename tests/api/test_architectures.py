@@ -328,3 +328,23 @@ def test_an_embedding_lstm_trains_on_text_and_opens_as_a_token_model(client):
 def test_an_embedding_is_for_the_text_task(client):
     err = post(client, {"task": "sine", "embedding_dim": 3}, endpoint="/api/train", status=422)["detail"][0]
     assert err["loc"] == ["body", "embedding_dim"]
+
+
+@pytest.mark.parametrize("hidden,steps", [(64, 300), (20, 400), (16, 200)])
+def test_a_response_too_large_suggests_a_change_that_fits(client, monkeypatch, hidden, steps):
+    monkeypatch.setattr(limits, "MAX_RESPONSE_BYTES", 1024 * 1024)
+    body = {"hidden_size": hidden, "inputs": [[0.1]] * steps}
+    err = post(client, body, status=413)["detail"][0]
+    msg = err["msg"]
+    if "over at most" in msg:  # fields, precision and fewer steps
+        fit = int(msg.split("over at most ")[1].split(" steps")[0])
+        body = {**body, "inputs": [[0.1]] * fit, "fields": ["h", "c"], "precision": 4}
+        post(client, {**body, "inputs": [[0.1]] * (fit + 1)}, status=413)
+    elif "`fields`" in msg:
+        body = {**body, "fields": ["h", "c"], "precision": 4}
+    else:
+        assert err["loc"] == ["body", "precision"] and "set `precision` to 4" in msg, msg
+        body = {**body, "precision": 4}
+    r = client.post("/api/backward", json=body)
+    assert r.status_code == 200, r.text
+    assert len(r.content) <= limits.MAX_RESPONSE_BYTES
