@@ -7,6 +7,7 @@ import pytest
 
 from app.nn import gradcheck, stack
 from app.nn import params as P
+from app.nn.architecture import Architecture
 from app.nn.losses import NO_CLASS, Loss
 
 STEPS, INPUTS, HIDDEN, OUTPUTS = 5, 3, 4, 3
@@ -159,3 +160,76 @@ def test_relu_rnn_gradients_match_central_differences(num_layers, loss_kind):
     assert (a > 0).any() and (a < 0).any() and np.abs(a).min() > 1e-3
     for c in gradcheck.check(model, x, make_loss(loss_kind, np.random.default_rng([num_layers, len(loss_kind), 9]))):
         assert c.max_rel_error <= 1e-6, (c.name, c.max_rel_error)
+
+
+# The newer architectures, each numerically: (cell, layers, bidirectional, merge mode, P, bias,
+# nonlinearity, embedding, loss).
+ARCHITECTURES = {
+    **{
+        f"{cell}-bidirectional-{mode}": (cell, 2, True, mode, 0, True, "tanh", False, "mse")
+        for cell in ("lstm", "gru", "rnn")
+        for mode in ("concat", "sum", "ave", "mul")
+    },
+    "lstm-projection": ("lstm", 2, False, "concat", 2, True, "tanh", False, "cross_entropy"),
+    "lstm-projection-bidirectional": ("lstm", 2, True, "concat", 3, True, "tanh", False, "dh"),
+    # dh: under a head loss the lower layers' gradients through a product of two P = 1 outputs are
+    # so small beside the loss that central differences lose them to rounding (not the engine:
+    # tests/nn/test_architectures_torch.py checks this case against torch to 1e-10).
+    "lstm-projection-bidirectional-mul": ("lstm", 2, True, "mul", 1, False, "tanh", False, "dh"),
+    "lstm-bias-free": ("lstm", 2, False, "concat", 0, False, "tanh", False, "mse"),
+    "gru-bias-free-bidirectional": ("gru", 2, True, "concat", 0, False, "tanh", False, "cross_entropy"),
+    "rnn-bias-free": ("rnn", 1, False, "concat", 0, False, "tanh", False, "dh"),
+    "rnn-relu": ("rnn", 2, False, "concat", 0, True, "relu", False, "mse"),
+    "rnn-relu-bidirectional": ("rnn", 2, True, "sum", 0, True, "relu", False, "cross_entropy"),
+    "lstm-embedding-bidirectional-projection": ("lstm", 2, True, "concat", 2, False, "tanh", True, "cross_entropy"),
+    "gru-embedding": ("gru", 1, False, "concat", 0, True, "tanh", True, "mse"),
+    "rnn-relu-embedding-bidirectional": ("rnn", 1, True, "ave", 0, True, "relu", True, "dh"),
+}
+# Seeds whose relu pre-activations all stay clear of the kink at 0 (asserted below).
+SEEDS = {"rnn-relu": 1, "rnn-relu-bidirectional": 6, "rnn-relu-embedding-bidirectional": 0}
+
+
+@pytest.mark.parametrize("case", list(ARCHITECTURES))
+def test_new_architectures_match_central_differences(case):
+    """Bidirectional layers (every merge mode), LSTM projection, bias-free layers, relu RNN and
+    embeddings: every tensor the model has is checked, by its PyTorch name."""
+    cell, layers, bidirectional, mode, proj, bias, nonlinearity, embedding, loss_kind = ARCHITECTURES[case]
+    arch = Architecture(cell, HIDDEN, layers, bidirectional, proj, bias, merge_mode=mode)
+    seed = SEEDS.get(case, sum(map(ord, case)))
+    rng = np.random.default_rng(seed)
+    w = {k: 1.5 * v for k, v in P.init_params(cell, INPUTS, HIDDEN, layers, seed, arch).items()}
+    w |= P.init_head(arch.output_size, OUTPUTS, seed)
+    if embedding:
+        w["embedding.weight"] = rng.normal(size=(6, INPUTS))
+        x = np.array([2, 0, 2, 4, 1])  # id 2 twice, ids 3 and 5 never
+    else:
+        x = rng.normal(size=(STEPS, INPUTS))
+    settings = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    model = stack.Model.of(cell, w, layers, mode, **settings)
+    assert (model.directions, model.state_size) == (arch.directions, arch.state_size)
+    h0 = rng.normal(size=(arch.slots, arch.state_size)) * 0.5
+    c0 = rng.normal(size=(arch.slots, HIDDEN)) * 0.5 if cell == "lstm" else None
+    dh = rng.normal(size=(STEPS, arch.output_size)) if loss_kind == "dh" else None
+    loss = Loss("dh", dh=dh) if loss_kind == "dh" else make_loss(loss_kind, rng)
+    if nonlinearity == "relu":
+        # No pre-activation within reach of a perturbation of 0 (relu's kink), both branches used.
+        a = np.concatenate([layer["a"].ravel() for layer in stack.run(model, x, loss, h0, c0).layers])
+        assert (a > 0).any() and (a < 0).any() and np.abs(a).min() > 1e-2, np.abs(a).min()
+
+    checks = gradcheck.check(model, x, loss, h0, c0)
+
+    names = [c.name for c in checks]
+    expected = set(arch.shapes(INPUTS)) | {"h0"} | ({"c0"} if cell == "lstm" else set())
+    expected |= {"embedding.weight"} if embedding else {"inputs"}
+    expected |= {"head.weight", "head.bias"} if loss_kind != "dh" else set()
+    assert set(names) == expected and len(names) == len(expected)
+    assert any(n.endswith("_reverse") for n in names) == bidirectional
+    assert ({f"weight_hr_l{k}" for k in range(layers)} <= set(names)) == bool(proj)
+    assert ("weight_hr_l0_reverse" in names) == (bool(proj) and bidirectional)
+    if not bias:
+        assert not [n for n in names if n.startswith("bias_")]
+    by_name = {c.name: c for c in checks}
+    if embedding:
+        assert by_name["embedding.weight"].size == 4 * INPUTS  # the rows the sequence reads
+    for c in checks:
+        assert c.max_rel_error < 1e-7, (c.name, c.max_rel_error)
