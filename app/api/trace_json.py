@@ -101,6 +101,8 @@ def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
         fixed += params
     if full and head is not None:
         per_step += head.bias.size * (3 if with_grad else 2)
+    elif head is not None and prob.loss.kind == "mse":
+        per_step += head.bias.size
     per_step += 2 * req.top_k + 3
     if with_grad and prob.model.embedding is not None:
         per_step += prob.input_size + 1  # at most one row per step
@@ -211,8 +213,8 @@ def _output(prob: Problem, trace: Trace) -> dict[str, Any] | None:
     out: dict[str, Any] = {"full": full}
     if full:
         out |= trace.output
-    elif "y" in trace.output and "probs" not in trace.output:
-        out["y"] = trace.output["y"]  # values (regression) are read whole: the targets were sent whole
+    elif prob.loss.kind == "mse":
+        out["y"] = trace.output["y"]  # regression is read whole: its targets were sent whole
     probs = trace.output.get("probs")
     if probs is not None:
         k = min(prob.request.top_k, probs.shape[1])

@@ -348,3 +348,42 @@ def test_a_response_too_large_suggests_a_change_that_fits(client, monkeypatch, h
     r = client.post("/api/backward", json=body)
     assert r.status_code == 200, r.text
     assert len(r.content) <= limits.MAX_RESPONSE_BYTES
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"loss": {"kind": "dh"}},
+        {"loss": {"kind": "cross_entropy", "targets": [1, 2, 3, 4]}},
+        {"loss": {"kind": "cross_entropy", "targets": [1, 2, 3, 4]}, "full_output": True},
+        {"loss": {"kind": "mse", "targets": [[0.5] * 300] * 4}},
+        {"bidirectional": True, "proj_size": 3, "loss": {"kind": "cross_entropy", "targets": [1, 2, 3, 4]}},
+    ],
+)
+def test_the_response_size_estimate_bounds_what_is_sent(client, monkeypatch, extra):
+    """The size check runs before any maths: a response it lets through is never larger than
+    it said, whatever the head, the loss or the architecture (a large head's y included)."""
+    from app.api import trace_json
+
+    said = {}
+    real = trace_json.estimate_numbers
+
+    def spy(prob, with_grad):
+        said["numbers"] = real(prob, with_grad)
+        return said["numbers"]
+
+    monkeypatch.setattr(trace_json, "estimate_numbers", spy)
+    steps, outputs, hidden = 4, 300, 5
+    rng = np.random.default_rng(1)
+    weights = {
+        "head.weight": rng.normal(size=(outputs, (3 if "proj_size" in extra else hidden) * (2 if "bidirectional" in extra else 1))).tolist(),
+        "head.bias": [0.0] * outputs,
+    }  # fmt: skip
+    base = {"hidden_size": hidden, "inputs": [[0.2]] * steps, "precision": 6}
+    params = post(client, {**base, **{k: v for k, v in extra.items() if k != "loss"}, "return_params": True})
+    req = {**base, **extra, "weights": {**params["params"], **weights}}
+    r = client.post("/api/backward", json=req)
+    assert r.status_code == 200, r.text
+    assert len(r.content) <= said["numbers"] * limits.bytes_per_number(6)
+    sent = r.json()["output"]
+    assert ("y" in sent) == ("full_output" in extra or extra["loss"]["kind"] == "mse")
