@@ -62,6 +62,7 @@ from . import limits
 from .archive_checks import ArchiveError, CheckedZip
 from .model_files import ModelFileError
 from .model_source import EMBEDDING, ModelSource
+from .nn.architecture import MERGE_MODES
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -102,7 +103,8 @@ IDENTITY = (
 )
 SUPPORTED = (
     "Sequential or single-chain Functional models of InputLayer, an optional Embedding, LSTM, GRU or "
-    "SimpleRNN layers (one kind, equal units), and an optional Dense or TimeDistributed(Dense) head "
+    "SimpleRNN layers (one kind, equal units; each may be wrapped in Bidirectional, all or none of them, "
+    "one merge_mode), and an optional Dense or TimeDistributed(Dense) head "
     "(linear or softmax); " + ", ".join(IDENTITY) + " are read as the identity they are at inference"
 )
 # Why a layer class the engine does not compute is refused (the rest get the generic reason).
@@ -568,14 +570,22 @@ class _Entry:
 
 @dataclass
 class _Layer:
-    """A layer with weights: Embedding, a recurrent layer, or the Dense head."""
+    """A layer with weights: Embedding, a recurrent layer (or a Bidirectional one), or the Dense head."""
 
-    cls: str  # "Embedding", "LSTM", "GRU", "SimpleRNN", "Dense"
+    cls: str  # "Embedding", "LSTM", "GRU", "SimpleRNN", "Dense" (a Bidirectional layer: its inner class)
     name: str
     settings: dict[str, Any]  # what the configuration says (empty without one)
     weights: dict[str, str] = field(default_factory=dict)  # role -> dataset path
     where: str = ""  # its group in the file
-    wrapper: str | None = None  # "TimeDistributed"
+    wrapper: str | None = None  # "TimeDistributed", "Bidirectional"
+    # A Bidirectional layer: its backward layer (the reverse direction: its own weights), and
+    # how the two outputs merge (None: the file does not say, as a weights file does not).
+    backward: _Layer | None = None
+    merge_mode: str | None = None
+
+    def halves(self) -> list[_Layer]:
+        """The layer's directions: itself (forward), and its backward layer when it has one."""
+        return [self] if self.backward is None else [self, self.backward]
 
 
 @dataclass
@@ -832,7 +842,11 @@ def _plan_from_config(chain: list[_Entry], model: dict[str, Any], filename: str)
                 f"{what} is a custom class ({custom}): its computation is Python code, which is not in the file "
                 f"and is never run here. {SUPPORTED}"
             )
-        policy = _dtype_policy(e.cfg) if e.cls in (*RECURRENT, "Embedding", "Dense", "TimeDistributed") else None
+        policy = (
+            _dtype_policy(e.cfg)
+            if e.cls in (*RECURRENT, "Embedding", "Dense", "TimeDistributed", "Bidirectional")
+            else None
+        )
         if policy is not None and policy not in _FLOAT_POLICIES:
             raise _refuse(f"{what} has the dtype policy {_short(policy)} (quantized); only float weights are read")
         if e.cls == "InputLayer":
@@ -840,13 +854,7 @@ def _plan_from_config(chain: list[_Entry], model: dict[str, Any], filename: str)
         elif e.cls in IDENTITY:
             plan.ignored.append({"class": e.cls, "name": e.name})
         elif e.cls == "Bidirectional":
-            inner = e.cfg.get("layer")
-            inner_cls = inner.get("class_name") if isinstance(inner, dict) else None
-            raise _refuse(
-                f"{what} wraps {_short(inner_cls)} with merge_mode={_short(e.cfg.get('merge_mode'))}: bidirectional "
-                "layers are not computed yet (the engine runs each layer forward in time only). Upload a model "
-                "whose recurrent layers run in one direction"
-            )
+            plan.add(_bidirectional(e, filename))
         elif e.cls in RECURRENT:
             plan.add(_recurrent(e, filename))
         elif e.cls == "Embedding":
@@ -923,7 +931,11 @@ def _recurrent(e: _Entry, filename: str) -> _Layer:
             )
         settings["reset_after"] = reset_after  # None: told from the bias' shape
     for flag, why in (
-        ("go_backwards", "it reads the sequence backwards; the engine runs forward in time"),
+        (
+            "go_backwards",
+            "alone, a layer reading the sequence backwards answers in reversed step order, which the engine does "
+            "not compute; a reverse direction is read inside Bidirectional, beside its forward twin",
+        ),
         ("return_state", "it also returns its states as outputs; the engine's model has one output"),
         ("time_major", "its input is time-major; the engine reads (batch, time, features) models"),
     ):
@@ -933,6 +945,88 @@ def _recurrent(e: _Entry, filename: str) -> _Layer:
     settings["return_sequences"] = bool(cfg.get("return_sequences", False))
     settings["stateful"] = bool(cfg.get("stateful", False))  # read, not used: each run starts from zero states
     return _Layer(e.cls, e.name, settings)
+
+
+# Settings of a Bidirectional layer's backward layer that may differ from its forward layer's:
+# its name, go_backwards (the mirror itself), and what only acts while training or at build.
+_MIRROR_FREE = ("name", "go_backwards", "trainable", "seed", "dropout", "recurrent_dropout")
+
+
+def _bidirectional(e: _Entry, filename: str) -> _Layer:
+    """A Bidirectional wrapper around LSTM, GRU or SimpleRNN: its forward layer read as any recurrent
+    layer, its backward layer the forward's mirror (go_backwards=True, every other setting equal),
+    and its merge_mode one the engine computes."""
+    what = f"{filename}: layer {_short(e.name)} (Bidirectional)"
+    inner = e.cfg.get("layer")
+    forward_entry = _entry(inner, filename) if isinstance(inner, dict) else None
+    if forward_entry is None or forward_entry.cls not in RECURRENT or _custom(forward_entry):
+        inner_cls = forward_entry.cls if forward_entry else None
+        raise _refuse(
+            f"{what} wraps {_short(inner_cls)}; Bidirectional is read around LSTM, GRU or SimpleRNN. {SUPPORTED}"
+        )
+    merge_mode = e.cfg.get("merge_mode", "concat")
+    if merge_mode is None:
+        raise _refuse(
+            f"{what} has merge_mode=None: it returns its two directions as two separate outputs, which the engine "
+            f"(one output per layer) does not compute. Use merge_mode concat, sum, ave or mul",
+            e.name,
+        )
+    if merge_mode not in MERGE_MODES:
+        raise _refuse(
+            f"{what} has merge_mode={_short(merge_mode)}; the engine merges the two directions by "
+            f"{', '.join(MERGE_MODES)}",
+            e.name,
+        )
+    if forward_entry.cfg.get("go_backwards"):
+        raise _refuse(
+            f"{what}: its forward layer {_short(forward_entry.name)} has go_backwards=True (so its 'backward' layer "
+            "runs forward); the engine reads a Bidirectional whose forward layer runs forward in time",
+            e.name,
+        )
+    forward = _recurrent(forward_entry, filename)
+    backward_cfg = e.cfg.get("backward_layer")
+    backward_name = f"backward_{forward_entry.name.removeprefix('forward_')}"
+    if backward_cfg is not None:
+        backward_entry = _entry(backward_cfg, filename) if isinstance(backward_cfg, dict) else None
+        if backward_entry is None or backward_entry.cls != forward_entry.cls or _custom(backward_entry):
+            other = backward_entry.cls if backward_entry else None
+            raise _refuse(
+                f"{what}: its backward_layer is {_short(other)} and its forward layer {forward_entry.cls}; the engine "
+                "reads a backward layer that mirrors the forward one",
+                e.name,
+            )
+        if backward_entry.cfg.get("go_backwards") is not True:
+            raise _refuse(
+                f"{what}: its backward_layer {_short(backward_entry.name)} has go_backwards="
+                f"{_short(backward_entry.cfg.get('go_backwards'))}; a backward layer reads the sequence from its end",
+                e.name,
+            )
+        a, b = _mirror_settings(forward_entry.cfg), _mirror_settings(backward_entry.cfg)
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                raise _refuse(
+                    f"{what}: its backward_layer {_short(backward_entry.name)} differs from the forward layer in "
+                    f"{_short(key)} ({_short(b.get(key), 40)} against {_short(a.get(key), 40)}); the engine reads "
+                    "a backward layer that mirrors the forward one (go_backwards=True, every other setting equal)",
+                    e.name,
+                )
+        backward_name = backward_entry.name
+    forward.wrapper = "Bidirectional"
+    forward.merge_mode = merge_mode
+    forward.backward = _Layer(forward.cls, backward_name, dict(forward.settings) | {"go_backwards": True})
+    forward.settings |= {"merge_mode": merge_mode, "forward_layer": forward_entry.name, "backward_layer": backward_name}
+    forward.name = e.name
+    return forward
+
+
+def _mirror_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A recurrent layer's settings that act at inference (initializers, names, dropout set aside;
+    Keras' shared_object_id, which numbers objects in memory, dropped at the first level of nesting)."""
+
+    def plain(value: Any) -> Any:
+        return {k: v for k, v in value.items() if k != "shared_object_id"} if isinstance(value, dict) else value
+
+    return {k: plain(v) for k, v in cfg.items() if k not in _MIRROR_FREE and not k.endswith("_initializer")}
 
 
 def _embedding(e: _Entry, filename: str) -> _Layer:
@@ -1018,6 +1112,28 @@ def _check_stack(plan: _Plan) -> None:
                 f"{filename}: layer {_short(below.name)} returns only its last step (return_sequences=False) but "
                 f"feeds the recurrent layer {_short(above.name)}"
             )
+    both = [layer.backward is not None for layer in plan.rnns]
+    if any(both) and not all(both):
+        one, other = plan.rnns[both.index(True)], plan.rnns[both.index(False)]
+        raise _refuse(
+            f"{filename}: layer {_short(one.name)} is Bidirectional and layer {_short(other.name)} is not; the "
+            "engine's stack runs both directions in every layer or in none"
+        )
+    modes = {layer.merge_mode for layer in plan.rnns if layer.merge_mode is not None}
+    if len(modes) > 1:
+        raise _refuse(
+            f"{filename}: its Bidirectional layers merge their directions differently ({', '.join(sorted(modes))}); "
+            "the engine's stack has one merge_mode"
+        )
+    top = plan.rnns[-1]
+    if top.backward is not None and top.settings and not top.settings.get("return_sequences"):
+        raise _refuse(
+            f"{filename}: layer {_short(top.name)} (Bidirectional) returns only its last step "
+            "(return_sequences=False): the forward direction's last step merged with the backward direction's own "
+            "last, which is the first step of the sequence, so no single step of the output the engine computes. "
+            "Use return_sequences=True (and read the step you need)",
+            top.name,
+        )
 
 
 # --- where each layer's weights are ----------------------------------------------------------
@@ -1044,6 +1160,13 @@ def _vars(tree: _Tree, path: str, roles: tuple[str, ...], optional: str | None, 
 
 
 def _keras3_vars(tree: _Tree, group: str, layer: _Layer, filename: str) -> None:
+    if layer.cls in RECURRENT and layer.backward is not None:
+        # Bidirectional: Keras 3 keeps each direction's layer under forward_layer/ and backward_layer/.
+        for half, side in zip(layer.halves(), ("forward_layer", "backward_layer"), strict=True):
+            roles = ("kernel", "recurrent_kernel", "bias")
+            _vars(tree, f"{group}/{side}/cell/vars", roles, "bias", half, filename)
+            half.where = f"{group}/{side}"
+        return
     if layer.cls in RECURRENT:
         _vars(tree, f"{group}/cell/vars", ("kernel", "recurrent_kernel", "bias"), "bias", layer, filename)
     elif layer.cls == "Embedding":
@@ -1119,11 +1242,18 @@ def _plan_keras3_weights(tree: _Tree, container: str, filename: str) -> _Plan:
                 why = "which activation it applies is not in a weights file"
             raise _refuse(f"{what}: {why}. {SUPPORTED}", group)
         if cls == "Bidirectional":
-            raise _refuse(
-                f"{what}: bidirectional layers are not computed yet (the engine runs forward in time only), whatever "
-                "their merge_mode (which a weights file does not even record)",
-                group,
-            )
+            # The wrapped class told by the forward layer's recurrent kernel; the merge mode, which a
+            # weights file does not record, by the layer above (_told_merge_mode).
+            kernel = f"{group}/forward_layer/cell/vars/1"
+            if kernel not in tree.datasets:
+                raise _refuse(f"{what}: no {kernel}; not the weights of a Bidirectional LSTM, GRU or SimpleRNN", group)
+            inner = _cell_by_shape(tree, kernel, filename)
+            layer = _Layer(inner, name, {}, wrapper="Bidirectional")
+            backward_name = _vars_name(tree, f"{group}/backward_layer") or f"{name} backward"
+            layer.backward = _Layer(inner, backward_name, {})
+            _keras3_vars(tree, group, layer, filename)
+            rnns.append(layer)
+            continue
         if cls == "InputLayer":
             continue
         if cls in IDENTITY:
@@ -1161,10 +1291,16 @@ def _join(container: str, name: str) -> str:
     return f"{container}/{name}" if container else name
 
 
-def _legacy_roles(tree: _Tree, group: str, filename: str) -> dict[str, str]:
+def _legacy_weight_names(tree: _Tree, group: str, filename: str) -> list[str]:
     names = tree.groups.get(group, {}).get("weight_names", [])
     if not isinstance(names, list):
         raise _refuse(f"{filename}: {group} has weight_names that are not a list of names", group)
+    return names
+
+
+def _legacy_roles(tree: _Tree, group: str, filename: str, names: list[str] | None = None) -> dict[str, str]:
+    """Role (kernel, bias, ...) -> dataset path of a layer's weights (`names`: some of its weight_names)."""
+    names = _legacy_weight_names(tree, group, filename) if names is None else names
     roles: dict[str, str] = {}
     for weight in names:
         leaf = re.sub(r":\d+$", "", weight.rsplit("/", 1)[-1])  # Keras 2 writes 'kernel:0'
@@ -1175,6 +1311,35 @@ def _legacy_roles(tree: _Tree, group: str, filename: str) -> dict[str, str]:
             raise _refuse(f"{filename}: {group} lists the weight {_short(weight)}, but the file has no {path}", path)
         roles[leaf] = path
     return roles
+
+
+def _is_backward_part(part: str, backward: str | None) -> bool:
+    return part == backward if backward is not None else part.startswith("backward_")
+
+
+def _is_forward_part(part: str, forward: str | None) -> bool:
+    return part == forward if forward is not None else part.startswith("forward_")
+
+
+def _legacy_sides(
+    tree: _Tree, group: str, filename: str, forward: str | None = None, backward: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A Bidirectional layer's weights, split by the direction their path names (the forward and
+    backward layers' names, or without a configuration Keras' default forward_... / backward_...)."""
+    sides: tuple[list[str], list[str]] = ([], [])
+    for weight in _legacy_weight_names(tree, group, filename):
+        parts = weight.split("/")[:-1]
+        if any(_is_backward_part(p, backward) for p in parts):
+            sides[1].append(weight)
+        elif any(_is_forward_part(p, forward) for p in parts):
+            sides[0].append(weight)
+        else:
+            raise _refuse(
+                f"{filename}: {group} lists the weight {_short(weight)}, which is in neither direction of the "
+                f"Bidirectional layer ({_short(forward or 'forward_...')}, {_short(backward or 'backward_...')})",
+                f"{group}/{weight}",
+            )
+    return _legacy_roles(tree, group, filename, sides[0]), _legacy_roles(tree, group, filename, sides[1])
 
 
 def _check_roles(layer: _Layer, roles: dict[str, str], group: str, filename: str) -> None:
@@ -1206,6 +1371,13 @@ def _locate_legacy(tree: _Tree, container: str, plan: _Plan, filename: str) -> N
         group = _join(container, layer.name)
         if layer.name not in listed or group not in tree.groups:
             raise _refuse(f"{filename}: no weights for layer {_short(layer.name)} ({layer.cls}): {group} is missing")
+        if layer.backward is not None:
+            forward_roles, backward_roles = _legacy_sides(
+                tree, group, filename, layer.settings.get("forward_layer"), layer.backward.name
+            )
+            _check_roles(layer, forward_roles, group, filename)
+            _check_roles(layer.backward, backward_roles, group, filename)
+            continue
         _check_roles(layer, _legacy_roles(tree, group, filename), group, filename)
 
 
@@ -1216,6 +1388,13 @@ def _plan_legacy_weights(tree: _Tree, container: str, filename: str) -> _Plan:
         group = _join(container, name)
         if group not in tree.groups:
             raise _refuse(f"{filename}: layer_names lists {_short(name)}, but the file has no group {group}", group)
+        if any(
+            part.startswith("backward_")
+            for weight in _legacy_weight_names(tree, group, filename)
+            for part in weight.split("/")[:-1]
+        ):
+            plan.add(_legacy_bidirectional(tree, group, name, filename))
+            continue
         roles = _legacy_roles(tree, group, filename)
         keys = set(roles)
         if not keys:
@@ -1249,6 +1428,23 @@ def _plan_legacy_weights(tree: _Tree, container: str, filename: str) -> _Plan:
         plan.add(layer)
     _check_stack(plan)
     return plan
+
+
+def _legacy_bidirectional(tree: _Tree, group: str, name: str, filename: str) -> _Layer:
+    """A Bidirectional layer of a legacy weights-only file: its two halves by Keras' default names."""
+    forward_roles, backward_roles = _legacy_sides(tree, group, filename)
+    if "recurrent_kernel" not in forward_roles:
+        raise _refuse(
+            f"{filename}: layer {_short(name)} holds backward_... weights but no forward recurrent_kernel; not a "
+            "Bidirectional LSTM, GRU or SimpleRNN",
+            group,
+        )
+    cls = _cell_by_shape(tree, forward_roles["recurrent_kernel"], filename)
+    layer = _Layer(cls, name, {}, wrapper="Bidirectional")
+    layer.backward = _Layer(cls, f"{name} backward", {})
+    _check_roles(layer, forward_roles, group, filename)
+    _check_roles(layer.backward, backward_roles, group, filename)
+    return layer
 
 
 def _cell_by_shape(tree: _Tree, path: str, filename: str) -> str:
@@ -1289,7 +1485,7 @@ class _Numbers:
 
 def _unclaimed(tree: _Tree, plan: _Plan, filename: str) -> None:
     """Every number read must belong to a layer the engine computes: no weights are dropped silently."""
-    claimed = {p for layer in _weighted(plan) for p in layer.weights.values()}
+    claimed = {p for layer in _weighted(plan) for half in layer.halves() for p in half.weights.values()}
     for path, d in tree.datasets.items():
         if d.array is not None and path not in claimed:
             raise _refuse(
@@ -1331,68 +1527,76 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
         layers_read.append(entry | {"input_dim": table.shape[0], "output_dim": table.shape[1]})
     hidden = None
     reset_after_told = False
+    bidirectional = plan.rnns[0].backward is not None
+    merge_mode = _told_merge_mode(plan, numbers) if bidirectional else "concat"
+    with_bias = _bias_everywhere_or_nowhere(plan, filename)
     for k, layer in enumerate(plan.rnns):
-        rk_path, k_path = layer.weights["recurrent_kernel"], layer.weights["kernel"]
-        rec = numbers.get(rk_path, 2)
-        units = rec.shape[0]
-        if rec.shape[1] != blocks * units:
-            raise _refuse(
-                f"{filename}: {rk_path} has shape {rec.shape}; the recurrent kernel of a {cls} with {units} units is "
-                f"({units}, {blocks * units})",
-                rk_path,
-            )
-        _agree(layer, "units", units, rk_path, filename)
-        if hidden is None:
-            hidden = units
-        elif units != hidden:
-            raise _refuse(
-                f"{filename}: layer {_short(plan.rnns[0].name)} has {hidden} units and layer {_short(layer.name)} has "
-                f"{units}; the engine's stack has one hidden size for every layer",
-                rk_path,
-            )
-        kernel = numbers.get(k_path, 2)
-        if kernel.shape[1] != blocks * units or (width is not None and kernel.shape[0] != width):
-            expected = f"({width if width is not None else 'D'}, {blocks * units})"
-            raise _refuse(f"{filename}: {k_path} has shape {kernel.shape}; expected {expected}{hint}", k_path)
-        width = units
-        if "bias" in layer.weights:
-            b_path = layer.weights["bias"]
-            bias = numbers.get(b_path, None)  # its shape is checked below: a GRU's tells reset_after
-            if cell == "gru":
-                if bias.shape == (blocks * units,):
-                    # A one-row GRU bias is Keras' reset_after=False, which the engine does not compute.
-                    raise _refuse(
-                        f"{filename}: {b_path} has shape {bias.shape}: GRU {_short(layer.name)} was saved with "
-                        "reset_after=False, which applies the reset gate before the recurrent product; the engine "
-                        "(PyTorch's GRU) does not compute it. Retrain with reset_after=True (Keras' default)",
-                        b_path,
-                    )
-                want = (2, blocks * units)
-                reset_after_told = True
-            else:
-                want = (blocks * units,)
-            if bias.shape != want:
-                raise _refuse(f"{filename}: {b_path} has shape {bias.shape}; expected {want}", b_path)
-            names[f"rnn_{k}/bias"] = b_path
-        else:
-            bias = np.zeros((2, blocks * units) if cell == "gru" else (blocks * units,))
-            names[f"rnn_{k}/bias"] = NO_BIAS
-        tensors[f"rnn_{k}/kernel"], names[f"rnn_{k}/kernel"] = kernel, k_path
-        tensors[f"rnn_{k}/recurrent_kernel"], names[f"rnn_{k}/recurrent_kernel"] = rec, rk_path
-        tensors[f"rnn_{k}/bias"] = bias
-        entry = {"class": cls, "name": layer.name, "group": layer.where, "units": units}
-        entry["use_bias"] = "bias" in layer.weights
+        for d, half in enumerate(layer.halves()):
+            prefix = f"rnn_{k}/{('forward', 'backward')[d]}" if bidirectional else f"rnn_{k}"
+            rk_path, k_path = half.weights["recurrent_kernel"], half.weights["kernel"]
+            rec = numbers.get(rk_path, 2)
+            units = rec.shape[0]
+            if rec.shape[1] != blocks * units:
+                raise _refuse(
+                    f"{filename}: {rk_path} has shape {rec.shape}; the recurrent kernel of a {cls} with {units} units "
+                    f"is ({units}, {blocks * units})",
+                    rk_path,
+                )
+            _agree(layer, "units", units, rk_path, filename)
+            if hidden is None:
+                hidden = units
+            elif units != hidden:
+                raise _refuse(
+                    f"{filename}: layer {_short(plan.rnns[0].name)} has {hidden} units and layer {_short(half.name)} "
+                    f"has {units}; the engine's stack has one hidden size for every layer",
+                    rk_path,
+                )
+            kernel = numbers.get(k_path, 2)
+            if kernel.shape[1] != blocks * units or (width is not None and kernel.shape[0] != width):
+                expected = f"({width if width is not None else 'D'}, {blocks * units})"
+                below = " (the Bidirectional layer below hands up that many)" if k and bidirectional else ""
+                raise _refuse(
+                    f"{filename}: {k_path} has shape {kernel.shape}; expected {expected}{below}{hint}", k_path
+                )
+            if with_bias:
+                b_path = half.weights["bias"]
+                bias = numbers.get(b_path, None)  # its shape is checked below: a GRU's tells reset_after
+                if cell == "gru":
+                    if bias.shape == (blocks * units,):
+                        # A one-row GRU bias is Keras' reset_after=False, which the engine does not compute.
+                        raise _refuse(
+                            f"{filename}: {b_path} has shape {bias.shape}: GRU {_short(layer.name)} was saved with "
+                            "reset_after=False, which applies the reset gate before the recurrent product; the engine "
+                            "(PyTorch's GRU) does not compute it. Retrain with reset_after=True (Keras' default)",
+                            b_path,
+                        )
+                    want = (2, blocks * units)
+                    reset_after_told = True
+                else:
+                    want = (blocks * units,)
+                if bias.shape != want:
+                    raise _refuse(f"{filename}: {b_path} has shape {bias.shape}; expected {want}", b_path)
+                tensors[f"{prefix}/bias"], names[f"{prefix}/bias"] = bias, b_path
+            tensors[f"{prefix}/kernel"], names[f"{prefix}/kernel"] = kernel, k_path
+            tensors[f"{prefix}/recurrent_kernel"], names[f"{prefix}/recurrent_kernel"] = rec, rk_path
+        width = hidden * (2 if bidirectional and merge_mode == "concat" else 1)
+        entry = {"class": cls, "name": layer.name, "group": layer.where, "units": hidden, "use_bias": with_bias}
         if cell == "gru":
-            entry["reset_after"] = True if "bias" in layer.weights or layer.settings.get("reset_after") else None
+            entry["reset_after"] = True if with_bias or layer.settings.get("reset_after") else None
+        if bidirectional:
+            backward = layer.backward
+            entry |= {"wrapper": "Bidirectional", "merge_mode": merge_mode}
+            entry["backward"] = {"name": backward.name, "group": backward.where, "go_backwards": True}
         layers_read.append(entry | {s: v for s, v in layer.settings.items() if v is not None})
     output_size = None
     if plan.dense is not None:
         d = plan.dense
         kernel = numbers.get(d.weights["kernel"], 2)
-        if kernel.shape[0] != hidden:
+        if kernel.shape[0] != width:
+            on = f"{hidden} units" + (f", both directions {merge_mode}" if bidirectional else "")
             raise _refuse(
-                f"{filename}: {d.weights['kernel']} has shape {kernel.shape}; the Dense head on {hidden} units has "
-                f"({hidden}, outputs){hint}",
+                f"{filename}: {d.weights['kernel']} has shape {kernel.shape}; the Dense head on {on} has "
+                f"({width}, outputs){hint}",
                 d.weights["kernel"],
             )
         output_size = kernel.shape[1]
@@ -1419,6 +1623,11 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
     nonlinearity = plan.rnns[0].settings.get("activation", "tanh") if cls == "SimpleRNN" else "tanh"
     if not plan.from_config:
         assumed = _assumed(plan, cell, reset_after_told)
+        if bidirectional:
+            assumed["Bidirectional"] = (
+                "Keras' own backward layer, the forward one's mirror (go_backwards=True); merge_mode concat, told "
+                "by the layer above, which reads both directions side by side"
+            )
     elif cell == "gru" and not reset_after_told and plan.rnns[0].settings.get("reset_after") is None:
         assumed["reset_after"] = True  # no bias and no reset_after in the configuration: Keras' default
     tokens = plan.embedding is not None
@@ -1426,11 +1635,14 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
         "cell": cls,
         "num_layers": len(plan.rnns),
         "hidden_size": hidden,
-        "input_size": tensors["rnn_0/kernel"].shape[0],
+        "input_size": numbers.get(plan.rnns[0].weights["kernel"], 2).shape[0],
         "output_size": output_size,
         "layers": layers_read,
         "ignored_at_inference": plan.ignored,
     }
+    if bidirectional:
+        read["bidirectional"] = True
+        read["merge_mode"] = merge_mode
     if plan.from_config:
         read["model"] = plan.model
         read["input"] = plan.input
@@ -1451,7 +1663,54 @@ def _source(plan: _Plan, tree: _Tree, fmt: str, read: dict[str, Any]) -> ModelSo
         output_steps=output_steps,
         probe=probe,
         configured=plan.from_config,
+        merge_mode=merge_mode,
     )
+
+
+def _told_merge_mode(plan: _Plan, numbers: _Numbers) -> str:
+    """The Bidirectional layers' merge_mode: as configured, or (a weights file does not record it)
+    concat when the layer above reads twice the units; sum, ave and mul are refused as unknowable."""
+    said = plan.rnns[0].merge_mode
+    if said is not None:
+        return said
+    filename = plan.filename
+    units = numbers.get(plan.rnns[0].weights["recurrent_kernel"], 2).shape[0]
+    for k, layer in enumerate(plan.rnns):
+        above = plan.rnns[k + 1] if k + 1 < len(plan.rnns) else plan.dense
+        if above is None:
+            raise _refuse(
+                f"{filename}: layer {_short(layer.name)} is Bidirectional, and a weights file records neither its "
+                f"merge_mode (concat, sum, ave or mul) nor a layer above it that would show it. {UPLOAD_KERAS}",
+                layer.where,
+            )
+        reads = numbers.get(above.weights["kernel"], 2).shape[0]
+        if reads != 2 * units:
+            merged = (
+                "its merge_mode is sum, ave or mul, and a weights file does not record which"
+                if reads == units
+                else f"neither both directions side by side ({2 * units}: concat) nor merged ({units})"
+            )
+            raise _refuse(
+                f"{filename}: layer {_short(above.name)} reads {reads} numbers from the Bidirectional layer "
+                f"{_short(layer.name)} of {units} units: {merged}. {UPLOAD_KERAS}",
+                above.weights["kernel"],
+            )
+    return "concat"
+
+
+def _bias_everywhere_or_nowhere(plan: _Plan, filename: str) -> bool:
+    """Whether the recurrent layers have biases: every one (both directions) or none. A bias-free
+    layer has no bias tensors, and absent biases are never made up as zeros (zeros could be trained)."""
+    halves = [half for layer in plan.rnns for half in layer.halves()]
+    has = ["bias" in half.weights for half in halves]
+    if any(has) and not all(has):
+        one, other = halves[has.index(True)], halves[has.index(False)]
+        raise _refuse(
+            f"{filename}: layer {_short(one.name)} has biases (use_bias=True) and layer {_short(other.name)} has none; "
+            "the engine's stack has biases in every layer or in none",
+            other.where,
+        )
+    return all(has)
 
 
 def _order(plan: _Plan) -> str:
@@ -1497,7 +1756,8 @@ def _probe(plan: _Plan, tensors: dict[str, np.ndarray], tree: _Tree, tokens: boo
     """What Keras' own run of the model takes, for the parity check."""
     shape = plan.input.get("batch_shape")
     if not isinstance(shape, list):
-        shape = [None, None] if tokens else [None, None, int(tensors["rnn_0/kernel"].shape[0])]
+        first = tensors["rnn_0/forward/kernel" if "rnn_0/forward/kernel" in tensors else "rnn_0/kernel"]
+        shape = [None, None] if tokens else [None, None, int(first.shape[0])]
     if tokens:
         dtype = "int64"
     else:

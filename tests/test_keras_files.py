@@ -27,7 +27,6 @@ from app import keras_files, limits, model_files
 from app.archive_checks import CheckedZip
 from app.model_source import EMBEDDING, ModelSource
 from app.nn import layouts, stack
-from app.nn import params as P
 from app.nn.losses import Loss
 
 h5py = pytest.importorskip("h5py")
@@ -83,18 +82,16 @@ def engine(src: ModelSource, x: np.ndarray, softmax_head: bool, last: bool) -> n
     """The model as the engine computes it: each sequence of the batch on its own."""
     tensors = dict(src.tensors)
     table = tensors.pop(EMBEDDING, None)
-    imported = layouts.to_pytorch(tensors, "keras")
-    model = stack.Model(
-        imported.cell,
-        P.layers_from(imported.params, imported.num_layers),
-        P.head_from(imported.params),
-        nonlinearity=src.nonlinearity,
+    imported = layouts.to_pytorch(tensors, "keras", src.merge_mode)
+    model = stack.Model.of(
+        imported.cell, imported.params, imported.num_layers, src.merge_mode, nonlinearity=src.nonlinearity
     )
+    width = imported.architecture.output_size
     out = []
     for seq in x:
         inputs = table[seq] if table is not None else seq.astype(np.float64)
-        trace = stack.run(model, inputs, Loss("dh", dh=np.ones((len(inputs), imported.hidden_size))), backward=False)
-        h = trace.layers[-1]["h"]
+        trace = stack.run(model, inputs, Loss("dh", dh=np.ones((len(inputs), width))), backward=False)
+        h = trace.outputs[-1]
         y = h if model.head is None else h @ model.head.weight.T + model.head.bias
         y = softmax(y) if softmax_head else y
         out.append(y[-1] if last else y)
@@ -287,8 +284,11 @@ def test_names_say_where_each_tensor_is(cases):
     weights = read(cases["lstm2_named"].paths["weights.h5"])
     assert [layer["name"] for layer in weights.read["layers"]] == ["encoder", "lstm", "out"]  # from the vars name
     nobias = read(cases["lstm_last_nobias"].paths["keras"])
-    assert nobias.names["rnn_0/bias"] == keras_files.NO_BIAS == nobias.names["dense/bias"]
-    assert nobias.tensors["rnn_0/bias"].shape == (16,) and not nobias.tensors["rnn_0/bias"].any()
+    # A bias-free LSTM has no bias tensor at all (never zeros, which could be trained); the Dense
+    # head's absent bias computes as zeros (W h + 0), and says so.
+    assert "rnn_0/bias" not in nobias.tensors and "rnn_0/bias" not in nobias.names
+    assert not layouts.to_pytorch(nobias.tensors, "keras").architecture.bias
+    assert nobias.names["dense/bias"] == keras_files.NO_BIAS
     assert nobias.tensors["dense/bias"].shape == (2,) and not nobias.tensors["dense/bias"].any()
 
 
@@ -486,14 +486,51 @@ REFUSALS = {
     "lstm_relu": (lambda: [layers.LSTM(4, activation="relu")], r"\(LSTM\) has activation='relu'"),
     "rnn_selu": (lambda: [layers.SimpleRNN(4, activation="selu")], r"\(SimpleRNN\) has activation='selu'"),
     "reset_before": (lambda: [layers.GRU(4, reset_after=False, name="g")], r"'g' \(GRU\) has reset_after=False"),
-    "go_backwards": (lambda: [layers.LSTM(4, go_backwards=True)], r"\(LSTM\) has go_backwards=True"),
-    "bidirectional_sum": (
-        lambda: [layers.Bidirectional(layers.LSTM(4), merge_mode="sum", name="bi")],
-        r"'bi' \(Bidirectional\) wraps 'LSTM' with merge_mode='sum': bidirectional layers are not computed",
+    "go_backwards": (
+        lambda: [layers.LSTM(4, go_backwards=True)],
+        r"\(LSTM\) has go_backwards=True: alone, a layer reading the sequence backwards",
     ),
-    "bidirectional_concat": (
-        lambda: [layers.Bidirectional(layers.GRU(4, return_sequences=True))],
-        r"merge_mode='concat': bidirectional layers are not computed",
+    "bidirectional_last_step": (
+        lambda: [layers.Bidirectional(layers.LSTM(4), merge_mode="sum", name="bi")],
+        r"'bi' \(Bidirectional\) returns only its last step .*backward direction's own last",
+    ),
+    "bidirectional_merge_none": (
+        lambda: [layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode=None, name="bi")],
+        r"'bi' \(Bidirectional\) has merge_mode=None: it returns its two directions as two separate outputs",
+    ),
+    "bidirectional_not_a_mirror": (
+        lambda: [
+            layers.Bidirectional(
+                layers.LSTM(4, return_sequences=True),
+                backward_layer=layers.LSTM(4, return_sequences=True, go_backwards=True, activation="relu"),
+                name="bi",
+            )
+        ],
+        r"'bi' \(Bidirectional\): its backward_layer .* differs from the forward layer in 'activation'",
+    ),
+    "bidirectional_mixed_merge": (
+        lambda: [
+            layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode="sum"),
+            layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode="mul"),
+        ],
+        r"merge their directions differently \(mul, sum\)",
+    ),
+    "bidirectional_then_not": (
+        lambda: [layers.Bidirectional(layers.GRU(4, return_sequences=True), name="bi"), layers.GRU(4, name="g")],
+        r"layer 'bi' is Bidirectional and layer 'g' is not",
+    ),
+    "bias_in_one_layer": (
+        lambda: [layers.GRU(4, return_sequences=True, name="a"), layers.GRU(4, use_bias=False, name="b")],
+        r"layer 'a' has biases \(use_bias=True\) and layer 'b' has none",
+    ),
+    "bidirectional_control": (
+        lambda: [
+            layers.Bidirectional(
+                layers.LSTM(4, return_sequences=True),
+                backward_layer=layers.LSTM(4, return_sequences=True, go_backwards=True),
+            )
+        ],
+        None,
     ),
     "layer_norm": (
         lambda: [layers.LSTM(4, return_sequences=True), layers.LayerNormalization(name="ln"), layers.LSTM(4)],
@@ -567,9 +604,30 @@ def test_a_branching_functional_model_is_refused(folder):
     refused(folder / "branch.keras", r"layer 'sum' \(Add\) reads 2 layers")
 
 
-def test_a_bidirectional_weights_file_is_refused(folder):
-    path = keras_file(folder, "bi", layers.Bidirectional(layers.LSTM(4)), fmt="weights.h5")
-    refused(path, r"layers/bidirectional .*bidirectional layers are not computed yet")
+def test_a_bidirectional_weights_file_opens_only_when_its_shapes_say_concat(folder):
+    """A weights file does not record merge_mode: concat is read when the layer above reads both
+    directions side by side (2H); a top layer with nothing above, or one read as H, is refused."""
+    bi = layers.Bidirectional
+    path = keras_file(folder, "bi", bi(layers.LSTM(4, return_sequences=True)), fmt="weights.h5")
+    refused(path, r"layer 'bidirectional(_\d+)?' is Bidirectional, and a weights file records neither its merge_mode")
+    path = keras_file(
+        folder, "bi_sum", bi(layers.GRU(4, return_sequences=True), merge_mode="ave"), layers.Dense(2), fmt="weights.h5"
+    )
+    refused(path, r"reads 4 numbers from the Bidirectional layer .* sum, ave or mul, and a weights file does not")
+    model = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            bi(layers.GRU(4, return_sequences=True)),
+            bi(layers.GRU(4, return_sequences=True)),
+            layers.Dense(2),
+        ]
+    )
+    model.save_weights(folder / "bi_concat.weights.h5")
+    src = read(folder / "bi_concat.weights.h5")
+    assert src.merge_mode == "concat" and "Bidirectional" in src.assumed
+    assert src.names["rnn_1/backward/recurrent_kernel"] == "layers/bidirectional_1/backward_layer/cell/vars/1"
+    x = np.random.default_rng(4).standard_normal((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(engine(src, x, False, False), keras_out(model, x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("fmt", ["h5", "weights.h5"])
@@ -582,8 +640,7 @@ def test_a_bias_free_gru_weights_file_assumes_reset_after(folder):
     model = keras.Sequential([keras.Input((5, 3)), layers.GRU(4, use_bias=False, return_sequences=True)])
     model.save_weights(folder / "gru_nobias.weights.h5")
     src = read(folder / "gru_nobias.weights.h5")
-    assert src.assumed["reset_after"] is True and src.names["rnn_0/bias"] == keras_files.NO_BIAS
-    assert src.tensors["rnn_0/bias"].shape == (2, 12) and not src.tensors["rnn_0/bias"].any()
+    assert src.assumed["reset_after"] is True and "rnn_0/bias" not in src.tensors
     x = np.random.default_rng(2).standard_normal((2, 5, 3)).astype("float32")
     np.testing.assert_allclose(engine(src, x, False, False), keras_out(model, x), rtol=1e-5, atol=1e-6)
 

@@ -816,13 +816,15 @@ def test_a_keras_hard_sigmoid_lstm_is_refused_by_name(client, keras_refusals, fm
 
 
 @pytest.mark.parametrize("fmt", KERAS_FORMATS)
-def test_a_keras_bidirectional_sum_is_refused_never_opened_as_two_layers(client, keras_refusals, fmt):
+def test_a_keras_bidirectional_sum_opens_with_its_merge_mode_never_as_two_layers(client, keras_refusals, fmt):
     path = keras_refusals["bidirectional"][fmt]
-    if fmt == "weights.h5":  # no configuration: the layer's group says what it is
-        msg = refused(client, path.read_bytes(), path.name, "file", ["bidirectional"])
-    else:
-        msg = refused(client, path.read_bytes(), path.name, "file", ["Bidirectional", "merge_mode='sum'", "'bi'"])
-    assert "not computed" in msg
+    if fmt == "weights.h5":  # no configuration: nothing says how the two directions merge
+        msg = refused(client, path.read_bytes(), path.name, "file", ["Bidirectional", "merge_mode", "'bi'"])
+        assert "weights file records neither" in msg
+        return
+    model = opened(client, path.read_bytes(), path.name, fmt=fmt, parity_by="keras", steps=T)
+    assert model["num_layers"] == 1 and model["config"]["merge_mode"] == "sum"
+    assert model["architecture"] == {"bidirectional": True, "proj_size": 0, "bias": True, "merge_mode": "sum"}
 
 
 @pytest.mark.parametrize("embedding", [False, True], ids=["one-hot", "embedding"])
