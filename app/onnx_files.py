@@ -12,9 +12,14 @@ refused instead of giving the engine the wrong sequence. Every input of every no
 path is accounted for: weights are initializers (or Constant nodes), initial states are
 zeros of exactly the shape the node takes, (1, batch, hidden_size), or graph inputs, shapes
 are constants or computed from the shapes of values on the path. Anything else is refused by
-op type and node name, as is every setting the engine does not compute (reverse and
-bidirectional layers, other activations, clip, coupled gates, nonzero peepholes, GRU's
-linear_before_reset=0).
+op type and node name, as is every setting the engine does not compute (a lone reverse
+layer, other activations, clip, coupled gates, nonzero peepholes, GRU's
+linear_before_reset=0). A bidirectional node (direction="bidirectional": W, R, B of
+num_directions = 2; Y of shape (T, 2, B, H)) is read when its Y reaches the next layer or the
+head as the exporters write it, the direction axis moved next to the units and merged with
+them (Transpose + Reshape to (T, B, 2H): both directions side by side, PyTorch's concat);
+the Y axes are labelled r{k} (directions) and u{k} (units) until that Reshape makes them
+h{k}. A node without B has no biases (none are made up).
 
 The path is the whole graph: the parity check hands the file to onnxruntime, which loads and
 runs all of it, so every node must be one the reader walked (the recurrent chain, the
@@ -24,7 +29,8 @@ is refused by name, and so is a graph output other than the compared one unless 
 of that path (a recurrent node's Y_h or Y_c, say).
 
 The tensors are named for `layouts.to_pytorch(tensors, "onnx")` (layer{k}.W / .R / .B as
-the file holds them, head.weight as O x H, head.bias) plus `embedding.weight` (V x D).
+the file holds them, both directions in one tensor; no .B without biases; head.weight as
+O x H, head.bias) plus `embedding.weight` (V x D).
 `probe` tells the parity check how to run the file itself:
     input_name, input_dtype   the graph input holding the sequence, and its numpy dtype
     axes                      one letter per axis of that input: t time, b batch, d features,
@@ -896,13 +902,19 @@ class _Reader:
                     f"{self.what(node)}: its W expects {width} input features; X has {self.sizes[f_label]}", node.name
                 )
             hidden = f"h{k}"
-            self.sizes[hidden] = info["hidden_size"]
+            both = info["direction"] == "bidirectional"
+            self.sizes[hidden] = info["hidden_size"] * (2 if both else 1)
             below_hidden = hidden
             # Initial states and sequence_lens, now that the batch is known: their shapes are checked.
             info.update(self._states(node, info["hidden_size"], layout))
-            # Y: (T, num_directions, B, H) for layout 0, (B, T, num_directions, H) for layout 1.
+            # Y: (T, num_directions, B, H) for layout 0, (B, T, num_directions, H) for layout 1. Both
+            # directions: the axes r{k} (2) and u{k} (H), which a Reshape merges into h{k} (2H).
             y = node.output[0]
-            self.labels[y] = [time, UNIT, batch, hidden] if layout == 0 else [batch, time, UNIT, hidden]
+            dirs, units = UNIT, hidden
+            if both:
+                dirs, units = f"r{k}", f"u{k}"
+                self.sizes[dirs], self.sizes[units] = 2, info["hidden_size"]
+            self.labels[y] = [time, dirs, batch, units] if layout == 0 else [batch, time, dirs, units]
             for role, arr in layer_tensors.items():
                 tensors[f"layer{k}.{role}"] = arr
             layers.append(info)
@@ -910,6 +922,13 @@ class _Reader:
 
         # The output end.
         labels = self._follow_head(head_nodes, self.labels[top_out], time, batch, tensors, read)
+        if any(label[:1] in ("r", "u") and label[1:].isdigit() for label in labels):
+            raise self.fail(
+                f"output {_short(out_name)!r} keeps a bidirectional layer's two directions on an axis of their own "
+                f"(axes {self._describe(labels, time, batch)}); the engine hands up both directions side by side, "
+                "as PyTorch's module does ((steps, batch, 2·hidden)): export the module's output",
+                out_name,
+            )
         declared = next(o for o in self.graph.output if o.name == out_name)
         dims = self._declared_dims(declared)
         # The output's declared shape, when there is one, must agree with the axes followed.
@@ -929,6 +948,18 @@ class _Reader:
 
         steps = read["output_steps"]
         softmax = read.get("softmax")
+        directions = {n["direction"] for n in layers}
+        if len(directions) > 1:
+            raise self.fail(
+                "some recurrent nodes are bidirectional and some are not; the engine's stack runs both directions "
+                "in every layer or in none"
+            )
+        biased = {n["bias"] for n in layers}
+        if len(biased) > 1:
+            raise self.fail(
+                "some recurrent nodes have biases (B) and some have none; the engine's stack has biases in every "
+                "layer or in none (absent ones are never made up as zeros)"
+            )
         has_head = "head.weight" in tensors
         nonlinearities = {n["activations"][0].lower() for n in layers} if op == "RNN" else {"tanh"}
         if len(nonlinearities) > 1:
@@ -977,6 +1008,8 @@ class _Reader:
                 out.append("b")
             elif label.startswith("h"):
                 out.append("h")
+            elif label[:1] in ("r", "u") and label[1:].isdigit():
+                out.append("2" if label[0] == "r" else "u")  # a bidirectional node's directions, units
             else:
                 out.append({"o": "o", "d": "d"}.get(label, "d"))
         return "".join(out)
@@ -991,6 +1024,10 @@ class _Reader:
             return f"axis {label[1:]} of the input"
         if label.startswith("h"):
             return "hidden units"
+        if label[:1] == "r" and label[1:].isdigit():
+            return "a bidirectional layer's two directions"
+        if label[:1] == "u" and label[1:].isdigit():
+            return "one direction's hidden units"
         return {UNIT: "a unit axis", "o": "the head's outputs", "d": "the embedding's width"}.get(label, label)
 
     def _axes(self, in_labels: list[str], time: str, batch: str, kind: str) -> str:
@@ -1115,18 +1152,20 @@ class _Reader:
             if name not in ATTRIBUTES[op]:
                 raise self.fail(f"{where} has attribute {_short(name)!r}, which {op} does not define", node.name)
         direction = self._string_attr(node, "direction", "forward")
-        if direction != "forward":
+        if direction not in ("forward", "bidirectional"):
             raise self.fail(
-                f"{where} has direction={_short(direction)!r}: the engine does not run reverse or bidirectional "
-                "layers yet; export a forward (unidirectional) model",
+                f"{where} has direction={_short(direction)!r}: alone, a layer reading the sequence backwards answers "
+                "in reversed step order, which the engine does not compute; a reverse direction is read as half of a "
+                "bidirectional node (direction='bidirectional', PyTorch's bidirectional=True)",
                 node.name,
             )
+        dirs = 2 if direction == "bidirectional" else 1
         activations = self._strings_attr(node, "activations")
-        defaults = DEFAULT_ACTIVATIONS[op]
+        defaults = DEFAULT_ACTIVATIONS[op] * dirs  # ONNX lists them per direction, forward first
         nonlinearity = "tanh"
         if activations is not None:
             lowered = tuple(a.lower() for a in activations)
-            if op == "RNN" and lowered == ("relu",):
+            if op == "RNN" and lowered == ("relu",) * dirs:
                 nonlinearity = "relu"
             elif lowered != tuple(a.lower() for a in defaults):
                 allowed = ", ".join(defaults) + (" (or Relu)" if op == "RNN" else "")
@@ -1179,10 +1218,10 @@ class _Reader:
         blocks = BLOCKS[op]
         w = self.constant(inputs[1], f"W of {where}")
         r = self.constant(inputs[2], f"R of {where}")
-        if r.ndim != 3 or r.shape[0] != 1 or r.shape[2] == 0 or r.shape[1] != blocks * r.shape[2]:
+        if r.ndim != 3 or r.shape[0] != dirs or r.shape[2] == 0 or r.shape[1] != blocks * r.shape[2]:
             raise self.fail(
-                f"R of {where} ({_short(inputs[2])!r}) has shape {r.shape}; expected (1, {blocks}·H, H): one "
-                "direction, {blocks} blocks".replace("{blocks}", str(blocks)),
+                f"R of {where} ({_short(inputs[2])!r}) has shape {r.shape}; expected ({dirs}, {blocks}·H, H): "
+                f"{dirs} direction(s) (direction={direction!r}), {blocks} blocks",
                 inputs[2],
             )
         hidden = r.shape[2]
@@ -1190,23 +1229,24 @@ class _Reader:
         if declared is not None and declared != hidden:
             raise self.fail(f"{where} has hidden_size={declared} but its R is for {hidden} units", node.name)
         rows = blocks * hidden
-        if w.ndim != 3 or w.shape[:2] != (1, rows):
+        if w.ndim != 3 or w.shape[:2] != (dirs, rows):
             raise self.fail(
-                f"W of {where} ({_short(inputs[1])!r}) has shape {w.shape}; expected (1, {rows}, D)", inputs[1]
+                f"W of {where} ({_short(inputs[1])!r}) has shape {w.shape}; expected ({dirs}, {rows}, D)", inputs[1]
             )
         self.names[f"layer{k}.W"] = self._where_constant(inputs[1])
         self.names[f"layer{k}.R"] = self._where_constant(inputs[2])
+        tensors = {"W": w, "R": r}
         if inputs[3]:
             b = self.constant(inputs[3], f"B of {where}")
-            if b.shape != (1, 2 * rows):
+            if b.shape != (dirs, 2 * rows):
                 raise self.fail(
-                    f"B of {where} ({_short(inputs[3])!r}) has shape {b.shape}; expected (1, {2 * rows}): Wb then Rb",
+                    f"B of {where} ({_short(inputs[3])!r}) has shape {b.shape}; expected ({dirs}, {2 * rows}): Wb "
+                    "then Rb",
                     inputs[3],
                 )
             self.names[f"layer{k}.B"] = self._where_constant(inputs[3])
-        else:
-            b = np.zeros((1, 2 * rows))
-            self.names[f"layer{k}.B"] = "(none)"
+            tensors["B"] = b
+        # No B: the node computes without biases (PyTorch's bias=False), and none are made up.
         info: dict[str, Any] = {
             "op": op,
             "name": _short(node.name, 200),
@@ -1215,19 +1255,20 @@ class _Reader:
             "linear_before_reset": linear_before_reset,
             "layout": layout,
             "hidden_size": hidden,
+            "bias": bool(inputs[3]),
             "peepholes": None,
             "sequence_lens": None,  # read by _states, once the batch is known
             "initial_h": None,
             "initial_c": None,
         }
         if nonlinearity == "relu":
-            info["activations"] = ["Relu"]
+            info["activations"] = ["Relu"] * dirs
         if op == "LSTM":
             info["peepholes"] = "none"
             if inputs[7]:
                 p = self.constant(inputs[7], f"P (peepholes) of {where}")
-                if p.shape != (1, 3 * hidden):
-                    raise self.fail(f"P of {where} has shape {p.shape}; expected (1, {3 * hidden})", inputs[7])
+                if p.shape != (dirs, 3 * hidden):
+                    raise self.fail(f"P of {where} has shape {p.shape}; expected ({dirs}, {3 * hidden})", inputs[7])
                 if np.any(p != 0):
                     raise self.fail(
                         f"{where} has nonzero peephole weights P ({_short(inputs[7])!r}); the engine (like PyTorch) "
@@ -1238,15 +1279,17 @@ class _Reader:
         for extra in node.output[3:] if op == "LSTM" else node.output[2:]:
             if extra:
                 raise self.fail(f"{where} has more outputs than {op} defines", node.name)
-        return info, {"W": w, "R": r, "B": b}
+        return info, tensors
 
     def _states(self, node: onnx.NodeProto, hidden: int, layout: int) -> dict[str, str | None]:
         """sequence_lens, initial_h and initial_c of a recurrent node, once the batch is known:
         absent, graph inputs (fed by the parity check at the shape the node takes), or zeros of
-        exactly that shape: (1, batch, hidden_size), or (batch, 1, hidden_size) for layout=1."""
+        exactly that shape: (directions, batch, hidden_size), or (batch, directions, hidden_size)
+        for layout=1."""
         inputs = list(node.input) + [""] * (8 - len(node.input))
         batch = self._canon((1, (self.batch or UNIT,)))
-        state = [(1, ()), batch, (hidden, ())] if layout == 0 else [batch, (1, ()), (hidden, ())]
+        dirs = (2 if self._string_attr(node, "direction", "forward") == "bidirectional" else 1, ())
+        state = [dirs, batch, (hidden, ())] if layout == 0 else [batch, dirs, (hidden, ())]
         return {
             "sequence_lens": self._sequence_lens(node, inputs[4], [batch]),
             "initial_h": self._zero_state(node, inputs[5], "initial_h", state),
@@ -1309,7 +1352,13 @@ class _Reader:
             made, tensor = self._made_by(name)
             raise self.fail(
                 f"{purpose} is zeros of shape {self._dims_text(shape)} ({made}); the node takes "
-                f"{self._dims_text(dims)} (one direction, the batch, its hidden units)",
+                f"{self._dims_text(dims)} (its directions, the batch, its hidden units)"
+                + (
+                    ". PyTorch's dynamo exporter writes an LSTM with proj_size so, dropping the projection W_hr "
+                    "(ONNX's LSTM has none): such a graph is not the model"
+                    if role == "initial_c" and len(shape) == len(dims) == 3 and self._canon(shape[2]) != dims[2]
+                    else ""
+                ),
                 tensor,
             )
         return f"zeros ({where})"
@@ -1766,6 +1815,15 @@ class _Reader:
         kept_in = [label for label in labels if self.sizes.get(label) != 1]
         dropped = [label for label in labels if self.sizes.get(label) == 1 and label != UNIT]
         kept_out = [(k, e) for k, e in enumerate(resolved) if not unit_entry(e)]
+        if len(kept_out) == len(kept_in) - 1:
+            # A bidirectional node's directions and units, adjacent in that order (axes of one
+            # between them move nothing), merged into one axis: both directions side by side,
+            # forward then reverse, as PyTorch's module hands them up (h{k}, of 2H).
+            for i in range(len(kept_in) - 1):
+                a, b = kept_in[i], kept_in[i + 1]
+                if a[:1] == "r" and a[1:].isdigit() and b == f"u{a[1:]}":
+                    kept_in[i : i + 2] = [f"h{a[1:]}"]
+                    break
         if len(kept_out) != len(kept_in):
             raise self.fail(
                 f"{where} reshapes {self._describe(labels, self.time, self.batch)} into {len(resolved)} "
@@ -1777,7 +1835,7 @@ class _Reader:
             size = self.sizes.get(label)
             same = (
                 (kind == "label" and value == label)
-                or (kind == "sym" and value == (label,))
+                or (kind == "sym" and self._canon((1, tuple(value))) == self._canon((1, (label,))))
                 or (kind == "size" and size is not None and size == value)
                 or kind == "infer"
             )
@@ -1932,6 +1990,8 @@ class _Reader:
     ) -> list[str]:
         """From the top node's Y to the output: shape-only ops, a last-step Gather, a head, a softmax."""
         hidden = labels[-1]
+        if hidden[:1] == "u" and hidden[1:].isdigit():
+            hidden = f"h{hidden[1:]}"  # a bidirectional top: what the head reads once the directions are merged
         stage = "h"  # then "head" (after MatMul/Gemm), "bias" (after Add), "softmax"
         read.update(output_steps="all", softmax=None, head=None)
         for node in nodes:

@@ -21,7 +21,6 @@ from app import limits, model_files, onnx_files
 from app.model_files import ModelFileError
 from app.nn import layouts, stack
 from app.nn.losses import Loss
-from app.nn.params import head_from, layers_from
 from app.nn.spec import EMBEDDING
 from tests.framework_files import onnx_export
 
@@ -140,18 +139,19 @@ def engine(source, seq: np.ndarray) -> np.ndarray:
     tensors = dict(source.tensors)
     table = tensors.pop(EMBEDDING, None)
     imported = layouts.to_pytorch(tensors, "onnx")
-    model = stack.Model(
+    model = stack.Model.of(
         imported.cell,
-        layers_from(imported.params, imported.num_layers),
-        head_from(imported.params),
+        imported.params,
+        imported.num_layers,
         nonlinearity=source.nonlinearity,
         embedding=table,
         softmax_head=source.output_kind == "logits",
     )
-    trace = stack.run(model, seq, Loss("dh", dh=np.ones((len(seq), imported.hidden_size))), backward=False)
+    width = imported.architecture.output_size
+    trace = stack.run(model, seq, Loss("dh", dh=np.ones((len(seq), width))), backward=False)
     what = source.probe["output_is"]
     out = {
-        "h": lambda: trace.layers[-1]["h"],
+        "h": lambda: trace.outputs[-1],
         "y": lambda: trace.output["y"],
         "probs": lambda: trace.output["probs"],
         "log_probs": lambda: np.log(trace.output["probs"]),
@@ -478,11 +478,13 @@ def test_batch_first_layout_attribute(op):
     check_parity(data, source, reference=True)
 
 
-def test_no_bias_is_zeros():
+def test_no_bias_means_no_biases():
+    """A node without B computes without biases: none are made up (zeros could be trained)."""
     data = recurrent_model("GRU", inputs={"B": ""})
     source = onnx_files.read(data, "m.onnx")
-    assert source.names["layer0.B"] == "(none)"
-    assert not source.tensors["layer0.B"].any() and source.tensors["layer0.B"].shape == (1, 6 * H)
+    assert "layer0.B" not in source.tensors and "layer0.B" not in source.names
+    imported = layouts.to_pytorch(source.tensors, "onnx")
+    assert not imported.architecture.bias and not any(n.startswith("bias") for n in imported.params)
     check_parity(data, source)
 
 
@@ -523,11 +525,73 @@ def _without_attribute(data: bytes, name: str) -> bytes:
     return model.SerializeToString()
 
 
-@pytest.mark.parametrize("direction", ["reverse", "bidirectional"])
-def test_direction_refused(direction):
+def test_a_lone_reverse_layer_is_refused():
     refused(
-        recurrent_model("LSTM", attrs={"direction": direction}), rf"direction='{direction}'.*reverse or bidirectional"
+        recurrent_model("LSTM", attrs={"direction": "reverse"}), r"direction='reverse': alone, .*bidirectional node"
     )
+
+
+def bidirectional_model(after: list, op: str = "GRU", bias: bool = True) -> bytes:
+    """One bidirectional node X -> Y (T, 2, B, H) and then `after` nodes reading Y."""
+    k = BLOCKS[op]
+    attrs = {"hidden_size": H, "direction": "bidirectional", **({"linear_before_reset": 1} if op == "GRU" else {})}
+    inits = [init("W", RNG.normal(size=(2, k * H, D)) * 0.5), init("R", RNG.normal(size=(2, k * H, H)) * 0.5)]
+    if bias:
+        inits.append(init("B", RNG.normal(size=(2, 2 * k * H)) * 0.1))
+    nodes = [helper.make_node(op, ["X", "W", "R", *(["B"] if bias else [])], ["Y"], name="rec", **attrs), *after]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [5, 2, D])],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)],
+        initializer=[*inits, init("perm_shape", [0, 0, -1], np.int64)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="hand")
+    model.ir_version = 9
+    return model.SerializeToString()
+
+
+MERGED = [
+    helper.make_node("Transpose", ["Y"], ["Yt"], name="t", perm=[0, 2, 1, 3]),
+    helper.make_node("Reshape", ["Yt", "perm_shape"], ["out"], name="merge"),
+]
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["biases", "no-biases"])
+def test_a_bidirectional_node_merged_as_pytorch_does_is_read(bias):
+    data = bidirectional_model(MERGED, bias=bias)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.tensors["layer0.W"].shape == (2, 3 * H, D) and ("layer0.B" in source.tensors) == bias
+    assert source.read["nodes"][0]["direction"] == "bidirectional" and source.probe["output_axes"] == "tbh"
+    arch = layouts.to_pytorch(source.tensors, "onnx").architecture
+    assert (arch.bidirectional, arch.bias, arch.output_size) == (True, bias, 2 * H)
+    check_parity(data, source)
+
+
+@pytest.mark.parametrize(
+    ("after", "match"),
+    [
+        # The directions as an axis of their own reach the output: no layer hands that up.
+        ([helper.make_node("Transpose", ["Y"], ["out"], name="t", perm=[0, 2, 1, 3])], r"keeps a bidirectional"),
+        # Units before directions: merging them would interleave the two directions.
+        (
+            [
+                helper.make_node("Transpose", ["Y"], ["Yt"], name="t", perm=[0, 2, 3, 1]),
+                helper.make_node("Reshape", ["Yt", "perm_shape"], ["out"], name="merge"),
+            ],
+            r"Reshape node 'merge' reshapes .* merge or split",
+        ),
+    ],
+    ids=["directions-kept-apart", "units-then-directions"],
+)
+def test_a_bidirectional_node_read_any_other_way_is_refused(after, match):
+    refused(bidirectional_model(after), match)
+
+
+def test_a_bidirectional_node_squeezed_as_one_direction_is_refused():
+    axes = helper.make_node("Constant", [], ["axes1"], name="axes", value=numpy_helper.from_array(np.array([1])))
+    squeeze = helper.make_node("Squeeze", ["Y", "axes1"], ["out"], name="squeeze")
+    refused(bidirectional_model([axes, squeeze]), r"drops axis 1, which holds a bidirectional layer's two directions")
 
 
 @pytest.mark.parametrize(
@@ -905,8 +969,31 @@ def test_last_state_output_refused(dynamo):
 
 
 @pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
-def test_bidirectional_refused(dynamo):
-    err = refused(export(StateNet(bidirectional=True), example(False, False), dynamo), r"direction='bidirectional'")
+def test_bidirectional_exports_are_read(dynamo):
+    data = export(StateNet(bidirectional=True), example(False, False), dynamo)
+    source = onnx_files.read(data, "m.onnx")
+    assert source.tensors["layer0.W"].shape == (2, 4 * H, D) and source.probe["output_is"] == "y"
+    check_parity(data, source)
+
+
+class ProjectedNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(4)
+        self.rnn = nn.LSTM(D, H, proj_size=2)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+def test_a_projected_lstm_is_refused_by_name():
+    """The legacy exporter refuses proj_size; the dynamo one writes an LSTM without W_hr whose
+    initial_c has the cell's width (onnxruntime cannot run it): refused, naming the projection."""
+    with pytest.raises(Exception, match="projections"):
+        export(ProjectedNet(), example(False, False), False)
+    err = refused(
+        export(ProjectedNet(), example(False, False), True), r"initial_c .*proj_size.*dropping the projection"
+    )
     assert err.tensor
 
 
