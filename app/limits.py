@@ -122,9 +122,12 @@ MAX_UPLOAD_TENSORS = MAX_LAYERS * 2 * 5 + 3 + 16
 # A word model of 30,000 words (embedding and head of 256) with 2 layers of 512 units is 20 Mi.
 MAX_UPLOAD_ELEMENTS = 2**26
 # Bytes of an upload (the request body of POST /api/models; every other route keeps
-# MAX_BODY_BYTES).  The largest file a user brings for that model is a training checkpoint:
-# torch.save of its state_dict and Adam's two moments, three numbers per parameter, which in
-# float64 is 3 x 18.9M x 8 = 455 MB (in float32, 228 MB).  The form parser spools the body to
+# MAX_BODY_BYTES).  The largest file a user brings is a training checkpoint: torch.save of its
+# state_dict and Adam's two moments, three numbers per parameter, so 512 MiB holds the
+# checkpoint of a model of up to 44.7M parameters in float32 (12 bytes each; 22.4M in
+# float64): the 20 Mi word model above, with room.  A model at MAX_UPLOAD_ELEMENTS (64 Mi
+# numbers, 256 MiB in float32) comes as its state dict or .safetensors, without its optimizer.
+# The form parser spools the body to
 # disk and a checkpoint is mapped, not copied: a 200 MB one costs the server about its model's
 # weights three times over (once as read, twice as float64), 1.1 x the file
 # (tests/api/test_upload_memory.py asserts at most 2 x).
