@@ -630,6 +630,28 @@ def test_a_bidirectional_weights_file_opens_only_when_its_shapes_say_concat(fold
     np.testing.assert_allclose(engine(src, x, False, False), keras_out(model, x), rtol=1e-5, atol=1e-6)
 
 
+def test_a_legacy_weights_only_bidirectional_file_is_read_by_keras_default_names(folder):
+    """Without a configuration (a Keras 2 save_weights('m.h5')), a layer holding forward_... and
+    backward_... weights is a Bidirectional one, concatenated when the layer above reads 2H."""
+    bi = layers.Bidirectional
+    model = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            bi(layers.GRU(4, return_sequences=True)),
+            bi(layers.GRU(4, return_sequences=True)),
+            layers.Dense(2),
+        ]
+    )
+    model.save(folder / "bi_legacy.h5")
+    with h5py.File(folder / "bi_legacy.h5", "r+") as f:
+        del f.attrs["model_config"]  # what a weights-only legacy file lacks
+    src = read(folder / "bi_legacy.h5")
+    assert not src.configured and src.merge_mode == "concat" and "Bidirectional" in src.assumed
+    assert "/backward_gru" in src.names["rnn_0/backward/kernel"] and "/forward_gru" in src.names["rnn_0/forward/kernel"]
+    x = np.random.default_rng(6).standard_normal((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(engine(src, x, False, False), keras_out(model, x), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("fmt", ["h5", "weights.h5"])
 def test_a_gru_without_reset_after_is_refused_in_every_format(folder, fmt):
     path = keras_file(folder, "reset", layers.GRU(4, reset_after=False, name="g"), fmt=fmt)
