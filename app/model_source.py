@@ -46,8 +46,9 @@ class ModelSource:
     names: dict[str, str] = field(default_factory=dict)  # tensor name here -> where it is in the file
     nonlinearity: str = "tanh"  # RNN only: "tanh" or "relu"
     # How a bidirectional stack's two directions become one (architecture.MERGE_MODES): Keras'
-    # merge_mode as its configuration says; every other framework concatenates.
-    merge_mode: str = "concat"
+    # merge_mode as its configuration says (or its shapes prove); None when the file says
+    # nothing (PyTorch and ONNX concatenate; layouts.to_pytorch decides what it may read).
+    merge_mode: str | None = None
     input_kind: str = "numbers"
     output_kind: str | None = None  # None when the model has no head
     output_steps: str = "all"

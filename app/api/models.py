@@ -300,6 +300,15 @@ def export_model(
     params = store.params(model_id)
     if params is None:
         raise HTTPException(404, f"no model {model_id}")
+    merge_mode = RunConfig.from_meta(record.meta).merge_mode
+    if merge_mode != "concat" and layout in ("pytorch", "onnx"):
+        # Those layouts' bidirectional layers concatenate: the file would be read as another model.
+        raise FieldError(
+            ("query", "layout"),
+            f"this model merges its two directions with {merge_mode} (Keras' merge_mode); a {layout} file's "
+            "bidirectional layers concatenate them, so it would be read back as another model. Export it in the "
+            "keras layout",
+        )
     try:
         tensors = layouts.from_pytorch(record.cell, params, layout)
     except layouts.LayoutError as err:

@@ -538,18 +538,21 @@ def _head_in(layout: str, rest: dict[str, np.ndarray], mapping: list[Mapping]) -
     return head
 
 
-def to_pytorch(tensors: dict[str, np.ndarray], layout: str | None = None, merge_mode: str = "concat") -> Imported:
+def to_pytorch(tensors: dict[str, np.ndarray], layout: str | None = None, merge_mode: str | None = None) -> Imported:
     """Any supported layout -> PyTorch layout, with the mapping applied; checks every shape.
 
-    `merge_mode` is how a bidirectional stack's two directions become one (what the file's
-    configuration says: Keras' merge_mode; every other framework concatenates)."""
+    `merge_mode` is how a bidirectional stack's two directions become one, as the file's
+    configuration says (Keras' merge_mode), or None when the file says nothing: PyTorch and
+    ONNX concatenate, and a Keras weights-only file is read as concatenated only where the
+    layer above each bidirectional one (or the head) shows it, reading both directions side by side."""
     layout = layout or detect_layout(list(tensors))
     if layout is None:
         raise LayoutError(None, "could not tell the layout from the tensor names; choose one of " + ", ".join(LAYOUTS))
     if layout not in LAYOUTS:
         raise LayoutError(None, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
-    if merge_mode not in MERGE_MODES:
+    if merge_mode is not None and merge_mode not in MERGE_MODES:
         raise LayoutError(None, f"unknown merge_mode {merge_mode!r}; expected one of {', '.join(MERGE_MODES)}")
+    stated, merge_mode = merge_mode, merge_mode or "concat"
     reader = {"pytorch": _pytorch_in, "keras": _keras_in, "onnx": _onnx_in, "book": _book_in}[layout]
     tensors = dict(tensors)
     embedding = tensors.pop(EMBEDDING, None)
@@ -566,12 +569,40 @@ def to_pytorch(tensors: dict[str, np.ndarray], layout: str | None = None, merge_
     labels = BLOCK_LABEL.get(layout, {})
     for m in mapping:
         m.source_blocks = [labels.get(b, b) for b in m.blocks]
+    if stated is None and layout == "keras":
+        _concat_shown(params | head)
     imported = _validated(cell, params | head, mapping, merge_mode)
     imported.layout = layout
     return imported
 
 
 _FORWARD_HH = re.compile(r"weight_hh_l\d+")
+
+
+def _concat_shown(params: dict[str, np.ndarray]) -> None:
+    """A bidirectional Keras stack whose merge_mode nothing states: concat when what reads each
+    layer (the next layer, the top one's head) takes both directions side by side; else refused
+    (Keras may sum, average or multiply them, and each Bidirectional layer may do otherwise)."""
+    if param_name("weight_ih", 0, 1) not in params:
+        return
+    state = params["weight_hh_l0"].shape[1]
+    layers = sum(1 for n in params if _FORWARD_HH.fullmatch(n))
+    for k in range(layers):
+        above = param_name("weight_ih", k + 1) if k + 1 < layers else "head.weight"
+        arr = params.get(above)
+        if arr is None:
+            raise LayoutError(
+                param_name("weight_hh", k, 1),
+                f"layer {k} is bidirectional, and nothing in the file says how its two directions merge (Keras' "
+                "merge_mode: concat, sum, ave or mul), nor reads it above: upload the .keras file, or the model "
+                "with its head",
+            )
+        if arr.ndim == 2 and arr.shape[1] == state:
+            raise LayoutError(
+                above,
+                f"{above} reads {state} numbers from bidirectional layer {k}: its two directions are summed, "
+                "averaged or multiplied (Keras' merge_mode), and the file does not say which: upload the .keras file",
+            )
 
 
 def describe(arch: Architecture) -> str:

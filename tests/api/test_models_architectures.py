@@ -399,3 +399,32 @@ def test_onnx_what_torch_exports_but_the_engine_cannot_read_is_refused_by_name(c
     refused(client, data, "rnn.onnx", ["computes the recurrence step by step", "dynamo=False"])
     _, _, data = onnx_file("lstm", {"proj": P, "bidirectional": False, "layers": 1, "head": False}, True, 2)
     refused(client, data, "proj.onnx", ["initial_c", "proj_size", "dropping the projection"])
+
+
+def test_a_merge_mode_no_file_can_say_is_never_guessed(client, keras_files):
+    """A Keras model summing its directions exports in the keras layout only (a PyTorch or ONNX file
+    concatenates); that export, without the configuration, is refused rather than read as concat,
+    while a keras-layout file whose head reads both directions side by side is concat and opens."""
+    _, paths = keras_files("gru-sum")
+    saved_model = opened(client, paths["keras"].read_bytes(), "sum.keras", "keras", architecture(True, 0, True, "sum"))
+    url = f"/api/models/{saved_model['id']}/export"
+    for layout in ("pytorch", "onnx"):
+        r = client.get(url, params={"layout": layout, "format": "npz"})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"][-1] == "layout" and "merges its two directions with sum" in r.text
+    exported = client.get(url, params={"layout": "keras", "format": "npz"})
+    assert exported.status_code == 200, exported.text
+    refused(client, exported.content, "sum.npz", ["summed, averaged or multiplied", ".keras"])
+
+    net = TorchNet("lstm", layers=1)
+    concat = opened(client, saved(net.state_dict()), "c.pt", "pytorch", architecture(True))
+    keras_npz = client.get(f"/api/models/{concat['id']}/export", params={"layout": "keras", "format": "npz"})
+    again = opened(client, keras_npz.content, "c.npz", "pytorch", architecture(True))
+    x = np.random.default_rng(5).standard_normal((T, D))
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(x)).numpy()
+    close(answer(forward(client, again["id"], x)), theirs, F64, "keras layout, again", "PyTorch")
+    headless = {k: v for k, v in np.load(io.BytesIO(keras_npz.content)).items() if not k.startswith("dense/")}
+    refused(
+        client, model_files.write(headless, "npz"), "h.npz", ["nothing in the file says how its two directions merge"]
+    )
