@@ -207,12 +207,12 @@ def test_invalid_hidden_size_shows_an_error_and_keeps_the_view(probe):
     probe.wait_drawn_step(2)
     before = probe.page.evaluate("() => document.querySelector('[data-testid=diagram]').data.length")
 
-    probe.testid("hidden-size").fill("1000")
+    probe.testid("hidden-size").fill("5000")
     probe.testid("run").click()
     probe.wait_state("error")
     error = probe.testid("error")
     assert error.is_visible()
-    assert re.search(r"Hidden size: at most 256 \(you gave 1000\)", error.text_content())
+    assert re.search(r"Hidden size: at most 1024 \(you gave 5000\)", error.text_content())
     assert probe.testid("hidden-size").get_attribute("aria-invalid") == "true"
     # Next to the control that caused it: right under its row, in the same column of the panel.
     box_input = probe.testid("hidden-size").bounding_box()
@@ -223,7 +223,7 @@ def test_invalid_hidden_size_shows_an_error_and_keeps_the_view(probe):
     assert step_text(probe) == "t = 2 / 10"
     assert probe.page.evaluate("() => document.querySelector('[data-testid=diagram]').data.length") == before
     assert probe.drawn()["step"] == "2"
-    assert "hidden=1000" not in probe.page.url
+    assert "hidden=5000" not in probe.page.url
 
     probe.testid("hidden-size").fill("4")
     probe.testid("run").click()
