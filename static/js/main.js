@@ -63,14 +63,27 @@ function renderSummary(run) {
   const summary = $("summary");
   const loss = document.createElement("b");
   loss.textContent = t("summary.loss", { loss: sig4(run.loss) });
-  const rest = ` · ${t(`summary.lossKind.${run.lossKind}`)} · ${t("summary.shape", {
-    cell: t(`cell.${run.cell}`),
-    layers: run.numLayers,
-    hidden: run.hidden,
-    T: run.steps,
-  })}`;
-  summary.replaceChildren(loss, document.createTextNode(rest));
+  const parts = [
+    t(`summary.lossKind.${run.lossKind}`),
+    t("summary.shape", { cell: t(`cell.${run.cell}`), layers: run.numLayers, hidden: run.hidden, T: run.steps }),
+  ];
+  // The architecture beyond the cell, when it is not the plain one.
+  if (run.bidirectional) parts.push(t("summary.bidirectional", { merge: t(`merge.${run.mergeMode}`) }));
+  if (run.projSize) parts.push(t("summary.proj", { p: run.projSize }));
+  if (!run.bias) parts.push(t("summary.noBias"));
+  if (run.embedding) parts.push(t("summary.embedding", { d: run.inputSize }));
+  summary.replaceChildren(loss, document.createTextNode(` · ${parts.join(" · ")}`));
 }
+
+/** The legend's inputs for a run in a mode. */
+const legendOf = (run, mode) => ({
+  mode,
+  cell: run.cell,
+  lossKind: run.lossKind,
+  bidirectional: run.bidirectional,
+  projSize: run.projSize,
+  topK: run.showTopK,
+});
 
 async function main() {
   applyLanguage(langFromSearch(location.search));
@@ -109,8 +122,8 @@ async function main() {
     overviewWrap: $("overview-wrap"),
     overviewCaptionEl: $("overview-caption"),
     onJump: (step) => player.jump(step),
-    onSelectCell: (step, layer) => {
-      detail.selectLayer(layer);
+    onSelectCell: (step, layer, dir) => {
+      detail.selectLayer(layer, dir);
       player.jump(step);
     },
   });
@@ -119,9 +132,9 @@ async function main() {
     setMode: (mode) => player.setMode(mode),
     setFocus: (focus) => diagram.setFocus(focus),
     // The selection inside the cell is part of the view, so of the URL (1-based there).
-    onSelect: ({ layer, units }) => {
+    onSelect: ({ layer, dir, units }) => {
       if (!page.config) return;
-      page.config = { ...page.config, layer: layer + 1, units: units.map((u) => u + 1) };
+      page.config = { ...page.config, layer: layer + 1, direction: dir, units: units.map((u) => u + 1) };
       writeUrlSoon();
     },
   });
@@ -133,9 +146,10 @@ async function main() {
     const payload = exportPayload(page.run, {
       request: buildRequest(page.config),
       config: page.config,
-      view: { layer: detail.layer + 1, units: detail.units.map((u) => u + 1), lang: language() },
+      view: { layer: detail.layer + 1, direction: detail.direction, units: detail.units.map((u) => u + 1), lang: language() },
     });
-    downloadJSON(`lstmvis-${page.run.cell}-T${page.run.steps}-${page.config.mode}-t${page.config.step}.json`, payload);
+    const bi = page.run.bidirectional ? "-bi" : "";
+    downloadJSON(`lstmvis-${page.run.cell}${bi}-T${page.run.steps}-${page.config.mode}-t${page.config.step}.json`, payload);
   });
 
   async function switchLanguage(lang) {
@@ -143,7 +157,7 @@ async function main() {
     controls.relabel();
     player.refresh();
     if (page.run) {
-      renderLegend($("legend"), { mode: page.config.mode, cell: page.run.cell, lossKind: page.run.lossKind });
+      renderLegend($("legend"), legendOf(page.run, page.config.mode));
       renderSummary(page.run);
     }
     writeUrl();
@@ -172,7 +186,7 @@ async function main() {
     const t0 = performance.now();
     const charts = detail.show({ mode, step });
     performance.measure("lstmvis:detail-step", { start: t0 }); // the cell view's share (benchmarks/page_timing.py)
-    if (page.config.mode !== mode) renderLegend($("legend"), { mode, cell: page.run.cell, lossKind: page.run.lossKind });
+    if (page.config.mode !== mode) renderLegend($("legend"), legendOf(page.run, mode));
     page.config = { ...page.config, mode, step };
     writeUrlSoon();
     document.dispatchEvent(new CustomEvent("viz:frame", { detail: { run: page.run, mode, step } }));
@@ -196,8 +210,16 @@ async function main() {
     }
     const runData = makeRun(result.data, config);
     if (config.modelId) {
-      // The saved model's own cell and sizes, as the API answered them.
-      controls.showShape({ cell: runData.cell, hidden: runData.hidden, layers: runData.numLayers });
+      // The saved model's own cell, sizes and architecture, as the API answered them.
+      controls.showShape({
+        cell: runData.cell,
+        hidden: runData.hidden,
+        layers: runData.numLayers,
+        bidirectional: runData.bidirectional,
+        mergeMode: runData.mergeMode,
+        projSize: runData.projSize,
+        bias: runData.bias,
+      });
       controls.setSavedModel({ id: config.modelId, name: page.modelName });
       if (!page.modelName) nameModel(config.modelId);
     } else {
@@ -206,9 +228,11 @@ async function main() {
     const step = Math.max(1, Math.min(runData.steps, config.step ?? walkStart(config.mode, runData.steps)));
     page.run = runData;
     page.config = { ...config, step };
-    player.load(runData.steps, config.mode, step);
-    await diagram.setRun(runData, { mode: config.mode, step });
-    renderLegend($("legend"), { mode: config.mode, cell: runData.cell, lossKind: runData.lossKind });
+    player.load(runData.steps, config.mode, step, { bidirectional: runData.bidirectional });
+    // The direction the cell view shows (from the link, else the one shown before); the diagram follows it.
+    const dir = runData.bidirectional && (config.direction || detail.direction) === "reverse" ? "reverse" : "forward";
+    await diagram.setRun(runData, { mode: config.mode, step, dir });
+    renderLegend($("legend"), legendOf(runData, config.mode));
     renderSummary(runData);
     writeUrl();
     if (!page.firstDrawn) {
@@ -219,10 +243,11 @@ async function main() {
       mode: config.mode,
       step,
       layer: Number.isInteger(config.layer) ? config.layer - 1 : null,
+      dir,
       units: Array.isArray(config.units) ? config.units.map((u) => u - 1) : null,
     });
     if (id !== page.requestId) return;
-    page.config = { ...page.config, layer: detail.layer + 1, units: detail.units.map((u) => u + 1) };
+    page.config = { ...page.config, layer: detail.layer + 1, direction: detail.direction, units: detail.units.map((u) => u + 1) };
     writeUrl();
     setState("ready");
     document.dispatchEvent(new CustomEvent("viz:run", { detail: { run: runData, config: page.config } }));

@@ -27,6 +27,17 @@ def recorded(client) -> dict[str, object]:
         response = client.post("/api/backward", json=body)
         assert response.status_code == 200, response.text
         out[f"backward-{cell}.json"] = response.json()
+    # The architectures beyond one direction: a bidirectional, projected LSTM (its layers hold
+    # `forward` and `reverse`, each with `m`), and a head answered by its top k only (no
+    # whole matrices: output.full is false).
+    for name, extra in (
+        ("backward-lstm-bi-proj.json", {"bidirectional": True, "proj_size": 2, "hidden_size": 3}),
+        ("backward-lstm-topk.json", {"full_output": False, "top_k": 3, "hidden_size": 3, "bias": False}),
+    ):
+        body = {"cell": "lstm", "num_layers": 2, "text": "hello!", "seed": 1, "precision": 6, **extra}
+        response = client.post("/api/backward", json=body)
+        assert response.status_code == 200, response.text
+        out[name] = response.json()
     return out
 
 

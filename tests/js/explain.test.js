@@ -21,12 +21,14 @@ test("the walk follows the seed: why, gates in order, forget, input, output, bac
 });
 
 test("every step points at nodes of the LSTM graph and has text in both languages", () => {
-  const graph = cellGraph("lstm");
+  // The projected LSTM has every node (W_hr too); the plain one all but the projection.
+  const graph = cellGraph("lstm", { proj: true });
   const ids = new Set(graph.nodes.map((n) => n.id));
   for (const step of STEPS) {
     assert.ok(step.nodes.length > 0, step.id);
     for (const id of step.nodes) assert.ok(ids.has(id), `${step.id}: ${id}`);
     assert.deepEqual(visibleNodes(step, graph), step.nodes);
+    assert.deepEqual(visibleNodes(step, cellGraph("lstm")), step.nodes.filter((id) => id !== "proj"));
   }
   for (const key of explainKeys()) {
     assert.ok(en[key] && en[key].length > 10, `en ${key}`);

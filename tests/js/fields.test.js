@@ -11,7 +11,7 @@ import { fakePresets } from "./fixtures.js";
 const presets = fakePresets();
 const MODEL = "0123456789abcdef0123456789abcdef";
 // A value unlike the preset's for each field (an LSTM, so its LSTM-only fields apply).
-const CHANGED = { cell: "lstm", hidden: 5, layers: 3, seed: 42, forgetBias: 1.5 };
+const CHANGED = { cell: "lstm", hidden: 5, layers: 3, seed: 42, forgetBias: 1.5, bidirectional: true, mergeMode: "sum", projSize: 2, bias: false };
 
 test("every scalar field has a changed value to test with, and an element and a URL key", () => {
   assert.deepEqual(SCALAR_FIELDS.map((f) => f.key).sort(), Object.keys(CHANGED).sort());
@@ -24,6 +24,26 @@ test("each scalar field goes into the request under its own name", () => {
   for (const f of SCALAR_FIELDS) assert.equal(body[f.request], CHANGED[f.key], f.key);
   const gru = buildRequest({ ...config, cell: "gru" });
   for (const f of SCALAR_FIELDS.filter((g) => g.lstmOnly)) assert.ok(!(f.request in gru), `${f.key} is LSTM-only`);
+  // merge_mode goes with bidirectional only (the API refuses it alone).
+  const one = buildRequest({ ...config, bidirectional: false });
+  assert.ok(!("merge_mode" in one) && !("bidirectional" in one));
+});
+
+test("the architecture's defaults are left out of the request, so a plain model's request stays plain", () => {
+  const body = buildRequest(configFromPreset(presets[0]));
+  for (const key of ["bidirectional", "merge_mode", "proj_size", "bias"]) assert.ok(!(key in body), key);
+  const bi = buildRequest({ ...configFromPreset(presets[0]), bidirectional: true, projSize: "3", bias: false });
+  assert.deepEqual([bi.bidirectional, bi.merge_mode, bi.proj_size, bi.bias], [true, undefined, 3, false]);
+});
+
+test("booleans and merge modes read back from a link; nonsense is ignored", () => {
+  const back = decodeState("?preset=hello&bi=true&merge=ave&bias=false&proj=2", presets, "hello");
+  assert.deepEqual([back.bidirectional, back.mergeMode, back.bias, back.projSize], [true, "ave", false, 2]);
+  const junk = decodeState("?preset=hello&bi=maybe&merge=max", presets, "hello");
+  assert.deepEqual([junk.bidirectional, junk.mergeMode], [false, "concat"]);
+  // The reverse direction of the selected cell is part of the view.
+  assert.equal(decodeState("?preset=hello&dir=reverse", presets, "hello").direction, "reverse");
+  assert.match(encodeState({ ...configFromPreset(presets[0]), direction: "reverse" }, presets), /dir=reverse/);
 });
 
 test("each scalar field survives the URL, except what a saved model owns", () => {

@@ -2,19 +2,21 @@
 // node's vector as a strip of coloured bricks on a fixed scale, a tooltip with the numbers,
 // the selected units outlined and the explanation's nodes emphasised.
 //
-// The SVG is built once per (run, layer); a step only rewrites brick colours (and only the
-// ones that changed), so stepping stays cheap.  Text goes in with textContent only.
+// The SVG is built once per (run, layer, direction); a step only rewrites brick colours (and
+// only the ones that changed), so stepping stays cheap.  Text goes in with textContent only.
+// A reverse direction reads the same graph with its previous step t+1 (cellgraph.directed).
 
 import { colorAt, IDENTITY, identity, identityText, SCALES, scaleUnit, valueScale } from "../core/colors.js";
 import {
-  cellGraph,
   cellValues,
   columnValue,
+  directed,
   nodeCaption,
   nodeColumns,
   nodeLabel,
+  prevPosition,
   quarters,
-  stripNodes,
+  runGraph,
 } from "./cellgraph.js";
 import { mathPlain, mathSegments } from "./equations.js";
 import { sig4 } from "../core/format.js";
@@ -23,7 +25,7 @@ import { t } from "../core/i18n.js";
 const NS = "http://www.w3.org/2000/svg";
 const STRIP_H = 13;
 const QUARTER_GAP = 4;
-const OP_WIDTH = { "σ": 18, "×": 18, "+": 18, tanh: 34, "W·+b": 40 };
+const OP_WIDTH = { "σ": 18, "×": 18, "+": 18, tanh: 34, "W·+b": 40, "W·": 24, "W_{hr}·": 40 };
 
 function svg(tag, attrs = {}, parent = null) {
   const el = document.createElementNS(NS, tag);
@@ -64,8 +66,12 @@ function brickColor(scale, mode, v) {
 }
 
 export function createCellDetail({ element, tooltip, onSelectUnit }) {
+  /** Does a node's strip run over the cell's hidden units (so a selected unit is outlined there)? */
+  const unitStrip = (n) => n.size !== "D" && !(n.size === "P" && run.projSize > 0);
+
   let run = null;
   let k = 0;
+  let dir = "forward";
   let graph = null;
   let root = null;
   let nodes = new Map(); // id -> {spec, box, label, caption, bricks, colors, cols, colX, colW, sels, group}
@@ -115,7 +121,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       const ow = OP_WIDTH[n.op] || 20;
       svg("rect", { class: "op", x: labelX - 1, y: top + 5, width: ow, height: 15, rx: 7.5, stroke: colour }, g);
       const opText = svg("text", { class: "op-text", x: labelX - 1 + ow / 2, y: top + 16.5, "text-anchor": "middle" }, g);
-      opText.textContent = n.op;
+      setMath(opText, n.op);
       labelX += ow + 5;
     }
     entry.label = svg("text", { class: "label", x: labelX, y: top + 17, fill: n.name ? identityText(n.name) : "#333333" }, g);
@@ -123,7 +129,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       entry.caption = svg("text", { class: "caption", x: n.x, y: n.y + n.h / 2 + 14, "text-anchor": "middle" }, g);
     }
     if (n.size !== "none") {
-      const cols = nodeColumns(n, run, k);
+      const cols = nodeColumns(n, run, k, dir);
       const geo = stripGeometry(n, cols);
       Object.assign(entry, { cols, ...geo });
       const y = n.y + n.h / 2 - STRIP_H - 6;
@@ -152,7 +158,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
   }
 
   function build() {
-    graph = cellGraph(run.cell);
+    graph = runGraph(run);
     nodes = new Map();
     edges = [];
     root = svg("svg", {
@@ -160,10 +166,11 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       class: "cell-svg",
       role: "img",
       "data-cell": run.cell,
+      "data-projected": String(run.projSize > 0),
     });
     const defs = svg("defs", {}, root);
     // One arrowhead per identity colour (GRU and RNN blocks share the LSTM's hues), and a grey one.
-    for (const name of [...Object.keys(IDENTITY), "r", "z", "n", "none"]) {
+    for (const name of [...Object.keys(IDENTITY), "r", "z", "n", "m", "none"]) {
       const marker = svg(
         "marker",
         { id: `arrow-${name}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" },
@@ -201,7 +208,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       nodes.set("#formula", { spec: { id: "#formula" }, label: f, caption: sub, bricks: [] });
     }
     element.replaceChildren(root);
-    builtFor = { run, k };
+    builtFor = { run, k, dir };
     labels();
     placeSelection();
     applyEmphasis();
@@ -213,9 +220,9 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
     for (const [id, entry] of nodes) {
       const n = entry.spec;
       if (id === "#formula") {
-        setMath(entry.label, mode === "backward" ? graph.formula.backward : graph.formula.forward);
+        setMath(entry.label, directed(mode === "backward" ? graph.formula.backward : graph.formula.forward, dir));
         const affine = graph.nodes.find((q) => q.id === "affine");
-        const key = nodeCaption(affine, mode);
+        const key = nodeCaption(affine, mode, { dir });
         entry.caption.textContent = key ? t(key) : "";
         continue;
       }
@@ -225,9 +232,9 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
         entry.title.textContent = t(mode === "backward" ? "cell.sliceHoverBack" : "cell.sliceHover", { order });
         continue;
       }
-      setMath(entry.label, nodeLabel(n, mode));
+      setMath(entry.label, nodeLabel(n, mode, dir));
       if (entry.caption) {
-        let key = nodeCaption(n, mode, { top });
+        let key = nodeCaption(n, mode, { top, dir });
         if (key && n.id === "x" && k > 0) key = `${key}Below`;
         if (n.id === "affine" && graph.formula) key = null; // said by the formula beside it
         entry.caption.textContent = key ? t(key) : "";
@@ -239,19 +246,18 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       e.line.setAttribute(mode === "backward" ? "marker-start" : "marker-end", e.marker);
       e.line.removeAttribute(mode === "backward" ? "marker-end" : "marker-start");
     }
-    root.setAttribute(
-      "aria-label",
-      t("cell.label", {
-        cell: run.cell.toUpperCase(),
-        t: step + 1,
-        k: k + 1,
-        mode: t(mode === "backward" ? "player.backward" : "player.forward"),
-      }),
-    );
+    const params = {
+      cell: run.cell.toUpperCase(),
+      t: step + 1,
+      k: k + 1,
+      mode: t(mode === "backward" ? "player.backward" : "player.forward"),
+      dir: t(`dir.${dir}`),
+    };
+    root.setAttribute("aria-label", t(run.bidirectional ? "cell.labelDir" : "cell.label", params));
   }
 
   function paint() {
-    values = cellValues(run, k, step, mode);
+    values = cellValues(run, k, step, mode, dir);
     for (const [id, entry] of nodes) {
       if (!entry.bricks.length) continue;
       const vec = values[id];
@@ -265,7 +271,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
         }
       }
     }
-    Object.assign(element.dataset, { step: String(step + 1), mode, layer: String(k + 1), cell: run.cell });
+    Object.assign(element.dataset, { step: String(step + 1), mode, layer: String(k + 1), direction: dir, cell: run.cell });
   }
 
   /** The strip columns of a node that hold unit u (one per quarter for A). */
@@ -283,7 +289,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
     for (const entry of nodes.values()) {
       if (!entry.selLayer) continue;
       entry.selLayer.replaceChildren();
-      if (entry.spec.size === "D") continue; // the input's entries are not hidden units
+      if (!unitStrip(entry.spec)) continue; // the input's entries (and a projected h's) are not the cell's units
       for (const u of units) {
         for (const j of columnsOf(entry, u)) {
           svg("rect", { class: "sel", x: entry.colX[j] - 1, y: entry.stripY - 1.5, width: entry.colW + 2, height: STRIP_H + 3 }, entry.selLayer);
@@ -340,7 +346,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       const [a, b] = entry.cols[j];
       const vec = values[n.id];
       const v = columnValue(vec, [a, b]);
-      let name = mathPlain(nodeLabel(n, mode));
+      let name = mathPlain(nodeLabel(n, mode, dir));
       let unitText;
       if (n.size === "4H") {
         const q = quarters(run).find((qq) => a >= qq.start && a < qq.end);
@@ -351,9 +357,11 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
         unitText = b - a === 1 ? t("hover.unit", { u: a + 1 }) : t("hover.units", { u0: a + 1, u1: b });
       }
       lines.push(name);
-      lines.push(`${t("hover.where", { t: step + 1, k: k + 1 })} · ${unitText}`);
+      const where = run.bidirectional ? t("hover.whereDir", { t: step + 1, k: k + 1, dir: t(`dir.${dir}`) }) : t("hover.where", { t: step + 1, k: k + 1 });
+      lines.push(`${where} · ${unitText}`);
       lines.push(b - a === 1 ? `${name} = ${sig4(v)}` : t("hover.mean", { value: sig4(v), min: sig4(Math.min(...vec.slice(a, b))), max: sig4(Math.max(...vec.slice(a, b))) }));
-      if (step === 0 && mode === "forward" && (n.id === "c_prev" || n.id === "h_prev")) lines.push(t("cell.zero"));
+      const atStart = prevPosition(dir, step, run.steps) === null;
+      if (atStart && mode === "forward" && (n.id === "c_prev" || n.id === "h_prev")) lines.push(t("cell.zero"));
       tooltip.dataset.node = n.id;
       tooltip.dataset.unit = String(unitOf(entry, j) + 1);
       tooltip.dataset.value = b - a === 1 ? String(v) : "";
@@ -381,15 +389,16 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
   });
   element.addEventListener("click", (event) => {
     const hit = brickAt(event.target);
-    if (!hit || hit.entry.spec.size === "D") return;
+    if (!hit || !unitStrip(hit.entry.spec)) return;
     onSelectUnit(unitOf(hit.entry, hit.j), { add: event.shiftKey || event.ctrlKey || event.metaKey });
   });
 
   return {
-    /** A run (or another layer of it): rebuild the graph, then draw (mode, step). */
-    setRun(nextRun, { layer, mode: m, step: s }) {
+    /** A run (or another layer of it): rebuild the graph, then draw (mode, step: the direction's position, 1-based). */
+    setRun(nextRun, { layer, dir: d = "forward", mode: m, step: s }) {
       run = nextRun;
       k = layer;
+      dir = d;
       mode = m;
       step = s - 1;
       units = units.filter((u) => u < run.hidden);
@@ -406,10 +415,15 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       if (relabel) labels();
       paint();
     },
-    setLayer(layer) {
-      if (!run || layer === k) return;
+    /** Another layer or direction, at the direction's own position (1-based). */
+    setLayer(layer, d = dir, s = step + 1) {
+      if (!run) return;
+      const same = layer === k && d === dir;
       k = layer;
-      build();
+      dir = d;
+      step = s - 1;
+      if (!same) build();
+      else labels();
       paint();
     },
     setUnits(next) {

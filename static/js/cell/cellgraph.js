@@ -9,6 +9,12 @@
 // vector it produces), "slice" (the slice node, a container), "port" (one named slice of A
 // inside it).  Every vector is picked from the API's arrays BY NAME: the slice ports read
 // their quarter of `a` through the response's gate_order, never by position.
+//
+// A node's size: "H" (the cell's units), "4H" (A), "D" (the layer's input), "P" (h, which a
+// projection makes proj_size wide) or "none".  Variants: an LSTM with a projection gets the
+// node m_t = o_t ⊙ tanh(c_t) and the projection h_t = W_hr m_t; a bias-free cell drops the
+// b terms.  The graph is drawn for the forward direction; a reverse direction reads the same
+// graph with t−1 and t+1 swapped (directed()), its previous step being t+1.
 
 import { stripNames } from "../core/cells.js";
 import { unitGroups } from "../diagram/layout.js";
@@ -33,22 +39,30 @@ export function anchor(n, side) {
 
 // ---- the LSTM: the book's graph (c rail on top, the four gates, slice and affine below) ----
 
-function lstmGraph() {
+function lstmGraph({ proj = false } = {}) {
   const S = 301; // centre line of the slice node
+  // With a projection the right-hand column moves over to make room for W_hr.
+  const R = proj ? 1065 : 915; // the column of the states leaving the cell
+  const hSize = proj ? "P" : "H";
   const nodes = [
     node("c_prev", "io", 72, 48, { name: "c", scale: "tanh", label: ["c_{t−1}", "dc_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
     node("mul_f", "value", 220, 48, { name: "f", op: "×", scale: "tanh", label: ["f_t ⊙ c_{t−1}", "dc_t"] }),
     node("add", "value", 420, 48, { name: "c", op: "+", scale: "tanh", label: ["c_t", "dc_t"] }),
-    node("c_next", "io", 915, 48, { name: "c", scale: "tanh", label: ["c_t", "dc_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
+    node("c_next", "io", R, 48, { name: "c", scale: "tanh", label: ["c_t", "dc_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
     node("mul_ig", "value", 420, 132, { name: "i", op: "×", scale: "tanh", label: ["i_t ⊙ g_t", "dc_t"] }),
     node("tanh_c", "value", 765, 132, { name: "c", op: "tanh", scale: "tanh", label: ["tanh(c_t)", "d tanh(c_t)"] }),
-    node("h_up", "io", 915, 132, { name: "h", scale: "tanh", label: ["h_t", "dh_t^{above}"], caption: ["cell.toAbove", "cell.fromAbove"] }),
+    node("h_up", "io", R, 132, { size: hSize, name: "h", scale: "tanh", label: ["h_t", "dh_t^{above}"], caption: ["cell.toAbove", "cell.fromAbove"] }),
     node("f", "value", 220, 216, { name: "f", op: "σ", scale: "sigmoid", label: ["f_t", "df_t"] }),
     node("i", "value", 350, 216, { name: "i", op: "σ", scale: "sigmoid", label: ["i_t", "di_t"] }),
     node("g", "value", 490, 216, { name: "g", op: "tanh", scale: "tanh", label: ["g_t", "dg_t"] }),
     node("o", "value", 625, 216, { name: "o", op: "σ", scale: "sigmoid", label: ["o_t", "do_t"] }),
-    node("mul_h", "value", 765, 216, { name: "h", op: "×", scale: "tanh", label: ["h_t", "dh_t"] }),
-    node("h_next", "io", 915, 216, { name: "h", scale: "tanh", label: ["h_t", "dh_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
+    proj
+      ? node("mul_h", "value", 765, 216, { name: "m", op: "×", scale: "tanh", label: ["m_t", "dm_t"] })
+      : node("mul_h", "value", 765, 216, { name: "h", op: "×", scale: "tanh", label: ["h_t", "dh_t"] }),
+    ...(proj
+      ? [node("proj", "value", 915, 216, { size: "P", name: "h", op: "W_{hr}·", scale: "tanh", label: ["h_t", "dh_t"], caption: ["cell.proj", "cell.projBack"] })]
+      : []),
+    node("h_next", "io", R, 216, { size: hSize, name: "h", scale: "tanh", label: ["h_t", "dh_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
     node("slice", "slice", 425, S, { w: 550, h: 52, size: "none", name: null, label: ["slice", "slice"], caption: ["cell.slice", "cell.sliceBack"] }),
     ...[
       ["f", 220],
@@ -60,10 +74,13 @@ function lstmGraph() {
     ),
     node("affine", "value", 380, 388, { w: 300, h: 56, size: "4H", name: null, op: "W·+b", scale: "tanh", label: ["A", "dA"], caption: ["cell.affine", "cell.affineBack"] }),
     node("x", "io", 270, 462, { size: "D", name: "x", scale: "tanh", label: ["x_t", "dx_t"], caption: ["cell.xIn", "cell.xBack"] }),
-    node("h_prev", "io", 490, 462, { name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
+    node("h_prev", "io", 490, 462, { size: hSize, name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
   ];
   const by = Object.fromEntries(nodes.map((n) => [n.id, n]));
   const A = (id, side) => anchor(by[id], side);
+  // h_t (W_hr m_t with a projection) forks: to the next step and to the layer above.
+  const hOut = proj ? "proj" : "mul_h";
+  const fork = proj ? 990 : 838;
   const edges = [
     { from: "c_prev", to: "mul_f", name: "c", points: [A("c_prev", "right"), A("mul_f", "left")] },
     { from: "mul_f", to: "add", name: "c", points: [A("mul_f", "right"), A("add", "left")] },
@@ -71,8 +88,9 @@ function lstmGraph() {
     { from: "add", to: "tanh_c", name: "c", points: [[765, 48], A("tanh_c", "top")], dot: true },
     { from: "tanh_c", to: "mul_h", name: "c", points: [A("tanh_c", "bottom"), A("mul_h", "top")] },
     { from: "o", to: "mul_h", name: "o", points: [A("o", "right"), A("mul_h", "left")] },
-    { from: "mul_h", to: "h_next", name: "h", points: [A("mul_h", "right"), A("h_next", "left")] },
-    { from: "mul_h", to: "h_up", name: "h", points: [[838, 216], [838, 132], A("h_up", "left")], dot: true },
+    ...(proj ? [{ from: "mul_h", to: "proj", name: "m", points: [A("mul_h", "right"), A("proj", "left")] }] : []),
+    { from: hOut, to: "h_next", name: "h", points: [A(hOut, "right"), A("h_next", "left")] },
+    { from: hOut, to: "h_up", name: "h", points: [[fork, 216], [fork, 132], A("h_up", "left")], dot: true },
     { from: "f", to: "mul_f", name: "f", points: [A("f", "top"), A("mul_f", "bottom")] },
     { from: "i", to: "mul_ig", name: "i", points: [A("i", "top"), [350, 174], [395, 174], [395, 155]] },
     { from: "g", to: "mul_ig", name: "g", points: [A("g", "top"), [490, 174], [445, 174], [445, 155]] },
@@ -89,7 +107,7 @@ function lstmGraph() {
   ];
   return {
     cell: "lstm",
-    width: 990,
+    width: proj ? 1140 : 990,
     height: 506,
     nodes,
     edges,
@@ -167,34 +185,72 @@ function rnnGraph() {
 const BUILDERS = { lstm: lstmGraph, gru: gruGraph, rnn: rnnGraph };
 const CACHE = new Map();
 
-/** The graph of a cell type (one object per type; treat it as read-only). */
-export function cellGraph(cell) {
-  if (!CACHE.has(cell)) CACHE.set(cell, (BUILDERS[cell] || rnnGraph)());
-  return CACHE.get(cell);
+// Bias terms in the labels and formulas ("+ b_{ih}", "+ b_i", the affine node's "W·+b").
+const BIAS_TERM = /\s*\+\s*b(_\{\w+\}|_\w)?(?=[\s,)]|$)/g;
+
+/** A graph without its bias terms (a bias-free cell). */
+function withoutBias(graph) {
+  const strip = (text) => text.replace(BIAS_TERM, "").replace("W·+b", "W·");
+  const nodes = graph.nodes.map((n) => ({ ...n, op: n.op ? strip(n.op) : n.op, label: n.label.map(strip) }));
+  const edges = graph.edges.map((e) => (e.note ? { ...e, note: { ...e.note, text: strip(e.note.text) } } : e));
+  const formula = graph.formula ? { ...graph.formula, forward: strip(graph.formula.forward), backward: graph.formula.backward.replace(", db", "") } : null;
+  return { ...graph, nodes, edges, formula };
 }
+
+/**
+ * The graph of a cell type (one object per variant; treat it as read-only).  `proj`: an
+ * LSTM with a projection; `bias: false`: a cell without biases.
+ */
+export function cellGraph(cell, { proj = false, bias = true } = {}) {
+  const key = `${cell}:${proj && cell === "lstm" ? 1 : 0}:${bias ? 1 : 0}`;
+  if (!CACHE.has(key)) {
+    const graph = (BUILDERS[cell] || rnnGraph)({ proj: proj && cell === "lstm" });
+    CACHE.set(key, bias ? graph : withoutBias(graph));
+  }
+  return CACHE.get(key);
+}
+
+/** The graph a run's cells are drawn with. */
+export function runGraph(run) {
+  return cellGraph(run.cell, { proj: run.projSize > 0, bias: run.bias });
+}
+
+/**
+ * A label read in a direction: a reverse direction's previous step is t+1 and its next t−1,
+ * so the two swap ("c_{t−1}" reads "c_{t+1}").
+ */
+export function directed(text, dir) {
+  if (dir !== "reverse") return text;
+  return text.replace(/t−1/g, "\u0000").replace(/t\+1/g, "t−1").replace(/\u0000/g, "t+1");
+}
+
+// Captions that name the previous or the next step: a reverse direction has its own.
+const STEP_CAPTIONS = new Set(["cell.fromPrev", "cell.toPrev", "cell.toNext", "cell.fromNext", "cell.affineBack"]);
 
 /** The nodes that show a vector (everything but the slice container and bare op nodes). */
 export function stripNodes(graph) {
   return graph.nodes.filter((n) => n.size !== "none");
 }
 
-/** Label and caption key of a node in a mode. */
-export function nodeLabel(n, mode) {
-  return n.label[mode === "backward" ? 1 : 0];
+/** Label and caption key of a node in a mode (and direction). */
+export function nodeLabel(n, mode, dir = "forward") {
+  return directed(n.label[mode === "backward" ? 1 : 0], dir);
 }
 
-export function nodeCaption(n, mode, { top = false } = {}) {
+export function nodeCaption(n, mode, { top = false, dir = "forward" } = {}) {
   if (!n.caption) return null;
   const key = n.caption[mode === "backward" ? 1 : 0];
   // The top layer's h goes to the output head (or the loss), not to a layer above.
   if (top && (key === "cell.toAbove" || key === "cell.fromAbove")) return `${key}Top`;
+  if (dir === "reverse" && STEP_CAPTIONS.has(key)) return `${key}.reverse`;
   return key;
 }
 
-/** How many entries a node's vector has in a run (H, 4H or the layer's input width). */
-export function nodeLength(n, run, k) {
+/** How many entries a node's vector has in a run (H, 4H, the layer's input width or h's). */
+export function nodeLength(n, run, k, dir = "forward") {
   if (n.size === "4H") return 4 * run.hidden;
-  if (n.size === "D") return run.layers[k].x[0].length;
+  if (n.size === "D") return run.data(k, dir).x[0].length;
+  if (n.size === "P") return run.stateSize;
   return run.hidden;
 }
 
@@ -202,7 +258,7 @@ export function nodeLength(n, run, k) {
  * The columns a node's strip has, each [first, end) over the vector.  A 4H vector gets one
  * block of columns per gate quarter (so each quarter can be named), grouped within it.
  */
-export function nodeColumns(n, run, k) {
+export function nodeColumns(n, run, k, dir = "forward") {
   if (n.size === "4H") {
     const H = run.hidden;
     const cols = [];
@@ -211,7 +267,7 @@ export function nodeColumns(n, run, k) {
     }
     return cols;
   }
-  return unitGroups(nodeLength(n, run, k), MAX_COLS);
+  return unitGroups(nodeLength(n, run, k, dir), MAX_COLS);
 }
 
 /** The quarters of A by name, in the API's packing order: [{gate, start, end}]. */
@@ -230,20 +286,29 @@ export function sliceByName(row, gateOrder, gate, H) {
   return row.slice(q * H, (q + 1) * H);
 }
 
+/** The position a direction read just before t (t−1, or t+1 for a reverse direction), or null at its start. */
+export function prevPosition(dir, t, steps) {
+  const p = dir === "reverse" ? t + 1 : t - 1;
+  return p >= 0 && p < steps ? p : null;
+}
+
 /**
- * Every node's vector at layer k, step t (0-based) in a mode: {nodeId: number[]}.
- * Forward: the values.  Backward: dL/d(the node's output), with the h_t branches showing
- * the two parts of dh_t (from above, from t+1) and c_{t−1}, h_{t−1} what flows back.
+ * Every node's vector at layer k, direction dir, position t (0-based) in a mode:
+ * {nodeId: number[]}.  Forward: the values.  Backward: dL/d(the node's output), with the
+ * h_t branches showing the two parts of dh_t (from above, from the direction's next step)
+ * and c_prev, h_prev what flows back to its previous step (t−1, or t+1 in reverse).
  */
-export function cellValues(run, k, t, mode) {
-  const L = run.layers[k];
+export function cellValues(run, k, t, mode, dir = "forward") {
+  const L = run.data(k, dir);
   const G = L.grad || {};
   const H = run.hidden;
-  const prev = (rows) => (t > 0 ? rows[t - 1] : zeros(H));
+  const P = run.stateSize;
+  const p = prevPosition(dir, t, run.steps);
+  const prev = (rows, n = H) => (p !== null ? rows[p] : zeros(n));
   const out = {};
   if (mode === "forward") {
     out.x = L.x[t];
-    out.h_prev = prev(L.h);
+    out.h_prev = prev(L.h, P);
     out.h_next = L.h[t];
     out.h_up = L.h[t];
     if (run.cell === "lstm") {
@@ -259,9 +324,10 @@ export function cellValues(run, k, t, mode) {
         i: L.i[t],
         g: L.g[t],
         o: L.o[t],
-        mul_h: L.h[t],
+        mul_h: L.m ? L.m[t] : L.h[t],
         affine: L.a[t],
       });
+      if (L.m) out.proj = L.h[t];
       for (const gate of stripNames("lstm")) out[`slice:${gate}`] = sliceByName(L.a[t], run.gateOrder, gate, H);
     } else if (run.cell === "gru") {
       Object.assign(out, {
@@ -278,9 +344,9 @@ export function cellValues(run, k, t, mode) {
     return out;
   }
   // Backward: what arrives at each node's output.
-  const back = (rows, initial) => (t > 0 ? rows[t - 1] : initial || zeros(H));
+  const back = (rows, initial, n = H) => (p !== null ? rows[p] : initial || zeros(n));
   out.x = G.x[t];
-  out.h_prev = back(G.h_from_next, G.h0);
+  out.h_prev = back(G.h_from_next, G.h0, P);
   out.h_next = G.h_from_next[t];
   out.h_up = G.h_from_above[t];
   if (run.cell === "lstm") {
@@ -295,9 +361,10 @@ export function cellValues(run, k, t, mode) {
       i: G.i[t],
       g: G.g[t],
       o: G.o[t],
-      mul_h: G.h[t],
+      mul_h: G.m ? G.m[t] : G.h[t],
       affine: G.a[t],
     });
+    if (G.m) out.proj = G.h[t];
     for (const gate of stripNames("lstm")) out[`slice:${gate}`] = sliceByName(G.a[t], run.gateOrder, gate, H);
   } else if (run.cell === "gru") {
     Object.assign(out, { mul_z: G.h[t], mul_n: G.h[t], add: G.h[t], r: G.r[t], z: G.z[t], n: G.n[t] });

@@ -1,20 +1,20 @@
 // The heatmaps (hidden unit x time, one panel per quantity) and the selected units' line
-// chart, as Plotly figures.  Pure: no DOM.  Only run, layer, mode and language change these;
-// the current step is a marker the view positions over them (no Plotly call per step).
+// chart, as Plotly figures, for one layer and direction.  Pure: no DOM.  Only run, layer,
+// direction, mode and language change these; the current step is a marker the view
+// positions over them (no Plotly call per step).
 
 import { identity, identityText, valueScale } from "../core/colors.js";
 import { heatmapNames, isSigmoid } from "../core/cells.js";
 import { FONT } from "../diagram/figure.js";
 import { t as tr } from "../core/i18n.js";
 
-const COLUMNS = { lstm: 3, gru: 2, rnn: 2 };
 const PANEL_H = 132; // px per panel row (plot area)
 const GAP_Y = 46; // px between panel rows (room for the title)
 const MARGIN = { l: 44, r: 12, t: 30, b: 34 };
 
 /** Name shown on a panel's title: "f · forget gate" or "dL/df". */
 function panelTitle(name, mode) {
-  const long = name === "c" || name === "h" ? tr(`name.${name}`) : name === "a" ? "A" : tr(`gate.${name}`);
+  const long = name === "c" || name === "h" || name === "m" ? tr(`name.${name}`) : name === "a" ? "A" : tr(`gate.${name}`);
   return mode === "backward" ? `dL/d${name === "a" ? "A" : name}  ·  ${long}` : long;
 }
 
@@ -29,9 +29,21 @@ const PANEL_AXIS = Object.freeze({
   tickfont: { size: 10 },
 });
 
-export function heatmapGrid(cell) {
-  const names = heatmapNames(cell);
-  const cols = COLUMNS[cell] || 2;
+/** Panels per row: three for five or more quantities, two for fewer; fewer on a narrow figure. */
+function columnsFor(count, width) {
+  const cols = count >= 5 ? 3 : 2;
+  if (width < 560) return 1;
+  if (width < 900) return Math.min(cols, 2);
+  return cols;
+}
+
+/**
+ * The grid of panels for a cell's quantities (a cell type, or the list of names) in a figure
+ * `width` px wide: {panels: [{name, row, col, domain: {x, y}}], rows, cols, height, margin}.
+ */
+export function heatmapGrid(cellOrNames, width = 1000) {
+  const names = Array.isArray(cellOrNames) ? cellOrNames : heatmapNames(cellOrNames);
+  const cols = columnsFor(names.length, width);
   const rows = Math.ceil(names.length / cols);
   const plotH = rows * PANEL_H + (rows - 1) * GAP_Y;
   const height = plotH + MARGIN.t + MARGIN.b;
@@ -44,7 +56,7 @@ export function heatmapGrid(cell) {
     const bottom = top - PANEL_H / plotH;
     return { name, row, col, domain: { x: [col * (w + gapX), col * (w + gapX) + w], y: [Math.max(0, bottom), Math.min(1, top)] } };
   });
-  return { panels, height, margin: MARGIN };
+  return { panels, rows, cols, height, margin: MARGIN };
 }
 
 const axisId = (k) => (k === 0 ? "" : String(k + 1));
@@ -59,16 +71,15 @@ function matrix(layer, name, mode) {
 }
 
 /**
- * The heatmaps of layer k in a mode, for a figure `width` px wide, with the selected units
- * outlined: {data, layout}.
+ * The heatmaps of layer k's direction `dir` in a mode, for a figure `width` px wide, with the
+ * selected units outlined: {data, layout}.  With a projection, h has proj_size rows (not the
+ * cell's units, so no outline there) and m, the cell's own o ⊙ tanh(c), has a panel.
  */
-export function heatmapFigure(run, { k, mode, units = [], width }) {
-  const grid = heatmapGrid(run.cell);
-  const layer = run.layers[k];
+export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width }) {
+  const grid = heatmapGrid(run.heatmaps, width);
+  const layer = run.data(k, dir);
   const T = run.steps;
-  const H = run.hidden;
   const xs = Array.from({ length: T }, (_, t) => t + 1);
-  const ys = Array.from({ length: H }, (_, u) => u + 1);
   const data = [];
   const layout = {
     width,
@@ -88,6 +99,9 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
   grid.panels.forEach((panel, j) => {
     const raw = matrix(layer, panel.name, mode);
     const id = axisId(j);
+    const H = raw ? raw.length : run.hidden;
+    const ys = Array.from({ length: H }, (_, u) => u + 1);
+    const cellUnits = !(panel.name === "h" && run.projSize > 0);
     const forward = mode !== "backward";
     const rule = valueScale(isSigmoid(run.cell, panel.name), mode);
     const z = raw ? raw.map((r) => r.map(rule.position)) : [[]];
@@ -115,7 +129,7 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
       range: [0.5, T + 0.5],
       anchor: `y${id}`,
       nticks: Math.min(T, 12),
-      title: panel.row === Math.ceil(grid.panels.length / (COLUMNS[run.cell] || 2)) - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
+      title: panel.row === grid.rows - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
     };
     layout[`yaxis${id}`] = {
       ...PANEL_AXIS,
@@ -138,7 +152,7 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
       text: `<b>${panelTitle(panel.name, mode)}</b>`,
       font: { size: 12, color: identityText(panel.name === "a" ? "x" : panel.name) },
     });
-    for (const u of units) {
+    for (const u of cellUnits ? units : []) {
       layout.shapes.push({
         type: "rect",
         xref: `x${id}`,
@@ -156,8 +170,8 @@ export function heatmapFigure(run, { k, mode, units = [], width }) {
 }
 
 /** The pixel box of panel j's plot area in a figure of `width` px: {left, top, width, height}. */
-export function panelBox(cell, j, width) {
-  const grid = heatmapGrid(cell);
+export function panelBox(cellOrNames, j, width) {
+  const grid = heatmapGrid(cellOrNames, width);
   const panel = grid.panels[j];
   const plotW = width - grid.margin.l - grid.margin.r;
   const plotH = grid.height - grid.margin.t - grid.margin.b;
@@ -175,11 +189,12 @@ export const UNIT_CHART_HEIGHT = 300;
 
 /**
  * The selected units' c_t and h_t over time (forward), or |dL/dc_t| and |dL/dh_t| on a log
- * axis (backward: gradients span decades, and their fading is the point).
+ * axis (backward: gradients span decades, and their fading is the point).  With a projection
+ * the units' own output is m_t (h_t = W_hr m_t has other units).
  */
-export function unitChartFigure(run, { k, mode, units, width }) {
-  const layer = run.layers[k];
-  const names = run.hasCellState ? ["c", "h"] : ["h"];
+export function unitChartFigure(run, { k, dir = "forward", mode, units, width }) {
+  const layer = run.data(k, dir);
+  const names = run.hasCellState ? ["c", run.projSize > 0 ? "m" : "h"] : ["h"];
   const back = mode === "backward";
   const xs = Array.from({ length: run.steps }, (_, t) => t + 1);
   const data = [];

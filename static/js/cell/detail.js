@@ -1,9 +1,11 @@
 // The detail area under the diagram (DOM glue): the cell view, the equations, the heatmaps,
-// the unit chart and the guided explanation, and the selection they share: the layer (the
-// cell clicked in the diagram) and the hidden units (clicked in any view).
+// the unit chart and the guided explanation, and the selection they share: the layer and
+// direction (the cell clicked in the diagram, or the selects) and the hidden units (clicked
+// in any view).  The walk's step is the forward direction's position; a reverse direction
+// is shown where it is at that step (core/walk.js positionOf).
 
 import { cssGradient, SCALES } from "../core/colors.js";
-import { cellGraph } from "./cellgraph.js";
+import { runGraph } from "./cellgraph.js";
 import { createCellDetail } from "./celldetail.js";
 import { renderEquations } from "./equationsview.js";
 import { visibleNodes } from "../explain/explain.js";
@@ -11,6 +13,7 @@ import { createHeatmaps } from "./heatmaps.js";
 import { language, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
 import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
+import { positionOf } from "../core/walk.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,34 +39,45 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
   let run = null;
   let frame = { mode: "forward", step: 1 };
   let layer = 0;
+  let dir = "forward";
   let units = [0];
 
   const cell = createCellDetail({ element: $("cell-detail"), tooltip: $("cell-tip"), onSelectUnit: selectUnit });
   const heatmaps = createHeatmaps({ element: $("heatmaps"), stage: $("heat-stage"), onSelectUnit: selectUnit });
   const chart = createUnitChart({ element: $("unit-chart"), cursor: $("unit-cursor") });
   // The guided explanation's view is handed in by the entry (rooms do not import each other's glue).
-  const explain = createExplain({ onStep: (step) => applyStep(step, true) });
+  const explain = createExplain({
+    onStep: (step) => applyStep(step, true),
+    onDirection: (next) => selectLayer(layer, next),
+  });
   const layerSelect = $("cell-layer");
+  const dirSelect = $("cell-direction");
   const unitSelect = $("eq-unit");
+
+  /** The shown direction's position at the walk's step (1-based). */
+  const position = () => (run ? positionOf(dir, frame.step - 1, run.steps) + 1 : frame.step);
 
   function applyStep(step, navigate) {
     if (!run) return;
     if (step && navigate && step.mode !== frame.mode) setMode(step.mode);
-    cell.setEmphasis(step ? visibleNodes(step, cellGraph(run.cell)) : null);
+    cell.setEmphasis(step ? visibleNodes(step, runGraph(run)) : null);
     setFocus({ emphasis: step ? step.diagram : null });
   }
 
   function header() {
-    $("cell-where").textContent = t("cell.where", {
-      t: frame.step,
+    const params = {
+      t: position(),
       k: layer + 1,
       mode: t(frame.mode === "backward" ? "player.backward" : "player.forward"),
-    });
+      dir: t(`dir.${dir}`),
+    };
+    $("cell-where").textContent = t(run.bidirectional ? "cell.whereDir" : "cell.where", params);
+    $("heat-hint").textContent = t(run.bidirectional ? "heat.hintDir" : "heat.hint", params);
+    explain.setContext({ bidirectional: run.bidirectional, dir, layer, t: position(), projSize: run.projSize });
     const legend = $("cell-legend");
     const legendKey = `${frame.mode}:${run.cell}:${language()}`;
     if (legend.dataset.key === legendKey) return;
     legend.dataset.key = legendKey;
-    $("heat-hint").textContent = t("heat.hint", { k: layer + 1 });
     legend.replaceChildren(
       ...(frame.mode === "backward"
         ? [legendBar(t("cell.legend.grad"), SCALES.grad, ["−1", "±1e−8", "1"])]
@@ -75,7 +89,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
   }
 
   function equations() {
-    renderEquations($("equations"), $("eq-where"), run, { k: layer, step: frame.step, unit: units[units.length - 1], mode: frame.mode });
+    renderEquations($("equations"), $("eq-where"), run, { k: layer, dir, step: position(), unit: units[units.length - 1], mode: frame.mode });
   }
 
   function fillSelects() {
@@ -89,6 +103,8 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     );
     layerSelect.value = String(layer + 1);
     $("cell-layer-field").hidden = run.numLayers < 2;
+    $("cell-direction-field").hidden = !run.bidirectional;
+    dirSelect.value = dir;
     unitSelect.replaceChildren(
       ...Array.from({ length: run.hidden }, (_, u) => {
         const o = document.createElement("option");
@@ -112,27 +128,32 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     equations();
     heatmaps.update({ units });
     chart.update({ units });
-    onSelect({ layer, units: units.slice() });
+    onSelect({ layer, dir, units: units.slice() });
   }
 
-  function selectLayer(k) {
-    if (!run || k === layer || k < 0 || k >= run.numLayers) return;
+  /** Show layer k's direction `d` (the current one when not given). */
+  function selectLayer(k, d = dir) {
+    const nextDir = run && run.bidirectional && d === "reverse" ? "reverse" : "forward";
+    if (!run || (k === layer && nextDir === dir) || k < 0 || k >= run.numLayers) return;
     layer = k;
+    dir = nextDir;
     layerSelect.value = String(k + 1);
-    cell.setLayer(k);
+    dirSelect.value = dir;
+    cell.setLayer(k, dir, position());
     $("cell-legend").dataset.key = "";
     header();
     equations();
-    heatmaps.update({ k });
-    chart.update({ k });
-    setFocus({ layer: k });
+    heatmaps.update({ k, dir, step: position() });
+    chart.update({ k, dir, step: position() });
+    setFocus({ layer: k, dir });
     const step = explain.current;
-    if (step) cell.setEmphasis(visibleNodes(step, cellGraph(run.cell)));
-    onSelect({ layer, units: units.slice() });
+    if (step) cell.setEmphasis(visibleNodes(step, runGraph(run)));
+    onSelect({ layer, dir, units: units.slice() });
   }
 
   // Option values are 1-based, as shown.
   layerSelect.addEventListener("change", () => selectLayer(Number(layerSelect.value) - 1));
+  dirSelect.addEventListener("change", () => selectLayer(layer, dirSelect.value));
   unitSelect.addEventListener("change", () => selectUnit(Number(unitSelect.value) - 1));
 
   let resizeTimer = null;
@@ -145,38 +166,44 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
   });
 
   return {
-    /** A new run: take the layer and units asked for (0-based), else keep the current ones, when they exist. */
-    async setRun(nextRun, { mode, step, layer: askedLayer = null, units: askedUnits = null }) {
+    /** A new run: take the layer, direction and units asked for (0-based), else keep the current ones, when they exist. */
+    async setRun(nextRun, { mode, step, layer: askedLayer = null, dir: askedDir = null, units: askedUnits = null }) {
       run = nextRun;
       frame = { mode, step };
       if (Number.isInteger(askedLayer)) layer = askedLayer;
+      if (askedDir) dir = askedDir;
       if (Array.isArray(askedUnits) && askedUnits.length) units = askedUnits.slice(0, MAX_UNITS);
       if (layer >= run.numLayers) layer = 0;
+      if (!run.bidirectional) dir = "forward";
       units = units.filter((u) => u < run.hidden);
       if (!units.length) units = [0];
       fillSelects();
       $("cell-legend").dataset.key = "";
-      cell.setRun(run, { layer, mode, step });
+      cell.setRun(run, { layer, dir, mode, step: position() });
       cell.setUnits(units);
       header();
       equations();
       explain.setCell(run.cell);
       applyStep(explain.current, false);
-      setFocus({ layer });
-      await Promise.all([heatmaps.setRun(run, { k: layer, mode, step, units }), chart.setRun(run, { k: layer, mode, step, units })]);
+      setFocus({ layer, dir });
+      const state = { k: layer, dir, mode, step: position(), units };
+      await Promise.all([heatmaps.setRun(run, state), chart.setRun(run, state)]);
     },
     /** A frame of the walk (step 1-based).  Heatmaps and chart redraw only when the mode changed. */
     show({ mode, step }) {
       if (!run) return null;
       frame = { mode, step };
-      cell.show({ mode, step });
+      cell.show({ mode, step: position() });
       header();
       equations();
-      return Promise.all([heatmaps.update({ mode, step }), chart.update({ mode, step })]);
+      return Promise.all([heatmaps.update({ mode, step: position() }), chart.update({ mode, step: position() })]);
     },
     selectLayer,
     get layer() {
       return layer;
+    },
+    get direction() {
+      return dir;
     },
     get units() {
       return units.slice();

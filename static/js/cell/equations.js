@@ -6,8 +6,12 @@
 // trace; `q` names the quantity, for tests and hover).  Every number is the API's own value
 // (the view rounds it to 4 significant digits); nothing is recomputed here except where a
 // row says so (products written out as their factors).
+//
+// A reverse direction's previous step is t+1: its rows read h_{t+1} and c_{t+1} (the
+// symbols through cellgraph.directed, the numbers from position t+1).  With a projection
+// the LSTM's o_t ⊙ tanh(c_t) is m_t and h_t = W_hr m_t; a bias-free cell has no b terms.
 
-import { sliceByName } from "./cellgraph.js";
+import { directed, prevPosition, sliceByName } from "./cellgraph.js";
 import { norm, sig4 } from "../core/format.js";
 import { t as tr } from "../core/i18n.js";
 
@@ -57,14 +61,20 @@ export function mathPlain(text) {
 
 const row = (id, sym, num) => ({ id, sym, num });
 
-function lstmForward(L, run, t, u) {
+function lstmForward(L, run, t, u, p) {
   const H = run.hidden;
   const A = (gate) => sliceByName(L.a[t], run.gateOrder, gate, H)[u];
-  const cPrev = t > 0 ? L.c[t - 1][u] : 0;
+  const cPrev = p !== null ? L.c[p][u] : 0;
   const f = L.f[t][u];
   const i = L.i[t][u];
   const g = L.g[t][u];
   const oo = L.o[t][u];
+  const tanhRow = (id, target, q, value) =>
+    row(
+      id,
+      [m(`${target}_t`, target), o(" = "), m("o_t", "o"), o(" ⊙ tanh("), m("c_t", "c"), o(")")],
+      [o("= "), n(oo, "o"), o(" × tanh("), n(L.c[t][u], "c"), o(") = "), n(oo, "o"), o(" × "), n(L.tanh_c[t][u], "tanh_c"), o(" = "), n(value, q)],
+    );
   return [
     row(
       "A",
@@ -80,15 +90,17 @@ function lstmForward(L, run, t, u) {
       [o("= "), n(f, "f"), o(" × "), n(cPrev, "c_prev"), o(" + "), n(i, "i"), o(" × "), n(g, "g"), o(" = "), n(L.c[t][u], "c")],
     ),
     row("o", [m("o_t", "o"), o(" = σ("), m("A_o", "o"), o(")")], [o("= σ("), n(A("o"), "A_o"), o(") = "), n(oo, "o")]),
-    row(
-      "h",
-      [m("h_t", "h"), o(" = "), m("o_t", "o"), o(" ⊙ tanh("), m("c_t", "c"), o(")")],
-      [o("= "), n(oo, "o"), o(" × tanh("), n(L.c[t][u], "c"), o(") = "), n(oo, "o"), o(" × "), n(L.tanh_c[t][u], "tanh_c"), o(" = "), n(L.h[t][u], "h")],
-    ),
+    // With a projection o_t ⊙ tanh(c_t) is m_t (the cell's units) and h_t = W_hr m_t, proj_size wide.
+    ...(L.m
+      ? [
+          tanhRow("m", "m", "m", L.m[t][u]),
+          row("h", [m("h_t", "h"), o(" = "), m("W_{hr} m_t")], [o(`${tr("eq.projected", { p: run.projSize })}: ‖`), m("h_t", "h"), o("‖ = "), n(norm(L.h[t]), "h_norm")]),
+        ]
+      : [tanhRow("h", "h", "h", L.h[t][u])]),
   ];
 }
 
-/** dh_t's two sources, the same in every cell: from above (or the loss) and from t+1. */
+/** dh_t's two sources, the same in every cell: from above (or the loss) and from the next step. */
 function dhRow(G, t, u) {
   return row(
     "dh",
@@ -97,26 +109,51 @@ function dhRow(G, t, u) {
   );
 }
 
-function lstmBackward(L, run, t, u) {
+/** The same with a projection: h is proj_size wide, not the cell's units, so its sizes. */
+function dhNormRow(G, t) {
+  return row(
+    "dh",
+    [m("dh_t", "h"), o(" = "), m("dh_t^{above}", "h"), o(" + "), m("dh_t^{next}", "h")],
+    [o("‖·‖: "), n(norm(G.h_from_above[t]), "dh_above_norm"), o(", "), n(norm(G.h_from_next[t]), "dh_next_norm"), o(" → "), n(norm(G.h[t]), "dh_norm")],
+  );
+}
+
+/** What flows back to the previous step's h: one unit, or (projected: not the cell's units) its size. */
+function dhPrevRow(G, p, u, proj = false) {
+  const vec = p !== null ? G.h_from_next[p] : G.h0;
+  const sym = [m("dh_{t−1}", "h"), o(" = "), m("W_{hh}^⊤ dA")];
+  if (proj) return row("dh_prev", sym, [o("‖"), m("dh_{t−1}", "h"), o("‖ = "), n(norm(vec), "dh_prev_norm")]);
+  return row("dh_prev", sym, [o("= "), n(vec[u], "dh_prev")]);
+}
+
+function dxRow(G, t) {
+  return row("dx", [m("dx_t", "x"), o(" = "), m("W_{ih}^⊤ dA")], [o("‖"), m("dx_t", "x"), o("‖ = "), n(norm(G.x[t]), "dx_norm")]);
+}
+
+function lstmBackward(L, run, t, u, p) {
   const G = L.grad;
   const H = run.hidden;
   const dA = (gate) => sliceByName(G.a[t], run.gateOrder, gate, H)[u];
-  const cPrev = t > 0 ? L.c[t - 1][u] : 0;
-  const dcPrev = t > 0 ? G.c_from_next[t - 1][u] : G.c0[u];
-  const dhPrev = t > 0 ? G.h_from_next[t - 1][u] : G.h0[u];
+  const cPrev = p !== null ? L.c[p][u] : 0;
+  const dcPrev = p !== null ? G.c_from_next[p][u] : G.c0[u];
   const [f, i, g, oo] = ["f", "i", "g", "o"].map((q) => L[q][t][u]);
   const packed = run.gateOrder.flatMap((gate, q) => [...(q ? [o(" | ")] : []), m(`dA_${gate}`, gate)]);
+  // With a projection the gradient reaches the cell's units as dm_t = W_hrᵀ dh_t.
+  const proj = Boolean(G.m);
+  const dOut = proj ? G.m[t][u] : G.h[t][u];
+  const outSym = () => (proj ? m("dm_t", "m") : m("dh_t", "h"));
+  const outQ = proj ? "dm" : "dh";
   return [
-    dhRow(G, t, u),
+    ...(proj ? [dhNormRow(G, t), row("dm", [m("dm_t", "m"), o(" = "), m("W_{hr}^⊤ dh_t")], [o("= "), n(G.m[t][u], "dm")])] : [dhRow(G, t, u)]),
     row(
       "do",
-      [m("do_t", "o"), o(" = "), m("dh_t", "h"), o(" ⊙ tanh("), m("c_t", "c"), o(")")],
-      [o("= "), n(G.h[t][u], "dh"), o(" × "), n(L.tanh_c[t][u], "tanh_c"), o(" = "), n(G.o[t][u], "do")],
+      [m("do_t", "o"), o(" = "), outSym(), o(" ⊙ tanh("), m("c_t", "c"), o(")")],
+      [o("= "), n(dOut, outQ), o(" × "), n(L.tanh_c[t][u], "tanh_c"), o(" = "), n(G.o[t][u], "do")],
     ),
     row(
       "dc",
-      [m("dc_t", "c"), o(" = "), m("dc_t^{next}", "c"), o(" + "), m("dh_t", "h"), o(" ⊙ "), m("o_t", "o"), o(" ⊙ (1 − tanh²("), m("c_t", "c"), o("))")],
-      [o("= "), n(G.c_from_next[t][u], "dc_next"), o(" + "), n(G.h[t][u], "dh"), o(" × "), n(oo, "o"), o(" × (1 − "), n(L.tanh_c[t][u], "tanh_c"), o("²) = "), n(G.c[t][u], "dc")],
+      [m("dc_t", "c"), o(" = "), m("dc_t^{next}", "c"), o(" + "), outSym(), o(" ⊙ "), m("o_t", "o"), o(" ⊙ (1 − tanh²("), m("c_t", "c"), o("))")],
+      [o("= "), n(G.c_from_next[t][u], "dc_next"), o(" + "), n(dOut, outQ), o(" × "), n(oo, "o"), o(" × (1 − "), n(L.tanh_c[t][u], "tanh_c"), o("²) = "), n(G.c[t][u], "dc")],
     ),
     row(
       "dg",
@@ -144,13 +181,13 @@ function lstmBackward(L, run, t, u) {
       [m("dc_{t−1}", "c"), o(" = "), m("dc_t", "c"), o(" ⊙ "), m("f_t", "f")],
       [o("= "), n(G.c[t][u], "dc"), o(" × "), n(f, "f"), o(" = "), n(dcPrev, "dc_prev")],
     ),
-    row("dh_prev", [m("dh_{t−1}", "h"), o(" = "), m("W_{hh}^⊤ dA")], [o("= "), n(dhPrev, "dh_prev")]),
-    row("dx", [m("dx_t", "x"), o(" = "), m("W_{ih}^⊤ dA")], [o("‖"), m("dx_t", "x"), o("‖ = "), n(norm(G.x[t]), "dx_norm")]),
+    dhPrevRow(G, p, u, proj),
+    dxRow(G, t),
   ];
 }
 
-function gruForward(L, t, u) {
-  const hPrev = t > 0 ? L.h[t - 1][u] : 0;
+function gruForward(L, t, u, p) {
+  const hPrev = p !== null ? L.h[p][u] : 0;
   const [r, z, nn] = ["r", "z", "n"].map((q) => L[q][t][u]);
   return [
     row("r", [m("r_t", "r"), o(" = σ("), m("W_{ir} x_t + b_{ir} + W_{hr} h_{t−1} + b_{hr}"), o(")")], [o("= "), n(r, "r")]),
@@ -168,10 +205,10 @@ function gruForward(L, t, u) {
   ];
 }
 
-function gruBackward(L, t, u) {
+function gruBackward(L, t, u, p) {
   const G = L.grad;
-  const hPrev = t > 0 ? L.h[t - 1][u] : 0;
-  const dhPrev = t > 0 ? G.h_from_next[t - 1][u] : G.h0[u];
+  const hPrev = p !== null ? L.h[p][u] : 0;
+  const dhPrev = p !== null ? G.h_from_next[p][u] : G.h0[u];
   const z = L.z[t][u];
   return [
     dhRow(G, t, u),
@@ -202,9 +239,8 @@ function rnnForward(L, t, u) {
   ];
 }
 
-function rnnBackward(L, t, u) {
+function rnnBackward(L, t, u, p) {
   const G = L.grad;
-  const dhPrev = t > 0 ? G.h_from_next[t - 1][u] : G.h0[u];
   return [
     dhRow(G, t, u),
     row(
@@ -212,21 +248,37 @@ function rnnBackward(L, t, u) {
       [m("dA"), o(" = "), m("dh_t", "h"), o(" ⊙ (1 − "), m("h_t", "h"), o("²)")],
       [o("= "), n(G.h[t][u], "dh"), o(" × (1 − "), n(L.h[t][u], "h"), o("²) = "), n(G.a[t][u], "dA")],
     ),
-    row("dh_prev", [m("dh_{t−1}", "h"), o(" = "), m("W_{hh}^⊤ dA")], [o("= "), n(dhPrev, "dh_prev")]),
-    row("dx", [m("dx_t", "x"), o(" = "), m("W_{ih}^⊤ dA")], [o("‖"), m("dx_t", "x"), o("‖ = "), n(norm(G.x[t]), "dx_norm")]),
+    dhPrevRow(G, p, u),
+    dxRow(G, t),
   ];
 }
 
+// Bias terms in the symbols, left out for a bias-free cell.
+const BIAS_TERM = /\s*\+\s*b(_\{\w+\}|_\w)?(?=[\s,)]|$)/g;
+
+/** The symbols as a direction and a cell read them: t±1 swapped in reverse, no b without biases. */
+function adapt(rows, dir, bias) {
+  const text = (s) => {
+    const d = directed(s, dir);
+    return bias ? d : d.replace(BIAS_TERM, "");
+  };
+  const fix = (tokens) => tokens.map((tok) => (tok.k === "m" ? { ...tok, text: text(tok.text) } : tok));
+  return rows.map((r) => ({ ...r, sym: fix(r.sym), num: fix(r.num) }));
+}
+
 /**
- * The rows for layer k, step t (0-based), unit u (0-based) in a mode:
+ * The rows for layer k, direction dir, position t (0-based), unit u (0-based) in a mode:
  * [{id, sym: tokens, num: tokens}].
  */
-export function equationRows(run, { k, t, u, mode }) {
-  const L = run.layers[k];
+export function equationRows(run, { k, dir = "forward", t, u, mode }) {
+  const L = run.data(k, dir);
+  const p = prevPosition(dir, t, run.steps);
   const back = mode === "backward";
-  if (run.cell === "lstm") return back ? lstmBackward(L, run, t, u) : lstmForward(L, run, t, u);
-  if (run.cell === "gru") return back ? gruBackward(L, t, u) : gruForward(L, t, u);
-  return back ? rnnBackward(L, t, u) : rnnForward(L, t, u);
+  let rows;
+  if (run.cell === "lstm") rows = back ? lstmBackward(L, run, t, u, p) : lstmForward(L, run, t, u, p);
+  else if (run.cell === "gru") rows = back ? gruBackward(L, t, u, p) : gruForward(L, t, u, p);
+  else rows = back ? rnnBackward(L, t, u, p) : rnnForward(L, t, u);
+  return adapt(rows, dir, run.bias);
 }
 
 /** A token list as plain text (numbers to 4 significant digits). */

@@ -41,8 +41,9 @@ function tokens(list) {
   });
 }
 
-export function renderEquations(element, whereEl, run, { k, step, unit, mode }) {
-  const rows = equationRows(run, { k, t: step - 1, u: unit, mode });
+/** The equations at layer k, direction dir, position `step` (1-based) for one unit. */
+export function renderEquations(element, whereEl, run, { k, dir = "forward", step, unit, mode }) {
+  const rows = equationRows(run, { k, dir, t: step - 1, u: unit, mode });
   element.replaceChildren(
     ...rows.map((row) => {
       const div = document.createElement("div");
@@ -58,11 +59,12 @@ export function renderEquations(element, whereEl, run, { k, step, unit, mode }) 
       return div;
     }),
   );
-  Object.assign(element.dataset, { mode, step: String(step), unit: String(unit + 1), layer: String(k + 1) });
-  whereEl.textContent = t("eq.where", {
+  Object.assign(element.dataset, { mode, step: String(step), unit: String(unit + 1), layer: String(k + 1), direction: dir });
+  whereEl.textContent = t(run.bidirectional ? "eq.whereDir" : "eq.where", {
     mode: t(mode === "backward" ? "player.backward" : "player.forward"),
     u: unit + 1,
     t: step,
     k: k + 1,
+    dir: t(`dir.${dir}`),
   });
 }

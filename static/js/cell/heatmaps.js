@@ -1,9 +1,8 @@
-// The heatmaps of one layer (DOM glue around Plotly): redrawn when the run, the layer, the
-// mode, the language or the selected units change; the current step is a marker per panel,
+// The heatmaps of one layer and direction (DOM glue around Plotly): redrawn when the run,
+// the layer, the direction, the mode, the language or the selected units change; the current step is a marker per panel,
 // a plain element positioned over the plot, so stepping costs no Plotly call.
 
 import { keyedChart } from "./chartview.js";
-import { heatmapNames } from "../core/cells.js";
 import { exportConfig } from "../core/plotconfig.js";
 import { heatmapFigure, panelBox } from "./charts.js";
 
@@ -15,7 +14,7 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
   let width = 0;
 
   function placeCursors(run, state) {
-    const names = heatmapNames(run.cell);
+    const names = run.heatmaps;
     while (cursors.length < names.length) {
       const el = document.createElement("div");
       el.className = "heat-cursor";
@@ -26,7 +25,7 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
     cursors.forEach((el, j) => {
       el.hidden = j >= names.length;
       if (el.hidden) return;
-      const box = panelBox(run.cell, j, width);
+      const box = panelBox(names, j, width);
       const colW = box.width / run.steps;
       el.style.left = `${box.left + (state.step - 1) * colW}px`;
       el.style.width = `${Math.max(2, colW)}px`;
@@ -38,8 +37,9 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
 
   async function draw(run, state) {
     width = Math.max(320, Math.floor(element.clientWidth));
-    const fig = heatmapFigure(run, { k: state.k, mode: state.mode, units: state.units, width });
-    await Plotly().react(element, fig.data, fig.layout, exportConfig(`heatmaps-layer${state.k + 1}-${state.mode}`));
+    const fig = heatmapFigure(run, { k: state.k, dir: state.dir, mode: state.mode, units: state.units, width });
+    const dirName = run.bidirectional ? `-${state.dir}` : "";
+    await Plotly().react(element, fig.data, fig.layout, exportConfig(`heatmaps-layer${state.k + 1}${dirName}-${state.mode}`));
     if (!bound) {
       bound = true;
       element.on("plotly_click", (event) => {
@@ -49,7 +49,13 @@ export function createHeatmaps({ element, stage, onSelectUnit }) {
         onSelectUnit(Math.round(point.y) - 1, { add: Boolean(native.shiftKey || native.ctrlKey || native.metaKey) });
       });
     }
-    Object.assign(element.dataset, { mode: state.mode, layer: String(state.k + 1), units: state.units.map((u) => u + 1).join(",") });
+    Object.assign(element.dataset, {
+      mode: state.mode,
+      layer: String(state.k + 1),
+      direction: state.dir,
+      panels: fig.data.map((d) => d.name.slice(5)).join(" "),
+      units: state.units.map((u) => u + 1).join(","),
+    });
     placeCursors(run, state);
   }
 

@@ -22,8 +22,9 @@ export function createUnitChart({ element, cursor }) {
   async function draw(run, state) {
     width = Math.max(280, Math.floor(element.clientWidth));
     const fig = unitChartFigure(run, { ...state, width });
-    await Plotly().react(element, fig.data, fig.layout, exportConfig(`units-layer${state.k + 1}-${state.mode}`));
-    Object.assign(element.dataset, { mode: state.mode, units: state.units.map((u) => u + 1).join(",") });
+    const dirName = run.bidirectional ? `-${state.dir}` : "";
+    await Plotly().react(element, fig.data, fig.layout, exportConfig(`units-layer${state.k + 1}${dirName}-${state.mode}`));
+    Object.assign(element.dataset, { mode: state.mode, direction: state.dir, units: state.units.map((u) => u + 1).join(",") });
     placeCursor(run, state);
   }
 

@@ -2,7 +2,7 @@
 // control that caused them.
 
 import { lossOptions } from "../core/config.js";
-import { ELEMENT_OF, OTHER_FIELDS, SCALAR_FIELDS } from "../core/fields.js";
+import { applies, ELEMENT_OF, OTHER_FIELDS, SCALAR_FIELDS } from "../core/fields.js";
 import { hasKey, t } from "../core/i18n.js";
 import { relabel } from "../core/labels.js";
 import { formatRows, parseRows } from "../core/sequence.js";
@@ -11,6 +11,13 @@ const $ = (id) => document.getElementById(id);
 
 // Control name (a config key, as api.js names it) -> the element that holds it.
 const ELEMENT = { ...ELEMENT_OF, preset: "preset", run: "run" };
+
+/** A field's value in the form, and back (checkboxes hold booleans). */
+const getValue = (f) => (f.input === "checkbox" ? $(f.element).checked : $(f.element).value);
+function setValue(f, value) {
+  if (f.input === "checkbox") $(f.element).checked = Boolean(value ?? f.fallback);
+  else $(f.element).value = String(value ?? "");
+}
 
 export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   const form = $("controls-form");
@@ -68,8 +75,9 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     $("text-field").hidden = kind !== "text";
     $("inputs-field").hidden = kind !== "numbers";
     $("targets-field").hidden = kind !== "numbers" || lossEl.value === "dh";
-    const lstm = $(ELEMENT.cell).value === "lstm";
-    for (const f of SCALAR_FIELDS) $(f.element).disabled = (f.model && Boolean(saved)) || (f.lstmOnly && !lstm);
+    // What the form says now: a field that does not apply (LSTM-only, merge without two directions) is off.
+    const now = Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, getValue(f)]));
+    for (const f of SCALAR_FIELDS) $(f.element).disabled = (f.model && Boolean(saved)) || !applies(f, now);
   }
 
   function setSource(kind) {
@@ -101,7 +109,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     $(ELEMENT.inputs).value = config.inputs ? formatRows(config.inputs) : "";
     $(ELEMENT.targets).value = config.targets ? formatRows(config.targets) : "";
     numClasses = config.numClasses ?? null;
-    for (const f of SCALAR_FIELDS) $(f.element).value = String(config[f.key] ?? "");
+    for (const f of SCALAR_FIELDS) setValue(f, config[f.key]);
     fillLoss(config.source, config.loss);
     syncVisibility();
   }
@@ -121,7 +129,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       inputs: null,
       targets: null,
       numClasses,
-      ...Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, $(f.element).value])),
+      ...Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, getValue(f)])),
       loss,
     };
     if (kind === "numbers") {
@@ -187,6 +195,7 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   for (const radio of form.elements.source) radio.addEventListener("change", () => setSource(source()));
   lossEl.addEventListener("change", syncVisibility);
   $(ELEMENT.cell).addEventListener("change", syncVisibility);
+  $(ELEMENT.bidirectional).addEventListener("change", syncVisibility);
 
   // Collapsible panel.
   const toggle = $("toggle-controls");
@@ -207,10 +216,9 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     syncVisibility();
   }
 
-  /** Show the sizes the API answered with (a saved model's own). */
-  function showShape({ cell, hidden, layers }) {
-    const shape = { cell, hidden, layers };
-    for (const [key, value] of Object.entries(shape)) $(ELEMENT[key]).value = String(value);
+  /** Show the sizes and architecture the API answered with (a saved model's own). */
+  function showShape(shape) {
+    for (const f of SCALAR_FIELDS) if (Object.hasOwn(shape, f.key)) setValue(f, shape[f.key]);
     syncVisibility();
   }
 

@@ -15,8 +15,9 @@ export const IDENTITY = Object.freeze({
   y: "#222222",
 });
 
-// GRU and RNN blocks borrow the hue of the LSTM block playing the same part.
-const ALIAS = { r: "f", z: "i", n: "g", a: "g" };
+// GRU and RNN blocks borrow the hue of the LSTM block playing the same part; a projected
+// LSTM's m = o ⊙ tanh(c) is its h before the projection, so it keeps h's.
+const ALIAS = { r: "f", z: "i", n: "g", a: "g", m: "h" };
 
 export function identity(name) {
   return IDENTITY[name] ?? IDENTITY[ALIAS[name]] ?? "#444444";

@@ -3,13 +3,14 @@
 //
 // A config is a plain object:
 //   preset, source ("text" | "numbers"), text, inputs (rows), targets (rows or class
-//   indices), numClasses, cell, hidden, layers, seed, forgetBias, loss ("cross_entropy" |
+//   indices), numClasses, cell, hidden, layers, seed, forgetBias, bidirectional, mergeMode,
+//   projSize, bias (the architecture: see fields.js), loss ("cross_entropy" |
 //   "mse" | "dh"), mode ("forward" | "backward"), step (1-based, or null: the walk's start),
 //   modelId (a saved model's 32-hex id, or null: weights from the seed), lang ("en" | "ko").
 // Numeric fields hold what the user typed until the request is built; the API is the one
 // judge of ranges, so its messages (and limits) are the ones the page shows.
 
-import { SCALAR_FIELDS } from "./fields.js";
+import { applies, SCALAR_FIELDS } from "./fields.js";
 
 export const MODES = ["forward", "backward"];
 export const PRECISION = 6; // significant digits asked of the API (hover shows 4)
@@ -71,8 +72,8 @@ function lossBody(config) {
 
 /**
  * The POST /api/backward body for a config.  With a saved model (`modelId`), the model
- * defines the cell, its sizes and weights: cell, hidden_size, num_layers, seed and
- * forget_bias are left out and the API answers with the model's own.
+ * defines the cell, its sizes, its architecture and weights: every field fields.js marks
+ * `model` is left out and the API answers with the model's own.
  */
 export function buildRequest(config) {
   if (config.modelId) {
@@ -83,8 +84,10 @@ export function buildRequest(config) {
   }
   const body = {};
   for (const f of SCALAR_FIELDS) {
-    if (f.lstmOnly && config.cell !== "lstm") continue; // the API refuses it elsewhere
-    body[f.request] = f.parse === "number" ? asNumber(config[f.key]) : config[f.key];
+    if (!applies(f, config)) continue; // the API refuses it elsewhere
+    const value = f.parse === "number" ? asNumber(config[f.key]) : f.parse === "bool" ? Boolean(config[f.key] ?? f.fallback) : config[f.key];
+    if (f.omitDefault && String(value) === String(f.fallback)) continue; // the API's own default
+    body[f.request] = value;
   }
   body.precision = PRECISION;
   body.loss = lossBody(config);
@@ -93,13 +96,6 @@ export function buildRequest(config) {
   return body;
 }
 
-/**
- * The config to run a saved model with (the "viz:use-model" event): `detail` is the event's
- * {id, text?, inputs?}, `model` the saved model's summary from GET /api/models/{id} (or null
- * when it could not be read).  Keeps the current sequence unless one is given; a model
- * trained on text (it has a vocabulary) always gets a text sequence, the current one when
- * the current sequence is text, else the text it was trained on or the first text preset's.
- */
 /** Inputs of the right width when the page's sequence does not fit a model: a few sine waves. */
 export function probeInputs(width, steps = 12) {
   return Array.from({ length: steps }, (_, s) => Array.from({ length: width }, (_, d) => Number(Math.sin(0.5 * s + d).toFixed(4))));
@@ -116,6 +112,27 @@ export function openingText(vocab, text) {
   return start.join(chars ? "" : " ");
 }
 
+/**
+ * A saved model's architecture as config fields (its summary's `architecture`; a model
+ * saved before that was recorded is one-direction, biased, without a projection).
+ */
+export function architectureOf(model) {
+  const arch = (model && model.architecture) || {};
+  return {
+    bidirectional: Boolean(arch.bidirectional),
+    mergeMode: arch.merge_mode || "concat",
+    projSize: Number.isInteger(arch.proj_size) ? arch.proj_size : 0,
+    bias: arch.bias !== false,
+  };
+}
+
+/**
+ * The config to run a saved model with (the "viz:use-model" event): `detail` is the event's
+ * {id, text?, inputs?}, `model` the saved model's summary from GET /api/models/{id} (or null
+ * when it could not be read).  Keeps the current sequence unless one is given; a model
+ * trained on text (it has a vocabulary) always gets a text sequence, the current one when
+ * the current sequence is text, else the text it was trained on or the first text preset's.
+ */
 export function configForModel(config, detail, model, presets = []) {
   const next = { ...config, modelId: detail.id, step: null };
   const vocab = model && Array.isArray(model.vocab) ? model.vocab : null;
@@ -146,6 +163,7 @@ export function configForModel(config, detail, model, presets = []) {
     next.cell = model.cell;
     next.hidden = model.hidden_size;
     next.layers = model.num_layers;
+    Object.assign(next, architectureOf(model));
   }
   return next;
 }

@@ -1,6 +1,7 @@
 // The page's configuration fields, one row each: the config key, the request field it
 // becomes, its URL key, the element that holds it, how a value from a link is read, and
-// whether it applies to the LSTM only or is owned by a saved model.  Pure: no DOM.
+// whether it applies to the LSTM only (lstmOnly), is sent only while another field is on
+// (onlyWith), is a checkbox (input: "checkbox") or is owned by a saved model.  Pure: no DOM.
 //
 // config.js (preset -> config -> request), urlstate.js (config <-> URL), api.js (an error's
 // `loc` -> the control to show it beside) and controls.js (config <-> form) are derived
@@ -15,7 +16,24 @@ export const SCALAR_FIELDS = Object.freeze([
   { key: "seed", request: "seed", url: "seed", element: "seed", parse: "number", model: true, fallback: 0, min: 0, limit: "max_seed" },
   // Added to the LSTM's forget-gate bias; the API refuses it for a GRU or an RNN.
   { key: "forgetBias", request: "forget_bias", url: "fb", element: "forget-bias", parse: "number", lstmOnly: true, model: true, fallback: 0, limit: "max_forget_bias", symmetric: true },
+  // The architecture beyond the cell: a reverse direction per layer (and how the two merge),
+  // an LSTM's projection of h (0: none; below the hidden size), and biases at all.  Sent only
+  // when they differ from the API's default (`omitDefault`), so a plain model's request is plain.
+  { key: "bidirectional", request: "bidirectional", url: "bi", element: "bidirectional", parse: "bool", input: "checkbox", model: true, fallback: false, omitDefault: true },
+  { key: "mergeMode", request: "merge_mode", url: "merge", element: "merge-mode", parse: "merge", onlyWith: "bidirectional", model: true, fallback: "concat", omitDefault: true },
+  { key: "projSize", request: "proj_size", url: "proj", element: "proj-size", parse: "number", lstmOnly: true, model: true, fallback: 0, min: 0, limit: "max_hidden", omitDefault: true },
+  { key: "bias", request: "bias", url: "bias", element: "bias", parse: "bool", input: "checkbox", model: true, fallback: true, omitDefault: true },
 ]);
+
+/** How a bidirectional layer's two directions become its output (the API's merge_mode). */
+export const MERGE_MODES = Object.freeze(["concat", "sum", "ave", "mul"]);
+
+/** Whether a field applies to a config (the API refuses it otherwise, so it is not sent). */
+export function applies(field, config) {
+  if (field.lstmOnly && config.cell !== "lstm") return false;
+  if (field.onlyWith && !config[field.onlyWith]) return false;
+  return true;
+}
 
 /** The loss and the sequence: in the request they are nested or shaped, so their codecs are by hand. */
 export const OTHER_FIELDS = Object.freeze([

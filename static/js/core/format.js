@@ -52,3 +52,16 @@ export function maxAbs(vec) {
 export function rms(vec) {
   return vec.length ? norm(vec) / Math.sqrt(vec.length) : 0;
 }
+
+/** Text cut to at most `n` characters (code points), an ellipsis marking the cut. */
+export function clip(text, n) {
+  const chars = [...String(text ?? "")];
+  return chars.length > n ? chars.slice(0, Math.max(1, n - 1)).join("") + "…" : chars.join("");
+}
+
+/** A probability in two significant digits without the leading zero: .21, .056, 1. */
+export function prob(p) {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "–";
+  if (p >= 0.995) return "1";
+  return sig(p, 2).replace(/^0\./, ".");
+}

@@ -6,7 +6,7 @@
 
 import { cellTypes } from "./cells.js";
 import { asNumber, configFromPreset, MODEL_ID, MODES } from "./config.js";
-import { MODEL_OWNED, URL_SCALARS } from "./fields.js";
+import { MERGE_MODES, MODEL_OWNED, URL_SCALARS } from "./fields.js";
 import { decodeRows, encodeRows, sameRows } from "./sequence.js";
 
 // The cell view follows at most this many units at once (as detail.js allows).
@@ -18,6 +18,8 @@ const LOSSES = ["cross_entropy", "mse", "dh"];
 function parseField(field, raw) {
   if (field.parse === "cell") return cellTypes().includes(raw) ? raw : undefined;
   if (field.parse === "loss") return LOSSES.includes(raw) ? raw : undefined;
+  if (field.parse === "merge") return MERGE_MODES.includes(raw) ? raw : undefined;
+  if (field.parse === "bool") return raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
   if (field.parse === "integer") {
     const v = asNumber(raw);
     return Number.isInteger(v) ? v : null;
@@ -54,6 +56,7 @@ export function encodeState(config, presets) {
   if (Number.isInteger(config.step)) parts.push(["t", config.step]);
   // The selection inside the cell (1-based), when it is not the first layer's first unit.
   if (Number.isInteger(config.layer) && config.layer > 1) parts.push(["layer", config.layer]);
+  if (config.direction === "reverse") parts.push(["dir", "reverse"]);
   if (Array.isArray(config.units) && config.units.length && !(config.units.length === 1 && config.units[0] === 1)) {
     parts.push(["units", config.units.join(",")]);
   }
@@ -96,6 +99,7 @@ export function decodeState(search, presets, defaultName) {
   config.lang = langFromSearch(search);
   const layer = asNumber(params.get("layer") ?? "");
   config.layer = Number.isInteger(layer) && layer >= 1 ? layer : null;
+  config.direction = params.get("dir") === "reverse" ? "reverse" : "forward";
   const units = (params.get("units") || "")
     .split(",")
     .map((u) => asNumber(u))

@@ -2,15 +2,16 @@
 // frames.js and overview.js compute the traces; this module owns the window's position,
 // the elements' sizes and the Plotly calls.
 
-import { diagramHeight, diagramLayout, staticLayout } from "./figure.js";
+import { diagramHeight, diagramLayout, leftMargin, staticLayout } from "./figure.js";
 import { buildFrame } from "./frames.js";
 import { t } from "../core/i18n.js";
 import { DIAGRAM_CONFIG, STATIC_CONFIG } from "../core/plotconfig.js";
-import { geometry } from "./layout.js";
+import { geometry, MAX_TOP_K } from "./layout.js";
 import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
 import { centerWindow, followWindow, windowSize } from "./window.js";
+import { positionOf, stepForPosition } from "../core/walk.js";
 
-const LEFT_MARGIN = 74; // y-axis labels and the initial-state labels
+const RIGHT_ROOM = 10; // beyond the y-axis labels and the initial-state labels
 
 export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell }) {
   const Plotly = () => window.Plotly; // read late: plotly.js may finish loading after this module
@@ -30,9 +31,11 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   };
   let drawnWidth = 0;
   let underlayKey = null; // the geometry and width the static graph was drawn for
-  let focus = { layer: 0, emphasis: null }; // the selected layer and what the explanation points at
+  // The selected cell's layer and direction, and what the explanation points at.
+  let focus = { layer: 0, dir: "forward", emphasis: null };
 
-  // Clicking a cell selects it: its step and its layer (pixels to data units via the axes).
+  // Clicking a cell selects it: the walk's step at which its direction is at that position,
+  // its layer and its direction (pixels to data units via the axes).
   element.addEventListener("click", (event) => {
     const full = element._fullLayout;
     if (!run || !geom || !full || !full.xaxis) return;
@@ -41,24 +44,32 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     const y = full.yaxis.p2l(event.clientY - box.top - full.yaxis._offset);
     const slot = Math.round(x);
     if (slot < 0 || slot >= geom.size || Math.abs(x - slot) > geom.half + 0.02) return;
-    for (let k = 0; k < geom.layers; k += 1) {
-      if (y >= geom.boxBottom(k) - 0.05 && y <= geom.boxTop(k) + 0.05 && start + slot < run.steps) {
-        onSelectCell(start + slot + 1, k);
+    for (let r = 0; r < geom.rows; r += 1) {
+      if (y >= geom.rowBottom(r) - 0.05 && y <= geom.rowTop(r) + 0.05 && start + slot < run.steps) {
+        const dir = geom.rowDir(r);
+        onSelectCell(stepForPosition(dir, start + slot, run.steps), geom.rowLayer(r), dir);
         return;
       }
     }
   });
 
+  /** Where the window follows: the selected direction's position at a step (0-based). */
+  const followed = (step) => positionOf(run.bidirectional ? focus.dir : "forward", step, run.steps);
+
   function fit() {
-    const width = Math.max(320, Math.floor(element.clientWidth));
-    const size = windowSize(width - LEFT_MARGIN, run.steps);
+    const width = Math.max(300, Math.floor(element.clientWidth));
+    const margin = leftMargin({ directions: run.bidirectional ? 2 : 1 }) + RIGHT_ROOM;
+    const size = windowSize(width - margin, run.steps);
     if (!geom || geom.size !== size) {
       geom = geometry({
         size,
         layers: run.numLayers,
+        directions: run.bidirectional ? 2 : 1,
         gates: run.gates,
         hasCellState: run.hasCellState,
         hidden: run.hidden,
+        inputWidth: run.embedding ? run.inputSize : 0,
+        topK: run.showTopK ? Math.min(MAX_TOP_K, (run.topK(0) || []).length) : 0,
       });
     }
     layout = diagramLayout(geom, { height: diagramHeight(geom) });
@@ -67,16 +78,15 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   }
 
   function describe(mode, step) {
-    element.setAttribute(
-      "aria-label",
-      t("diagram.label", {
-        cell: run.cell.toUpperCase(),
-        T: run.steps,
-        layers: run.numLayers,
-        mode: t(mode === "forward" ? "player.forward" : "player.backward").toLowerCase(),
-        t: step + 1,
-      }),
-    );
+    const params = {
+      cell: run.cell.toUpperCase(),
+      T: run.steps,
+      layers: run.numLayers,
+      mode: t(mode === "forward" ? "player.forward" : "player.backward").toLowerCase(),
+      t: step + 1,
+      tr: positionOf("reverse", step, run.steps) + 1,
+    };
+    element.setAttribute("aria-label", t(run.bidirectional ? "diagram.labelBi" : "diagram.label", params));
     overview.setAttribute("aria-label", t("diagram.overviewLabel", { T: run.steps }));
   }
 
@@ -92,7 +102,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   }
 
   async function draw(mode, step) {
-    const frame = buildFrame(run, geom, { start, mode, step, layer: focus.layer, emphasis: focus.emphasis });
+    const frame = buildFrame(run, geom, { start, mode, step, layer: focus.layer, dir: focus.dir, emphasis: focus.emphasis });
     revision += 1;
     layout.datarevision = revision;
     const jobs = [];
@@ -107,7 +117,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     const showOverview = geom.size < run.steps;
     overviewWrap.hidden = !showOverview;
     if (showOverview) {
-      const height = overviewHeight(run.numLayers);
+      const height = overviewHeight(run.rows.length);
       const key = `${revisionOfRun}:${mode}:${layout.width}`;
       if (key !== overviewKey) {
         overviewKey = key;
@@ -117,7 +127,8 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
         jobs.push(Plotly().react(overview, buildOverview(run, mode).data, ovLayout, DIAGRAM_CONFIG));
         overviewCaptionEl.textContent = t(overviewCaption(run, mode));
       }
-      placeMarks(overviewMarks(run, { start, size: geom.size, mode, step }, { width: layout.width, height }));
+      const dir = run.bidirectional ? focus.dir : "forward";
+      placeMarks(overviewMarks(run, { start, size: geom.size, mode, step, dir }, { width: layout.width, height }));
     }
     drawnWidth = layout.width;
     await Promise.all(jobs);
@@ -137,6 +148,14 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       windowSize: String(geom.size),
       highlight: String(step - start),
       layer: String(focus.layer + 1),
+      direction: run.bidirectional ? focus.dir : "forward",
+      // The rows bottom to top, e.g. "1:reverse 1:forward 2:reverse 2:forward".
+      rows: Array.from({ length: geom.rows }, (_, r) => r)
+        .sort((a, b) => geom.rowBottom(a) - geom.rowBottom(b))
+        .map((r) => `${geom.rowLayer(r) + 1}:${geom.rowDir(r)}`)
+        .join(" "),
+      // Where each direction is at this step (1-based positions).
+      positions: run.directions.map((d) => `${d}:${positionOf(d, step, run.steps) + 1}`).join(" "),
       emphasis: (focus.emphasis || []).join(" "),
     });
     last = { mode, step };
@@ -144,27 +163,28 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   }
 
   return {
-    /** A new run: fit the window to the width, centred on `step` (1-based). */
-    async setRun(nextRun, { mode, step }) {
+    /** A new run: fit the window to the width, centred on `step` (1-based) of the followed direction `dir`. */
+    async setRun(nextRun, { mode, step, dir = focus.dir }) {
       run = nextRun;
+      focus = { ...focus, dir };
       revisionOfRun += 1;
       geom = null;
       fit();
-      start = centerWindow(step - 1, run.steps, geom.size);
+      start = centerWindow(followed(step - 1), run.steps, geom.size);
       return draw(mode, step - 1);
     },
     /** Show another step or mode of the same run. */
     async show({ mode, step }) {
       if (!run) return null;
       const s = step - 1;
-      const inView = s >= start && s < start + geom.size;
-      start = inView ? followWindow(start, s, run.steps, geom.size) : centerWindow(s, run.steps, geom.size);
+      follow(s);
       return draw(mode, s);
     },
-    /** Select a layer and/or set what the explanation emphasises; redraws the frame on screen. */
+    /** Select a layer and direction and/or set what the explanation emphasises; redraws the frame on screen. */
     async setFocus(next) {
       focus = { ...focus, ...next };
       if (!run || !last) return null;
+      follow(last.step);
       return draw(last.mode, last.step);
     },
     /** Redraw everything in the current language (tick labels, hover texts, captions). */
@@ -180,8 +200,15 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       const before = geom.size;
       const width = fit();
       if (Math.abs(width - drawnWidth) < 2 && before === geom.size) return null;
-      start = followWindow(start, last.step, run.steps, geom.size);
+      start = followWindow(start, followed(last.step), run.steps, geom.size);
       return draw(last.mode, last.step);
     },
   };
+
+  /** Keep the followed direction's current cell in view (moving the window as little as possible). */
+  function follow(step) {
+    const p = followed(step);
+    const inView = p >= start && p < start + geom.size;
+    start = inView ? followWindow(start, p, run.steps, geom.size) : centerWindow(p, run.steps, geom.size);
+  }
 }

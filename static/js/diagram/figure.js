@@ -17,10 +17,10 @@ export function staticShapes(geom) {
     const letters = [];
     const w = geom.labelW / 2;
     for (let s = 0; s < geom.size; s += 1) {
-      for (let k = 0; k < geom.layers; k += 1) {
-        geom.gates.forEach((gate, r) => {
+      for (let r = 0; r < geom.rows; r += 1) {
+        geom.gates.forEach((gate, g) => {
           const x = geom.labelX(s);
-          const y = geom.stripY(k, r);
+          const y = geom.stripY(r, g);
           letters.push({
             type: "rect",
             layer: "below",
@@ -40,10 +40,15 @@ export function staticShapes(geom) {
   return STATIC_SHAPES.get(geom);
 }
 
+/** Room on the left for the row names (two lines for a bidirectional layer's rows). */
+export function leftMargin(geom) {
+  return geom.directions === 2 ? 76 : 64;
+}
+
 function baseLayout(geom, height) {
   return {
     height,
-    margin: { l: 64, r: 10, t: 6, b: 6 },
+    margin: { l: leftMargin(geom), r: 10, t: 6, b: 6 },
     font: { family: FONT, size: 12, color: "#222222" },
     showlegend: false,
     dragmode: false,
@@ -57,11 +62,20 @@ function baseLayout(geom, height) {
  * on every step would cost about as much as all the traces together).
  */
 export function staticLayout(geom, { height }) {
+  // A bidirectional layer names each of its rows and the way its arrows run.
+  const rowTicks =
+    geom.directions === 2
+      ? Array.from({ length: geom.rows }, (_, r) => [
+          geom.rowCentre(r),
+          `${tr("diagram.layer", { k: geom.rowLayer(r) + 1 })}<br>${tr(`dir.${geom.rowDir(r)}`)}`,
+        ])
+      : Array.from({ length: geom.layers }, (_, k) => [geom.layerCentre(k), tr("diagram.layer", { k: k + 1 })]);
   const ticks = [
-    ...Array.from({ length: geom.layers }, (_, k) => [geom.layerCentre(k), tr("diagram.layer", { k: k + 1 })]),
+    ...rowTicks,
     [geom.y.input, tr("diagram.input")],
     [geom.y.step, "t"],
     [geom.y.output, tr("diagram.output")],
+    ...(geom.y.topK.length ? [[(geom.y.topK[0] + geom.y.topK[geom.y.topK.length - 1]) / 2, tr("diagram.topKShort")]] : []),
   ];
   return {
     ...baseLayout(geom, height),
@@ -98,8 +112,8 @@ export function diagramLayout(geom, { height, revision = 0 }) {
   };
 }
 
-/** Pixel height for a geometry: taller cells when there are fewer layers. */
+/** Pixel height for a geometry: taller cells when there are fewer rows. */
 export function diagramHeight(geom) {
-  const perUnit = [0, 118, 100, 84, 74][Math.min(geom.layers, 4)];
+  const perUnit = [0, 118, 100, 84, 74, 70, 66][Math.min(geom.rows, 6)];
   return Math.round(12 + perUnit * (geom.yRange[1] - geom.yRange[0]));
 }

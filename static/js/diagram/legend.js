@@ -38,8 +38,9 @@ function widths() {
   return row;
 }
 
-function identities(cell) {
+function identities(cell, projSize) {
   const names = heatmapNames(cell).filter((name) => name !== "a"); // A, the pre-activation, has no identity colour
+  if (projSize && !names.includes("m")) names.splice(names.indexOf("h"), 0, "m");
   const box = el("div", "legend-scale");
   box.style.width = "auto";
   box.append(el("span", "legend-title", t("legend.identity")));
@@ -48,7 +49,7 @@ function identities(cell) {
     const chip = el("span", "chip");
     const swatch = el("i");
     swatch.style.background = identity(name);
-    chip.append(swatch, el("span", "", name === "c" || name === "h" ? t(`name.${name}`) : t(`gate.${name}`)));
+    chip.append(swatch, el("span", "", name === "c" || name === "h" || name === "m" ? t(`name.${name}`) : t(`gate.${name}`)));
     row.append(chip);
   }
   box.append(row);
@@ -60,7 +61,7 @@ function outputNote(mode, lossKind) {
   return key ? el("p", "legend-note", t(key)) : null;
 }
 
-export function renderLegend(container, { mode, cell, lossKind }) {
+export function renderLegend(container, { mode, cell, lossKind, bidirectional = false, projSize = 0, topK = false }) {
   const parts = [];
   if (mode === "forward") {
     if (cell !== "rnn") parts.push(scale(t(`legend.sigmoid.${cell}`), SCALES.sigmoid, ["0", "0.5", "1"]));
@@ -71,9 +72,11 @@ export function renderLegend(container, { mode, cell, lossKind }) {
     rail.append(widths());
     parts.push(rail);
   }
-  const ids = identities(cell);
+  const ids = identities(cell, projSize);
   const note = outputNote(mode, lossKind);
   if (note) ids.append(note);
+  if (topK) ids.append(el("p", "legend-note", t("legend.topK")));
+  if (bidirectional) ids.append(el("p", "legend-note", t(mode === "backward" ? "legend.directions.backward" : "legend.directions")));
   parts.push(ids);
   container.replaceChildren(...parts);
 }

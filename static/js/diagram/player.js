@@ -3,7 +3,8 @@
 //
 // first / previous / next / last follow the walk of the current mode: forward walks
 // t = 1 .. T, backward walks t = T .. 1 (so "next" in backward mode goes to t - 1).  The
-// slider is positional (t grows to the right, like the diagram).
+// slider is positional (t grows to the right, like the diagram).  With two directions the
+// step is the forward direction's position; the reverse one's (T+1-t) is shown beside it.
 
 import { walkEnd, walkStart, walkStep } from "../core/walk.js";
 import { t } from "../core/i18n.js";
@@ -17,6 +18,7 @@ export function createPlayer({ onChange }) {
   let steps = 1;
   let step = 1;
   let mode = "forward";
+  let bidirectional = false;
   let playing = false;
   let timer = null;
   let ready = false;
@@ -50,7 +52,14 @@ export function createPlayer({ onChange }) {
     const play = $("play");
     play.setAttribute("aria-pressed", String(playing));
     relabel(play, playing ? "player.pause" : "player.play", "title");
-    $("walk").textContent = t(mode === "forward" ? "player.walkForward" : "player.walkBackward", { T: steps });
+    const walk = `player.walk${mode === "forward" ? "Forward" : "Backward"}${bidirectional ? "Bi" : ""}`;
+    $("walk").textContent = t(walk, { T: steps });
+    const reverse = $("reverse-step");
+    reverse.hidden = !bidirectional;
+    if (bidirectional) {
+      reverse.textContent = t("player.reverseStep", { t: steps - step + 1 });
+      reverse.dataset.step = String(steps - step + 1);
+    }
   }
 
   function go(next, reason) {
@@ -148,11 +157,12 @@ export function createPlayer({ onChange }) {
   });
 
   return {
-    /** A new run: its length, and where to start. */
-    load(total, nextMode, nextStep) {
+    /** A new run: its length, where to start, and whether its layers have a reverse direction. */
+    load(total, nextMode, nextStep, { bidirectional: bi = false } = {}) {
       stop();
       ready = true;
       steps = total;
+      bidirectional = bi;
       mode = nextMode === "backward" ? "backward" : "forward";
       step = Math.max(1, Math.min(total, nextStep ?? walkStart(mode, total)));
       render();

@@ -1,14 +1,15 @@
-// The rails of a frame (c and h between cells, h up between layers, x in, h out) as a few
-// Plotly line traces grouped by style, plus one marker trace of arrowheads that carries the
-// hover text.  Forward: identity colours.  Backward: width and colour by the size of the
-// gradient each arrow carries, flowing against the forward arrows.  Pure: no DOM.
+// The rails of a frame (c and h between cells, the output up between layers, x in, h out)
+// as a few Plotly line traces grouped by style, plus one marker trace of arrowheads that
+// carries the hover text.  Forward: identity colours.  Backward: width and colour by the size
+// of the gradient each arrow carries, flowing against the forward arrows.  A reverse row's
+// recurrent arrows run right to left (its gradients left to right).  Pure: no DOM.
 // Steps are 0-based.
 
 import { binStyle, identity, NORM_BINS, normBin } from "../core/colors.js";
 import { sig4, subscript } from "../core/format.js";
 import { t as tr } from "../core/i18n.js";
 import { segments } from "./layout.js";
-import { cellDone, railDone } from "../core/walk.js";
+import { cellDoneIn, railDoneIn } from "../core/walk.js";
 
 const PENDING = { color: "#d9d9d9", width: 1 };
 const FORWARD_STYLE = {
@@ -26,55 +27,89 @@ function railStyle(key) {
   return binStyle(Number(key.slice(3)));
 }
 
+/** A state's name with its 1-based step as a subscript: h₃. */
+const named = (name, step) => `${name}${subscript(step)}`;
 
-/** Hover text and size of a rail segment: {norm, max, text}. */
-function railInfo(run, seg, mode) {
-  const n = run.norms[seg.layer];
-  const k = seg.layer + 1;
+/** The row's layer, with its direction when the layer has two: "layer 1" or "layer 1, ← reverse". */
+export function layerText(run, k, dir) {
+  return run.bidirectional && dir ? tr("hover.layerDir", { k: k + 1, dir: tr(`dir.${dir}`) }) : tr("hover.layer", { k: k + 1 });
+}
+
+/** Hover text and size of a recurrent (c or h) rail segment: {norm, text}. */
+function recurrentInfo(run, seg, mode) {
+  const n = run.norms[seg.row];
+  const name = seg.kind;
+  const layer = layerText(run, seg.layer, seg.dir);
+  const T = run.steps;
+  const reverse = seg.dir === "reverse";
+  // The state this segment carries: a forward row's of position b-1, a reverse row's of b.
+  const from = reverse ? seg.b : seg.b - 1; // 0-based position it leaves
+  const to = reverse ? seg.b - 1 : seg.b; // 0-based position it enters
+  const initial = reverse ? seg.b === T : seg.b === 0;
+  // The initial state's name: h₀ for the forward direction, h_{T+1} for the reverse one.
+  const initialName = named(name, reverse ? T + 1 : 0);
   if (mode === "forward") {
-    if (seg.kind === "c" || seg.kind === "h") {
-      const name = seg.kind;
-      if (seg.b === 0) return { norm: 0, text: tr("hover.railInitial", { name: `${name}${subscript(0)}`, k }) };
-      const vnorm = n[name][seg.b - 1];
-      const vmax = n[`${name}Max`][seg.b - 1];
-      const head = tr("hover.railForward", { name: `${name}${subscript(seg.b)}`, from: seg.b, to: seg.b + 1, k });
-      return { norm: vnorm, text: `${head}<br>${tr("hover.norm", { name, value: sig4(vnorm) })} · ${tr("hover.maxAbs", { value: sig4(vmax) })}` };
-    }
+    if (initial) return { norm: 0, text: tr("hover.railInitial", { name: initialName, to: to + 1, layer }) };
+    const vnorm = n[name][from];
+    const vmax = n[`${name}Max`][from];
+    const head = tr("hover.railForward", { name: named(name, from + 1), from: from + 1, to: to + 1, layer });
+    return { norm: vnorm, text: `${head}<br>${tr("hover.norm", { name, value: sig4(vnorm) })} · ${tr("hover.maxAbs", { value: sig4(vmax) })}` };
+  }
+  // Backward: the gradient flows from `to` back to `from`, where it arrives as h_from_next
+  // (c_from_next); past the last position it reaches the initial state.
+  const v = initial ? n[`g${name}0`] : n[`g${name}`][from];
+  const head = initial
+    ? tr("hover.railBackwardInitial", { name: initialName, layer })
+    : tr("hover.railBackward", { name: named(name, from + 1), from: to + 1, to: from + 1, layer });
+  return { norm: v, text: `${head}<br>${tr("hover.norm", { name: `dL/d${name}`, value: sig4(v) })}` };
+}
+
+/** Hover text and size of a segment: {norm, text}. */
+function railInfo(run, seg, mode) {
+  if (seg.kind === "c" || seg.kind === "h") return recurrentInfo(run, seg, mode);
+  const out = run.outputs[seg.layer];
+  const k = seg.layer + 1;
+  const merged = run.bidirectional ? `<br>${tr("hover.merged", { mode: tr(`merge.${run.mergeMode}`) })}` : "";
+  if (mode === "forward") {
     if (seg.kind === "up") {
-      const v = n.h[seg.t];
-      return { norm: v, text: `${tr("hover.up", { k, k1: k + 1, t: seg.t + 1 })}<br>${tr("hover.norm", { name: "h", value: sig4(v) })}` };
+      const v = out.h[seg.t];
+      return { norm: v, text: `${tr("hover.up", { k, k1: k + 1, t: seg.t + 1 })}${merged}<br>${tr("hover.norm", { name: "h", value: sig4(v) })}` };
     }
     if (seg.kind === "in") {
-      const v = n.xIn[seg.t];
-      return { norm: v, text: `${tr("hover.in", { t: seg.t + 1 })}<br>${tr("hover.norm", { name: "x", value: sig4(v) })}` };
+      const v = run.norms[0].xIn[seg.t];
+      const both = run.bidirectional ? `<br>${tr("hover.inBoth")}` : "";
+      return { norm: v, text: `${tr("hover.in", { t: seg.t + 1 })}${both}<br>${tr("hover.norm", { name: "x", value: sig4(v) })}` };
     }
-    const v = n.h[seg.t];
-    return { norm: v, text: `${tr("hover.out", { t: seg.t + 1 })}<br>${tr("hover.norm", { name: "h", value: sig4(v) })}` };
-  }
-  // Backward: the gradient each arrow carries, flowing against the forward arrows.
-  if (seg.kind === "c" || seg.kind === "h") {
-    const name = seg.kind;
-    const initial = seg.b === 0;
-    const v = initial ? n[`g${name}0`] : n[`g${name}`][seg.b - 1];
-    const head = initial
-      ? tr("hover.railBackwardInitial", { name, k })
-      : tr("hover.railBackward", { name: `${name}${subscript(seg.b)}`, from: seg.b + 1, to: seg.b, k });
-    return { norm: v, text: `${head}<br>${tr("hover.norm", { name: `dL/d${name}`, value: sig4(v) })}` };
+    const v = out.h[seg.t];
+    return { norm: v, text: `${tr("hover.out", { t: seg.t + 1 })}${merged}<br>${tr("hover.norm", { name: "h", value: sig4(v) })}` };
   }
   if (seg.kind === "up") {
-    const v = n.gAbove[seg.t];
+    const v = out.g[seg.t];
     return { norm: v, text: `${tr("hover.upGrad", { k, k1: k + 1, t: seg.t + 1 })}<br>${tr("hover.norm", { name: "dL/dh", value: sig4(v) })}` };
   }
   if (seg.kind === "in") {
-    const v = n.gx[seg.t];
+    const gx = run.inputGrad();
+    const v = gx ? Math.sqrt(gx[seg.t].reduce((s, x) => s + x * x, 0)) : 0;
     return { norm: v, text: `${tr("hover.inGrad", { t: seg.t + 1 })}<br>${tr("hover.norm", { name: "dL/dx", value: sig4(v) })}` };
   }
-  const v = n.gAbove[seg.t];
+  const v = out.g[seg.t];
   return { norm: v, text: `${tr("hover.outGrad", { t: seg.t + 1 })}<br>${tr("hover.norm", { name: "dL/dh", value: sig4(v) })}` };
 }
 
-function segDone(seg, mode, step) {
-  return seg.kind === "c" || seg.kind === "h" ? railDone(mode, step, seg.b) : cellDone(mode, step, seg.t);
+/** The rows of layer k (one per direction). */
+const rowsOf = (run, k) => run.rows.filter((row) => row.layer === k);
+
+/**
+ * Is a segment done?  A recurrent rail by its row's walk; the input once a direction of
+ * layer 0 has read it; a layer's output (up, out) forward once every direction of the layer
+ * has computed it, backward once its gradient has started down any direction.
+ */
+export function segDone(run, seg, mode, step) {
+  if (seg.kind === "c" || seg.kind === "h") return railDoneIn(seg.dir, mode, step, seg.b, run.steps);
+  const rows = rowsOf(run, seg.layer);
+  const done = (row) => cellDoneIn(row.dir, mode, step, seg.t, run.steps);
+  if (seg.kind === "in") return rows.some(done);
+  return mode === "forward" ? rows.every(done) : rows.some(done);
 }
 
 const HEAD_OFFSET = 0.035;
@@ -82,9 +117,9 @@ const HEAD_OFFSET = 0.035;
 /** Rails: the line traces (fixed list) and one marker trace of arrowheads carrying the hover. */
 export function railTraces(run, geom, start, mode, step) {
   const lines = Object.fromEntries(RAIL_KEYS.map((key) => [key, { x: [], y: [] }]));
-  const heads = { x: [], y: [], symbol: [], size: [], color: [], text: [] };
+  const heads = { x: [], y: [], symbol: [], size: [], color: [], text: [], meta: [] };
   for (const seg of segments(geom, start, run.steps)) {
-    const done = segDone(seg, mode, step);
+    const done = segDone(run, seg, mode, step);
     let key = "pending";
     let info = null;
     if (done) {
@@ -100,9 +135,11 @@ export function railTraces(run, geom, start, mode, step) {
     const style = railStyle(key);
     const back = mode === "backward";
     if (horizontal) {
-      heads.x.push(back ? seg.x0 + HEAD_OFFSET : seg.x1 - HEAD_OFFSET);
+      // Forward rows point right (forward pass) or left (gradients); reverse rows the other way.
+      const left = back !== (seg.dir === "reverse");
+      heads.x.push(left ? seg.x0 + HEAD_OFFSET : seg.x1 - HEAD_OFFSET);
       heads.y.push(seg.y0);
-      heads.symbol.push(back ? "triangle-left" : "triangle-right");
+      heads.symbol.push(left ? "triangle-left" : "triangle-right");
     } else {
       heads.x.push(seg.x0);
       heads.y.push(back ? seg.y0 + HEAD_OFFSET * 2 : seg.y1 - HEAD_OFFSET * 2);
@@ -111,6 +148,8 @@ export function railTraces(run, geom, start, mode, step) {
     heads.size.push(back ? 7 + style.width * 0.9 : 6 + style.width * 1.4);
     heads.color.push(style.color);
     heads.text.push(info.text);
+    // What each head belongs to, for the page's tests: "h:reverse:3" (kind, direction, boundary or step).
+    heads.meta.push(horizontal ? `${seg.kind}:${seg.dir}:${seg.b}` : `${seg.kind}:${seg.layer}:${seg.t}`);
   }
   // Only styles in use become traces (an empty trace still costs Plotly time).
   const traces = RAIL_KEYS.filter((key) => lines[key].x.length).map((key) => {
@@ -133,6 +172,7 @@ export function railTraces(run, geom, start, mode, step) {
     x: heads.x,
     y: heads.y,
     text: heads.text,
+    customdata: heads.meta,
     hovertemplate: "%{text}<extra></extra>",
     marker: { symbol: heads.symbol, size: heads.size, color: heads.color, line: { width: 0 } },
     showlegend: false,

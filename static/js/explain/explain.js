@@ -25,12 +25,13 @@ export const STEPS = Object.freeze([
   { id: "forget", mode: "forward", nodes: ["f", "slice:f", "c_prev", "mul_f"], diagram: ["f", "c"] },
   { id: "candidate", mode: "forward", nodes: ["g", "slice:g"], diagram: ["g"] },
   { id: "input", mode: "forward", nodes: ["i", "slice:i", "g", "mul_ig", "add", "mul_f"], diagram: ["i", "g", "c"] },
-  { id: "output", mode: "forward", nodes: ["o", "slice:o", "add", "tanh_c", "mul_h", "h_next", "h_up"], diagram: ["o", "h"] },
-  { id: "twoWays", mode: "backward", nodes: ["h_next", "h_up", "mul_h"], diagram: ["h"] },
+  // (proj: the projection h_t = W_hr m_t, in an LSTM that has one.)
+  { id: "output", mode: "forward", nodes: ["o", "slice:o", "add", "tanh_c", "mul_h", "proj", "h_next", "h_up"], diagram: ["o", "h"] },
+  { id: "twoWays", mode: "backward", nodes: ["h_next", "h_up", "mul_h", "proj"], diagram: ["h"] },
   {
     id: "gates",
     mode: "backward",
-    nodes: ["mul_h", "tanh_c", "o", "add", "c_next", "mul_f", "mul_ig", "f", "i", "g"],
+    nodes: ["mul_h", "proj", "tanh_c", "o", "add", "c_next", "mul_f", "mul_ig", "f", "i", "g"],
     diagram: ["f", "i", "g", "o", "c"],
   },
   {

@@ -1,6 +1,8 @@
 // The guided explanation panel (DOM glue): one step at a time, its text in the current
 // language with phrases in their identity colours; each step tells the page which nodes
-// and diagram parts to emphasise and which pass it is told in.
+// and diagram parts to emphasise and which pass it is told in.  Above the steps, which cell
+// is shown: with two directions, which one (and a button to switch), with a projection,
+// what becomes of h.
 
 import { identityText } from "../core/colors.js";
 import { richText, STEPS, stepAt } from "./explain.js";
@@ -9,7 +11,7 @@ import { relabel } from "../core/labels.js";
 
 const $ = (id) => document.getElementById(id);
 
-export function createExplainView({ onStep }) {
+export function createExplainView({ onStep, onDirection = () => {} }) {
   const panel = $("explain");
   const body = $("explain-body");
   const title = $("explain-title");
@@ -20,9 +22,13 @@ export function createExplainView({ onStep }) {
   const dots = $("explain-dots");
   const toggle = $("explain-toggle");
   const note = $("explain-note");
+  const contextBox = $("explain-context");
+  const contextText = $("explain-context-text");
+  const switchButton = $("explain-switch");
   let index = 0;
   let open = true;
   let cell = "lstm";
+  let context = null; // {bidirectional, dir, layer, t, projSize}
 
   dots.replaceChildren(
     ...STEPS.map((_, k) => {
@@ -69,8 +75,35 @@ export function createExplainView({ onStep }) {
       b.setAttribute("aria-label", t("explain.goto", { k: k + 1 }));
     }
     note.hidden = cell === "lstm";
+    renderContext();
     Object.assign(panel.dataset, { step: String(index + 1), stepId: step.id, open: String(open) });
   }
+
+  /** Which direction is shown (and how to read the steps for it), and what a projection changes. */
+  function renderContext() {
+    const bi = Boolean(context && context.bidirectional);
+    const proj = Boolean(context && context.projSize > 0 && cell === "lstm");
+    contextBox.hidden = !(bi || proj);
+    if (contextBox.hidden) return;
+    const params = { k: context.layer + 1, t: context.t, p: context.projSize };
+    const lines = [];
+    if (bi) lines.push(t(`explain.context.${context.dir}`, params));
+    if (proj) lines.push(t("explain.context.proj", params));
+    contextText.replaceChildren(
+      ...lines.map((line) => {
+        const para = document.createElement("p");
+        para.textContent = line;
+        return para;
+      }),
+    );
+    switchButton.hidden = !bi;
+    if (bi) switchButton.textContent = t(context.dir === "reverse" ? "explain.showForward" : "explain.showReverse");
+    contextBox.dataset.direction = bi ? context.dir : "";
+  }
+
+  switchButton.addEventListener("click", () => {
+    if (context && context.bidirectional) onDirection(context.dir === "reverse" ? "forward" : "reverse");
+  });
 
   function showView(step) {
     for (const el of document.querySelectorAll(".explain-view")) el.classList.remove("explain-view");
@@ -107,6 +140,12 @@ export function createExplainView({ onStep }) {
     setCell(next) {
       cell = next;
       render();
+    },
+    /** What the cell view shows: {bidirectional, dir, layer (0-based), t (1-based), projSize}. */
+    setContext(next) {
+      const same = context && Object.entries(next).every(([key, value]) => context[key] === value);
+      context = { ...next };
+      if (!same) renderContext();
     },
     refresh: render,
     start() {
