@@ -127,7 +127,7 @@ def test_the_cell_view_and_the_explanation_show_the_reverse_direction(probe, ser
     # At walk step 3 the reverse direction is at t = T + 1 - 3 = 8.
     wait_cell(probe, step=8, direction="reverse")
     assert "← reverse" in probe.page.locator("#cell-where").text_content()
-    assert "← reverse" in probe.page.locator("#heat-hint").text_content()
+    assert "the reverse direction" in probe.page.locator("#heat-hint").text_content()
     labels = probe.page.locator("[data-testid=cell-detail] text.label").all_text_contents()
     assert any(label.replace(" ", "") == "ct+1" for label in labels), labels  # its previous state
     captions = probe.page.locator("[data-testid=cell-detail] text.caption").all_text_contents()

@@ -236,6 +236,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       if (entry.caption) {
         let key = nodeCaption(n, mode, { top, dir });
         if (key && n.id === "x" && k > 0) key = `${key}Below`;
+        else if (key === "cell.xIn" && run.embedding) key = "cell.xInEmbedding"; // the token's row of the embedding
         if (n.id === "affine" && graph.formula) key = null; // said by the formula beside it
         entry.caption.textContent = key ? t(key) : "";
       }

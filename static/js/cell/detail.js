@@ -72,7 +72,8 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
       dir: t(`dir.${dir}`),
     };
     $("cell-where").textContent = t(run.bidirectional ? "cell.whereDir" : "cell.where", params);
-    $("heat-hint").textContent = t(run.bidirectional ? "heat.hintDir" : "heat.hint", params);
+    // (In a sentence the direction is a plain word: "the reverse direction", "역방향이에요".)
+    $("heat-hint").textContent = t(run.bidirectional ? "heat.hintDir" : "heat.hint", { ...params, dir: t(`dirWord.${dir}`) });
     explain.setContext({ bidirectional: run.bidirectional, dir, layer, t: position(), projSize: run.projSize });
     const legend = $("cell-legend");
     const legendKey = `${frame.mode}:${run.cell}:${language()}`;

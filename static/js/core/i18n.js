@@ -159,7 +159,7 @@ export const en = {
   "preset.temporal_order.description": "Which of X and Y came first and which second, among 24 noise symbols? Scored at the last step.",
 
   "controls.savedModel": "Saved model: {name}",
-  "controls.savedNote": "Its cell type and sizes are used; those controls are locked.",
+  "controls.savedNote": "Its cell type, sizes and architecture are used; those controls are locked.",
   "controls.seeded": "Back to a seeded model",
 
   "cell.heading": "Inside the cell",
@@ -282,7 +282,7 @@ export const en = {
   "controls.bias": "Biases",
   "controls.mergeMode": "Merge",
   "controls.projSize": "Projection size",
-  "controls.projSize.hint": "LSTM only: the cell hands on hₜ = W_hr·mₜ with this many numbers; 0 means no projection. It must be smaller than the hidden size.",
+  "controls.projSize.hint": "LSTM only: how many numbers the cell hands on, hₜ = W_hr·mₜ. 0 means no projection; any other size must be smaller than the hidden size.",
   "label.bidirectional": "Bidirectional",
   "label.mergeMode": "Merge",
   "label.projSize": "Projection size",
@@ -303,7 +303,7 @@ export const en = {
   "summary.bidirectional": "bidirectional ({merge})",
   "summary.proj": "projection to {p}",
   "summary.noBias": "no biases",
-  "summary.embedding": "embedding of {d}",
+  "summary.embedding": "embedding size {d}",
 
   "diagram.labelBi": "Unrolled bidirectional {cell}: {T} steps, {layers} layers; {mode} pass, the forward direction at t = {t}, the reverse direction at t = {tr}.",
   "diagram.embedding": "embedding row (the input x)",
@@ -315,7 +315,7 @@ export const en = {
   "hover.whereDir": "t = {t} · layer {k} · {dir}",
   "hover.layer": "layer {k}",
   "hover.layerDir": "layer {k}, {dir}",
-  "hover.merged": "both directions' h, merged: {mode}",
+  "hover.merged": "both directions' h, merged ({mode})",
   "hover.inBoth": "read by both directions",
   "hover.topK": "top {k}: {list}",
 
@@ -334,12 +334,13 @@ export const en = {
   "cell.affineBack.reverse": "on to the weights, x and h of t+1",
   "cell.proj": "the projection W_hr",
   "cell.projBack": "back through W_hr",
-  "heat.hintDir": "Layer {k}, {dir}. Click a unit to select it (Shift-click adds one); the dark line marks the current step.",
+  "cell.xInEmbedding": "the token's embedding row",
+  "heat.hintDir": "Layer {k}, the {dir} direction. Click a unit to select it (Shift-click adds one); the dark line marks the current step.",
   "eq.whereDir": "{mode} · unit {u} · t = {t} · layer {k} · {dir}",
   "eq.projected": "projected to {p} numbers",
 
   "explain.context.forward": "Shown: layer {k}, the forward direction → at t = {t}. This layer also has a reverse direction ← that reads the sequence from its end; the layer above (or the output) reads both, merged.",
-  "explain.context.reverse": "Shown: layer {k}, the reverse direction ← at t = {t}. It reads the sequence from its end, so its previous step is t+1 and its next step t−1: in the steps below, read t−1 as t+1 (hₜ₊₁, cₜ₊₁).",
+  "explain.context.reverse": "Shown: layer {k}, the reverse direction ← at t = {t}. It reads the sequence from its end, so its previous step is t+1 and its next step is t−1. In the steps below, swap t−1 and t+1: its previous state is hₜ₊₁, cₜ₊₁.",
   "explain.context.proj": "This LSTM has a projection: what the output gate's step calls hₜ = oₜ ⊙ tanh(cₜ) is mₜ here, and the cell hands on hₜ = W_hr·mₜ, {p} numbers wide.",
   "explain.showForward": "Show the forward direction →",
   "explain.showReverse": "Show the reverse direction ←",
@@ -534,7 +535,7 @@ export const ko = {
   "preset.temporal_order.description": "잡음 기호 24개 사이에서 X와 Y 중 무엇이 먼저, 무엇이 나중에 나왔을까요? 마지막 시점에서 채점해요.",
 
   "controls.savedModel": "저장된 모델: {name}",
-  "controls.savedNote": "이 모델의 셀 종류와 크기를 쓰기 때문에 해당 설정은 잠겨 있어요.",
+  "controls.savedNote": "이 모델의 셀 종류와 크기, 구조를 쓰기 때문에 해당 설정은 잠겨 있어요.",
   "controls.seeded": "시드로 만든 모델로 돌아가기",
 
   "cell.heading": "셀 내부 들여다보기",
@@ -623,7 +624,7 @@ export const ko = {
   "controls.bias": "편향",
   "controls.mergeMode": "합치는 방식",
   "controls.projSize": "투영 크기",
-  "controls.projSize.hint": "LSTM 전용이에요. 셀이 내보내는 hₜ = W_hr·mₜ가 이 개수만큼의 숫자를 가져요. 0이면 투영하지 않고, 은닉 크기보다 작아야 해요.",
+  "controls.projSize.hint": "LSTM 전용이에요. 셀이 내보내는 hₜ = W_hr·mₜ의 숫자 개수예요. 0이면 투영하지 않고, 0이 아니면 은닉 크기보다 작아야 해요.",
   "label.bidirectional": "양방향",
   "label.mergeMode": "합치는 방식",
   "label.projSize": "투영 크기",
@@ -656,7 +657,7 @@ export const ko = {
   "hover.whereDir": "t = {t} · {k}층 · {dir}",
   "hover.layer": "{k}층",
   "hover.layerDir": "{k}층 {dir}",
-  "hover.merged": "두 방향의 h를 합친 값: {mode}",
+  "hover.merged": "두 방향의 h를 합친 값({mode})",
   "hover.inBoth": "두 방향이 모두 읽어요",
   "hover.topK": "상위 {k}개: {list}",
 
@@ -675,12 +676,13 @@ export const ko = {
   "cell.affineBack.reverse": "가중치, x, t+1 시점의 h로 이어져요",
   "cell.proj": "투영 W_hr",
   "cell.projBack": "W_hr를 거쳐 되돌아가요",
+  "cell.xInEmbedding": "토큰의 임베딩 행",
   "heat.hintDir": "{k}층 {dir}이에요. 유닛을 클릭하면 선택되고(Shift를 누르면 추가), 진한 선이 현재 시점이에요.",
   "eq.whereDir": "{mode} · 유닛 {u} · t = {t} · {k}층 · {dir}",
   "eq.projected": "숫자 {p}개로 투영",
 
   "explain.context.forward": "지금은 {k}층의 정방향(→)을 t = {t}에서 보여 줘요. 이 층에는 시퀀스를 끝에서부터 읽는 역방향(←)도 있고, 위층(또는 출력)은 두 방향의 출력을 합쳐서 읽어요.",
-  "explain.context.reverse": "지금은 {k}층의 역방향(←)을 t = {t}에서 보여 줘요. 역방향은 시퀀스를 끝에서부터 읽어서 이전 시점이 t+1, 다음 시점이 t−1이에요. 아래 설명의 t−1은 t+1(hₜ₊₁, cₜ₊₁)로 바꿔 읽어 주세요.",
+  "explain.context.reverse": "지금은 {k}층의 역방향(←)을 t = {t}에서 보여 줘요. 역방향은 시퀀스를 끝에서부터 읽어서 이전 시점이 t+1, 다음 시점이 t−1이에요. 아래 설명에서는 t−1과 t+1을 서로 바꿔 읽어 주세요. 이전 상태는 hₜ₊₁, cₜ₊₁이에요.",
   "explain.context.proj": "이 LSTM은 투영을 써요. 출력 게이트 단계에서 hₜ = oₜ ⊙ tanh(cₜ)라고 부른 값이 여기서는 mₜ이고, 셀은 숫자 {p}개짜리 hₜ = W_hr·mₜ를 내보내요.",
   "explain.showForward": "정방향(→) 보기",
   "explain.showReverse": "역방향(←) 보기",
