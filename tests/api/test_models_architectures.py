@@ -324,7 +324,10 @@ def keras_files(tmp_path_factory):
             made[name] = (model, paths)
         return made[name]
 
-    return get
+    yield get
+    # Keras numbers unnamed layers from process-wide counters (lstm, lstm_1, ...): reset them, so
+    # that a later module in this worker (tests/test_keras_files.py reads default names) starts afresh.
+    keras.backend.clear_session()
 
 
 KERAS_RUNS = [(name, fmt) for name, (_, _, formats) in KERAS_CASES.items() for fmt in formats]
