@@ -11,6 +11,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 import httpx2
+import numpy as np
 import pytest
 
 from tests.web.conftest import READY_TIMEOUT_MS
@@ -249,5 +250,61 @@ def test_a_saved_models_architecture_is_its_own(probe, server_url):
         assert drawn(probe)["rows"] == "1:reverse 1:forward"
         query = parse_qs(urlparse(probe.page.url).query)
         assert "bi" not in query and "proj" not in query
+    finally:
+        httpx2.delete(f"{server_url}/api/models/{model_id}", timeout=30)
+
+
+def embedding_model_bytes(words: list[str], dim: int = 4, hidden: int = 3) -> bytes:
+    """A bidirectional word model in PyTorch's naming: embedding -> LSTM (both directions) -> head."""
+    from safetensors.numpy import save
+
+    rng = np.random.default_rng(0)
+    vocab = len(words)
+    tensors = {"embedding.weight": rng.normal(size=(vocab, dim))}
+    for suffix in ("", "_reverse"):
+        tensors[f"weight_ih_l0{suffix}"] = rng.normal(scale=0.5, size=(4 * hidden, dim))
+        tensors[f"weight_hh_l0{suffix}"] = rng.normal(scale=0.5, size=(4 * hidden, hidden))
+        tensors[f"bias_ih_l0{suffix}"] = rng.normal(scale=0.1, size=4 * hidden)
+        tensors[f"bias_hh_l0{suffix}"] = rng.normal(scale=0.1, size=4 * hidden)
+    tensors["head.weight"] = rng.normal(size=(vocab, 2 * hidden))
+    tensors["head.bias"] = np.zeros(vocab)
+    return save({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()})
+
+
+def test_an_embedding_model_from_the_models_panel_shows_its_words(probe, server_url):
+    words = ["a", "cat", "dog", "mat", "on", "sat", "the"]
+    probe.open()
+    probe.testid("model-file").set_input_files(
+        {"name": "words.safetensors", "mimeType": "application/octet-stream", "buffer": embedding_model_bytes(words)}
+    )
+    probe.testid("model-name").fill("bidirectional words")
+    probe.testid("model-vocab").fill(json.dumps(words))
+    probe.testid("model-upload").click()
+    probe.page.wait_for_selector('[data-testid="model-mapping"] tbody tr', timeout=READY_TIMEOUT_MS)
+    model_id = probe.testid("model-list").input_value()
+    try:
+        probe.testid("model-open").click()
+        probe.page.wait_for_function(f"() => location.search.includes('model={model_id}')", timeout=READY_TIMEOUT_MS)
+        probe.wait_ready()
+        # The input row shows the words; under them, each word's embedding row (layer 0's x).
+        inputs = probe.page.evaluate(TRACE, "inputs")["text"]
+        assert inputs and set(inputs) <= set(words)
+        strip = probe.page.evaluate(
+            "() => document.querySelector('[data-testid=diagram]').data.find((d) => d.name === 'strip:x').z[0]"
+        )
+        assert sum(v is not None for v in strip) == 4 * len(inputs)  # 4 numbers per word, all known
+        assert "embedding size 4" in probe.page.locator("#summary").text_content()
+        assert drawn(probe)["rows"] == "1:reverse 1:forward"
+        # Each step's most likely words over the outputs, once both directions have met there.
+        probe.testid("step-last").click()
+        probe.page.wait_for_function(
+            "() => document.querySelector('[data-testid=diagram]').data.find((d) => d.name === 'topk').text.length > 0",
+            timeout=READY_TIMEOUT_MS,
+        )
+        listed = probe.page.evaluate(TRACE, "topk")["text"]
+        assert all(line.split(" ")[0] in words for line in listed)
+        assert probe.page.locator("[data-testid=cell-detail] g[data-node=x] text.caption").text_content() == (
+            "the token's embedding row"
+        )
     finally:
         httpx2.delete(f"{server_url}/api/models/{model_id}", timeout=30)
