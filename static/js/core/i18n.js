@@ -321,7 +321,7 @@ export const en = {
 
   "name.m": "unprojected output m",
   "legend.topK": "Over each output: the most likely outputs with their probabilities; green marks the target.",
-  "legend.directions": "Forward → rows compute left to right; ← reverse rows compute right to left, from the end of the sequence.",
+  "legend.directions": "Forward → rows compute left to right; ← reverse rows compute right to left, from the end of the sequence. The layer above and the output read a step once both directions have computed it.",
   "legend.directions.backward": "Gradients run the other way: right to left along forward → rows, left to right along ← reverse rows.",
 
   "cell.direction": "Direction",
@@ -663,7 +663,7 @@ export const ko = {
 
   "name.m": "투영 전 출력 m",
   "legend.topK": "출력 위에는 가능성이 가장 높은 출력과 그 확률이 있어요. 초록색이 목표예요.",
-  "legend.directions": "정방향 → 줄은 왼쪽에서 오른쪽으로, ← 역방향 줄은 시퀀스의 끝에서부터 오른쪽에서 왼쪽으로 계산해요.",
+  "legend.directions": "정방향 → 줄은 왼쪽에서 오른쪽으로, ← 역방향 줄은 시퀀스의 끝에서부터 오른쪽에서 왼쪽으로 계산해요. 위층과 출력은 두 방향이 모두 계산한 시점부터 읽어요.",
   "legend.directions.backward": "기울기는 반대로 흘러요. 정방향 → 줄에서는 오른쪽에서 왼쪽으로, ← 역방향 줄에서는 왼쪽에서 오른쪽으로 가요.",
 
   "cell.direction": "방향",
