@@ -84,7 +84,9 @@ MAX_LIGHT_QUEUE = 64
 # (4 blocks: 8H weight rows + 2 bias lists per layer), and T x D inputs, T x H dh (at the
 # largest H), T x O targets, h0 and c0; the slack covers the keys, strings (a training
 # text's commas) and small fields.
-_JSON_HIDDEN = _JSON_INPUTS = _JSON_OUTPUTS = 256
+# The largest hidden size, input width and head of weights sent inline in a request body.
+JSON_WEIGHTS_SIZE = 256
+_JSON_HIDDEN = _JSON_INPUTS = _JSON_OUTPUTS = JSON_WEIGHTS_SIZE
 _MAX_ROWS = MAX_LAYERS * (8 * _JSON_HIDDEN + 2) + _JSON_OUTPUTS + 1 + 3 * (MAX_STEPS + 1) + 2 * (MAX_LAYERS + 1)
 _MAX_NUMBERS = (
     MAX_LAYERS * 4 * _JSON_HIDDEN * (max(_JSON_INPUTS, _JSON_HIDDEN) + _JSON_HIDDEN + 2)

@@ -393,10 +393,11 @@ def test_a_body_of_empty_lists_is_refused_before_it_is_parsed(client):
 
 
 def test_the_largest_accepted_request_fits_the_budget():
-    # Four LSTM layers of the largest size with every tensor given: the budget must admit it.
+    # Four LSTM layers of the largest size sent inline with every tensor given: the budget must
+    # admit it (larger models are uploaded, and named by model_id).
     from app.api.routing import json_budget_error
 
-    h, d = limits.MAX_HIDDEN, limits.MAX_INPUT_SIZE
+    h = d = limits.JSON_WEIGHTS_SIZE
     rows = [b"[" + b"0," * (d - 1) + b"0]"] * (4 * h)
     weights = b",".join([b'"w%d": [' % k + b",".join(rows) + b"]" for k in range(2 * limits.MAX_LAYERS)])
     raw = b'{"inputs": [' + b",".join([b"[" + b"0," * (d - 1) + b"0]"] * 500) + b'], "weights": {' + weights + b"}}"
