@@ -151,6 +151,8 @@ def test_the_cell_view_and_the_explanation_show_the_reverse_direction(probe, ser
     wait_cell(probe, step=3, direction="forward")
     assert probe.testid("cell-direction").input_value() == "forward"
     # Clicking a reverse cell in the diagram selects it, at the walk step where it is computed.
+    probe.page.evaluate("() => window.scrollTo(0, 0)")  # the selects above scrolled the diagram away
+    probe.page.wait_for_function("() => window.scrollY === 0", timeout=READY_TIMEOUT_MS)
     point = probe.page.evaluate(
         """() => {
           const gd = document.querySelector('[data-testid=diagram]');
