@@ -1,7 +1,8 @@
 """Training: mini-batches over the exact engine, SGD with momentum or Adam, norm clipping.
 
-Each mini-batch runs the engine once per sequence (batch 1 is what the engine records)
-and averages the gradients.  Everything is seeded, so a run can be repeated exactly.
+Each mini-batch runs through the batched engine (`batched.run`: all its sequences at once,
+the same maths as the trace engine run once per sequence, the gradients averaged).
+Everything is seeded, so a run can be repeated exactly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import stack, tasks
+from . import batched, stack, tasks
 from .losses import NO_CLASS, Loss
 from .params import Head, LayerParams, add_forget_bias, init_head, init_params
 from .spec import EMBEDDING, HEAD_PARAMS, param_name
@@ -146,7 +147,7 @@ def gradients(trace: stack.Trace, model: stack.Model) -> dict[str, np.ndarray]:
 
 
 class Stopped(Exception):
-    """Raised between sequences when the caller's `stop()` says so."""
+    """Raised before a batch, or between its layers' passes, when the caller's `stop()` says so."""
 
 
 def batch_gradient(
@@ -155,23 +156,25 @@ def batch_gradient(
     num_layers: int,
     batch: Batch,
     stop: Callable[[], bool] | None = None,
+    workspace: batched.Workspace | None = None,
 ) -> tuple[float, dict[str, np.ndarray]]:
-    """Mean loss and mean gradient over the batch's sequences.
+    """Mean loss and mean gradient over the batch's sequences (every parameter by its PyTorch
+    name: the layers', the head's and a whole embedding table's).
 
-    `stop` is asked before each sequence, so a large batch can be abandoned mid-way.
+    The sequences run together through the batched engine.  `stop` is asked before the batch
+    and between its layers' passes, so a large batch can be abandoned mid-way.  A `workspace`
+    (one per training run) keeps the engine's arrays from one batch to the next.
     """
-    model = _model(cell, params, num_layers)
-    total = {k: np.zeros_like(v) for k, v in params.items()}
-    loss = 0.0
-    for x, target in zip(batch.x, batch.losses, strict=True):
-        if stop is not None and stop():
+    if stop is not None and stop():
+        raise Stopped
+
+    def poll() -> None:
+        if stop():
             raise Stopped
-        trace = stack.run(model, x, target)
-        loss += trace.loss
-        for k, g in gradients(trace, model).items():
-            total[k] += g
-    n = len(batch.x)
-    return loss / n, {k: v / n for k, v in total.items()}
+
+    model = _model(cell, params, num_layers)
+    result = batched.run(model, batch.x, batch.losses, stop=poll if stop is not None else None, workspace=workspace)
+    return result.loss, result.grads
 
 
 def global_norm(grads: dict[str, np.ndarray]) -> float:
@@ -227,25 +230,28 @@ def train(
 ) -> Iterator[tuple[StepReport, dict[str, np.ndarray]]]:
     """Yield after every optimiser step: the report and the (live) parameters.
 
-    Ends early, between two sequences of a batch, once `stop()` is true (the unfinished
-    step is dropped).
+    Ends early, before a batch or between its layers' passes, once `stop()` is true (the
+    unfinished step is dropped).
     """
     rng = np.random.default_rng([settings.seed, 7])
     params = init_model(settings, data) if params is None else params
     opt = Optimizer(settings.optimizer, settings.lr, settings.momentum)
-    for step in range(1, settings.steps + 1):
-        batch = data.sample(rng, settings.batch_size)
-        try:
-            loss, grads = batch_gradient(settings.cell, params, settings.num_layers, batch, stop)
-        except Stopped:
-            return
-        norm = global_norm(grads)
-        clipped = settings.clip is not None and norm > settings.clip
-        if clipped:
-            scale = settings.clip / norm
-            grads = {k: g * scale for k, g in grads.items()}
-        opt.step(params, grads)
-        yield StepReport(step, loss, norm, clipped), params
+    workspace = batched.Workspace()  # the engine's arrays, kept from one batch to the next
+    # OpenBLAS on one thread for the whole run, not switched at every batch (batched.py says why).
+    with batched.single_blas_thread():
+        for step in range(1, settings.steps + 1):
+            batch = data.sample(rng, settings.batch_size)
+            try:
+                loss, grads = batch_gradient(settings.cell, params, settings.num_layers, batch, stop, workspace)
+            except Stopped:
+                return
+            norm = global_norm(grads)
+            clipped = settings.clip is not None and norm > settings.clip
+            if clipped:
+                scale = settings.clip / norm
+                grads = {k: g * scale for k, g in grads.items()}
+            opt.step(params, grads)
+            yield StepReport(step, loss, norm, clipped), params
 
 
 def probe(cell: str, params: dict[str, np.ndarray], num_layers: int, data: TaskData) -> stack.Trace:
