@@ -214,6 +214,9 @@ def _build_cases(folder: Path) -> dict[str, Case]:
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory) -> dict[str, Case]:
+    # Keras numbers auto-named layers (lstm, lstm_1) per session: another module's models made
+    # earlier in the same worker would shift the names these tests read.
+    keras.backend.clear_session()
     return _build_cases(tmp_path_factory.mktemp("keras"))
 
 
