@@ -224,7 +224,8 @@ class TraceResponse(BaseModel):
         description='Bottom to top. Each has `direction`: "forward", with the forward arrays (T x width) and, from '
         '/api/backward, `grad`; or "bidirectional", with `forward` and `reverse` (each with its arrays and `grad`, '
         "rows by input position: row t of the reverse direction is its state after reading x_t, from the end; its "
-        "`h_from_next` at t came from position t-1), `h` (the merged output) and `grad.x` (both directions' sum)."
+        "`h_from_next` at t came from position t-1), `h` (the merged output), `grad.x` (both directions' sum) and "
+        "`grad.h` (dL/d the merged output)."
     )
     output: Output | None = None
     grad: dict[str, Any] | None = Field(

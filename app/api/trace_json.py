@@ -86,7 +86,7 @@ def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
                 _width(prob, name, layer) * ((1 if in_forward else 0) + (1 if with_grad else 0)) * arch.directions
             )
         if arch.bidirectional:
-            per_step += arch.output_size + (_width(prob, "x", layer) if with_grad else 0)
+            per_step += arch.output_size * (2 if with_grad else 1) + (_width(prob, "x", layer) if with_grad else 0)
     params = sum(v.size for v in prob.params.values())
     head = prob.model.head
     head_size = head.weight.size + head.bias.size if head is not None else 0
@@ -198,8 +198,13 @@ def _layers(prob: Problem, trace: Trace, fields: set[str] | None) -> list[dict[s
             layer[name] = {"direction": name, **_direction(prob, trace, 2 * k + d, fields)}
         if fields is None or "h" in fields:
             layer["h"] = trace.outputs[k]
-        if trace.grads is not None and (fields is None or "x" in fields):
-            layer["grad"] = {"x": trace.grads[2 * k]["x"] + trace.grads[2 * k + 1]["x"]}
+        if trace.grads is not None:
+            grad = {}
+            if fields is None or "x" in fields:
+                grad["x"] = trace.grads[2 * k]["x"] + trace.grads[2 * k + 1]["x"]
+            if fields is None or "h" in fields:
+                grad["h"] = trace.output_grads[k]  # dL/d(the merged output), before the split
+            layer["grad"] = grad
         layers.append(layer)
     return layers
 

@@ -98,6 +98,8 @@ class Trace:
     model_grads: Arrays = field(default_factory=dict)
     # Per layer, what it hands up: its h, or both directions' merged (T x output width).
     outputs: list[np.ndarray] = field(default_factory=list)
+    # With grads, per layer: dL/d(that output), before a bidirectional layer splits it.
+    output_grads: list[np.ndarray] = field(default_factory=list)
 
 
 def _layer_forward(model: Model, p: LayerParams, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Arrays:
@@ -197,8 +199,10 @@ def run(
         return Trace(value, traces, None, output, outputs=outputs)
 
     grads: list[Arrays] = [{}] * model.slots
+    output_grads: list[np.ndarray] = [dh_top] * model.num_layers
     dh_above = dh_top
     for k in range(model.num_layers - 1, -1, -1):
+        output_grads[k] = dh_above
         if dirs == 1:
             stop()
             grads[k] = _layer_backward(model, model.layers[k], traces[k], h0[k], c0[k], dh_above)
@@ -220,7 +224,7 @@ def run(
         d_rows = np.zeros((rows.size, x.shape[1]))
         np.add.at(d_rows, where, dh_above)
         model_grads = {"embedding.rows": rows, "embedding.weight": d_rows}
-    return Trace(value, traces, grads, output, model_grads, outputs)
+    return Trace(value, traces, grads, output, model_grads, outputs, output_grads)
 
 
 def loss_value(model: Model, x: np.ndarray, loss: Loss, h0=None, c0=None) -> float:

@@ -387,3 +387,40 @@ def test_the_response_size_estimate_bounds_what_is_sent(client, monkeypatch, ext
     assert len(r.content) <= said["numbers"] * limits.bytes_per_number(6)
     sent = r.json()["output"]
     assert ("y" in sent) == ("full_output" in extra or extra["loss"]["kind"] == "mse")
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum", "ave", "mul"])
+def test_a_bidirectional_layer_sends_the_gradient_of_its_merged_output(client, merge):
+    """grad.h of a bidirectional layer is dL/d(what it hands up), as PyTorch computes it, in
+    every merge mode (the page draws it; nothing is inverted from the directions' shares)."""
+    body = post(
+        client,
+        {"cell": "gru", "hidden_size": 3, "num_layers": 2, "bidirectional": True, "merge_mode": merge,
+         "inputs": [[0.3, -0.1], [0.0, 0.5], [0.2, 0.2], [-0.4, 0.1]], "seed": 3, "return_params": True},
+    )  # fmt: skip
+    w = {k: torch.tensor(v) for k, v in body["params"].items()}
+    merged = {
+        "concat": lambda f, r: torch.cat([f, r], 1),
+        "sum": lambda f, r: f + r,
+        "ave": lambda f, r: (f + r) / 2,
+        "mul": lambda f, r: f * r,
+    }[merge]
+    x = torch.tensor([[0.3, -0.1], [0.0, 0.5], [0.2, 0.2], [-0.4, 0.1]])
+    outs = []
+    for k in range(2):
+        dirs = []
+        for d, suffix in enumerate(("", "_reverse")):
+            cell = torch.nn.GRU(x.shape[1], 3, batch_first=True)
+            with torch.no_grad():
+                for name, p in cell.named_parameters():
+                    p.copy_(w[name.replace("_l0", f"_l{k}") + suffix])
+            seq = x if d == 0 else x.flip(0)
+            out, _ = cell(seq[None])
+            dirs.append(out[0] if d == 0 else out[0].flip(0))
+        x = merged(*dirs)
+        x.retain_grad()
+        outs.append(x)
+    x.sum().backward()  # the default loss: dh of ones on the top output
+    for k in range(2):
+        close(body["layers"][k]["h"], outs[k].detach(), f"layer {k} output")
+        close(body["layers"][k]["grad"]["h"], outs[k].grad, f"layer {k} dL/d(merged output)")

@@ -9,7 +9,7 @@ import { cellGraph, cellValues, directed, nodeColumns, overlaps, prevPosition, r
 import { heatmapFigure, heatmapGrid, panelBox, unitChartFigure } from "../../static/js/cell/charts.js";
 import { equationRows, rowNumbers, tokensText } from "../../static/js/cell/equations.js";
 import { buildRequest } from "../../static/js/core/config.js";
-import { layerRows, makeRun, mergedGrad } from "../../static/js/core/run.js";
+import { layerRows, makeRun } from "../../static/js/core/run.js";
 import { cellDone, cellDoneIn, positionOf, railDoneIn, stepForPosition } from "../../static/js/core/walk.js";
 import { staticLayout } from "../../static/js/diagram/figure.js";
 import { buildFrame, outputDone } from "../../static/js/diagram/frames.js";
@@ -71,17 +71,13 @@ test("the arrows up: a layer's merged output, and the layer above's dL/dx coming
   const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   assert.ok(Math.abs(run.outputs[0].h[2] - norm(BI.layers[0].h[2])) < 1e-12);
   assert.ok(Math.abs(run.outputs[0].g[2] - norm(BI.layers[1].grad.x[2])) < 1e-12);
-  // The top layer: the concatenation's gradient is both directions' parts side by side.
+  // The top layer: the server's dL/d(merged output); concatenated, it is both directions'
+  // parts side by side ...
   const top = BI.layers[1];
-  const g = mergedGrad("concat", top.forward, top.reverse);
+  const g = top.grad.h;
   assert.deepEqual(g[1], [...top.forward.grad.h_from_above[1], ...top.reverse.grad.h_from_above[1]]);
-  // ... and it is what reached the top layer's merged output (the head's W^T dL/dy).
+  // ... and it is what the arrow above the top layer shows.
   assert.ok(Math.abs(run.outputs[1].g[1] - norm(g[1])) < 1e-12);
-  const f = { h: [[2, 0]], grad: { h_from_above: [[6, 1]] } };
-  const r = { h: [[3, 0]], grad: { h_from_above: [[4, 5]] } };
-  assert.deepEqual(mergedGrad("sum", f, r), [[6, 1]]);
-  assert.deepEqual(mergedGrad("ave", f, r), [[12, 2]]);
-  assert.deepEqual(mergedGrad("mul", f, r), [[2, 0]]); // 6 / 3; then 5 / 0 is read back through the other side: 0
 });
 
 test("the walk: the reverse direction computes T..1 forward and 1..T backward", () => {

@@ -50,29 +50,6 @@ export function layerRows(layers) {
 }
 
 /**
- * dL/d(the merged output) of a bidirectional layer from what each direction received: a
- * concatenation hands each half its own part; sum hands both the whole; ave half of it; mul
- * the whole times the other direction's h.
- */
-export function mergedGrad(mode, fwd, rev) {
-  const gf = fwd.grad && fwd.grad.h_from_above;
-  const gr = rev.grad && rev.grad.h_from_above;
-  if (!gf || !gr) return null;
-  if (mode === "concat") return gf.map((row, t) => [...row, ...gr[t]]);
-  if (mode === "sum") return gf;
-  if (mode === "ave") return gf.map((row) => row.map((v) => 2 * v));
-  // mul: each direction got g * (the other's h); read g back where the other h is not zero.
-  return gf.map((row, t) =>
-    row.map((v, j) => {
-      const hr = rev.h[t][j];
-      if (hr !== 0) return v / hr;
-      const hf = fwd.h[t][j];
-      return hf !== 0 ? gr[t][j] / hf : 0;
-    }),
-  );
-}
-
-/**
  * What each layer hands up, per step: the norm of its output and of the gradient on it.
  * For the layers below the top, that gradient is exactly the layer above's dL/dx.
  */
@@ -86,7 +63,7 @@ function layerOutputs(resp, rows, steps) {
       const above = layers[k + 1].grad;
       g = above && above.x ? above.x : null;
     } else if (bi) {
-      g = mergedGrad(layer.merge_mode || resp.merge_mode || "concat", layer.forward, layer.reverse);
+      g = layer.grad && layer.grad.h ? layer.grad.h : null; // dL/d(the merged output), from the server
     } else {
       g = layer.grad ? layer.grad.h_from_above : null;
     }
