@@ -10,10 +10,12 @@ and RNN (tanh), one layer, 16 inputs, a linear head to 16 classes, cross-entropy
            the same loss (each sequence's mean cross-entropy, averaged), autograd backward
 
 All three on one thread (numpy's OpenBLAS held to one thread as a training run holds it, and
-torch.set_num_threads(1)), so the ratios are the algorithms' and not the thread pools'.  Interleaved rounds (A B C A B C ...), medians; the
-three gradients are compared first.
+torch.set_num_threads(1)), so the ratios are the algorithms' and not the thread pools'.  Interleaved rounds (A B C A B C ...), each timing
+the mean of `--inner` calls in a row (a training run calls it back to back; the first call
+after another candidate has had the caches pays for refilling them), medians; the three
+gradients are compared first.
 
-    python -m benchmarks.train_batched [--rounds N]
+    python -m benchmarks.train_batched [--rounds N] [--inner K]
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--inner", type=int, default=3, help="calls in a row per timing")
     args = ap.parse_args()
     try:
         import torch
@@ -91,7 +94,7 @@ def main() -> None:
     print(
         f"one training gradient per batch (forward + backward, mean over the batch), float64: H={HIDDEN} "
         f"T={STEPS} B={BATCH}, {INPUTS} inputs, {LAYERS} layer, a linear head to {CLASSES} classes, "
-        f"cross-entropy at every step; one thread each; {args.rounds} interleaved rounds, medians"
+        f"cross-entropy at every step; one thread each; {args.rounds} interleaved rounds of {args.inner} calls, medians"
         + ("" if torch else "; torch not installed")
     )
     rng = np.random.default_rng(0)
@@ -119,7 +122,7 @@ def main() -> None:
             _, tg = fns["torch"]()
             agree.append(f"torch {max(_rel(grads[k], tg[k].numpy()) for k in tg):.1e}")
         with batched.single_blas_thread():  # as training holds it for a run
-            times = interleaved(fns, rounds=args.rounds)
+            times = interleaved(fns, rounds=args.rounds, inner=args.inner)
         med = {k: median(v) for k, v in times.items()}
         print(
             f"{cell.upper()}: largest gradient difference from the batched engine (relative to each tensor's largest): {', '.join(agree)}"

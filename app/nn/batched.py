@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,7 +58,7 @@ BUDGET_BYTES = 64 << 20  # the arrays one chunk of a batch may hold
 # PyTorch's LSTM blocks i, f, g, o -> the internal order g, i, f, o, and back.
 _LSTM_IN = (2, 0, 1, 3)
 _LSTM_OUT = (1, 2, 0, 3)
-_KEPT = {"lstm": 2, "gru": 1, "rnn": 0}  # (T, H, B) arrays a layer keeps besides its factors
+_BLOCKS_KEPT = {"lstm": 6, "gru": 5, "rnn": 1}  # (T, H, B) blocks a layer keeps for the backward pass
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Workspace:
 
     def get(self, key: object, shape: tuple[int, ...]) -> np.ndarray:
         """A C-contiguous float64 array of this shape, its contents undefined."""
-        need = int(np.prod(shape))
+        need = math.prod(shape)
         flat = self._flat.get(key)
         if flat is None or flat.size < need:
             flat = self._flat[key] = np.empty(need)
@@ -198,9 +199,9 @@ class _Layer:
     w_fwd: np.ndarray
     bias: bool
     z: np.ndarray | None = None
-    factors: np.ndarray | None = None  # (T, rows, B); a GRU's rows n(hp) | r | z | n(xp)
-    # LSTM: o (1 - tanh² c) and f; GRU: z; each (T, H, B).
-    kept: tuple[np.ndarray, ...] = field(default_factory=tuple)
+    # (T, blocks*H, B): what the backward pass reads of each step, H rows a block, side by side:
+    # LSTM g | i | f | o | o (1 - tanh² c) | f; GRU n(hp) | r | z | n(xp) | z; RNN its one block.
+    factors: np.ndarray | None = None
 
     @property
     def h(self) -> np.ndarray:
@@ -248,54 +249,62 @@ def _sigmoid_of_negated(na: np.ndarray) -> None:
 def _lstm_forward(L: _Layer, c0: np.ndarray, hold_forget: bool, ws: Workspace, key: int) -> None:
     z, hidden = L.z, L.hidden
     steps, batch = z.shape[0] - 1, z.shape[2]
-    a_all = ws.get(("a", key), (steps, 4 * hidden, batch))  # pre-activations -> gates -> factors
-    fc = ws.get(("k0", key), (steps, hidden, batch))  # dL/dc per dL/dh through h = o tanh c
-    f_kept = ws.get(("k1", key), (steps, hidden, batch))  # dc_{t-1} = f dc_t
-    c_prev, c_t = c0.copy(), np.empty((hidden, batch))
-    ig, fc_prev = (np.empty((hidden, batch)) for _ in range(2))
-    tanhs = np.empty((2, hidden, batch))  # g, tanh c
-    one_minus = np.empty((3, hidden, batch))
-    g, tanh_c = tanhs
-    w, h = L.w_fwd, L.h
-    for t in range(steps):
-        a = np.matmul(w, z[t], out=a_all[t])
-        gates = a.reshape(4, hidden, batch)
-        _, i, f, o = gates
-        np.tanh(gates[0], out=g)
-        _sigmoid_of_negated(gates[1:])  # i, f, o
+    # Per step: the pre-activations -> gates -> factors (g, i, f, o), then dL/dc per dL/dh
+    # through h = o tanh c, and f (dc_{t-1} = f dc_t): what the backward pass reads, together.
+    a_all = ws.get(("a", key), (steps, 6 * hidden, batch))
+    rows = 4 * hidden
+    # Side by side, so that pairs of products are one call each: tanh c | g | c (c_{t-1}, then c_t).
+    tgc = np.empty((3, hidden, batch))
+    tgc[2] = c0
+    tanh_c, g, c = tgc
+    prods = np.empty((2, hidden, batch))  # i g | f c_{t-1}
+    one_minus = np.empty((3, hidden, batch))  # 1 - i | 1 - f | 1 - o
+    squares, g_c, h = tgc[:2], tgc[1:], L.h
+    w = L.w_fwd
+    blocks = a_all.reshape(steps, 6, hidden, batch)
+    # Every step's views made at once (cheaper than indexing in the loop).
+    per_block = blocks.transpose(1, 0, 2, 3)  # g, i, f, o, dc per dh, f: (T, H, B) each
+    views = zip(
+        a_all[:, :rows], z[:-1], h[1:], per_block[0], blocks[:, 1:4], blocks[:, 1:3], *per_block[1:], strict=True
+    )
+    for pre, x_t, h_t, g_slot, ifo, if_slots, i, f, o, fc, f_kept in views:
+        np.matmul(w, x_t, out=pre)
+        np.tanh(g_slot, out=g)
+        _sigmoid_of_negated(ifo)  # i, f, o
         if hold_forget:
             f.fill(1.0)
-        np.multiply(f, c_prev, out=fc_prev)
-        np.multiply(i, g, out=ig)
-        np.add(fc_prev, ig, out=c_t)
-        np.tanh(c_t, out=tanh_c)
-        h_t = np.multiply(o, tanh_c, out=h[t + 1])
-        np.copyto(f_kept[t], f)
+        np.multiply(if_slots, g_c, out=prods)
+        np.add(prods[0], prods[1], out=c)  # c_t = i g + f c_{t-1}
+        np.tanh(c, out=tanh_c)
+        np.multiply(o, tanh_c, out=h_t)
+        np.copyto(f_kept, f)
         # The factors in place of the gates, as lstm.backward's da_per_dc and da_o_per_dh, and
         # dc_per_dh: da_g = dc i (1 - g²), da_i = dc g i (1 - i), da_f = dc c_{t-1} f (1 - f),
         # da_o = dh tanh(c) o (1 - o); dc = dh o (1 - tanh² c) + what step t+1 sends back.
-        np.subtract(1.0, gates[1:], out=one_minus)
-        np.multiply(tanhs, tanhs, out=tanhs)
-        np.subtract(1.0, tanhs, out=tanhs)  # 1 - g², 1 - tanh² c
-        np.multiply(g, i, out=gates[0])
-        np.multiply(tanh_c, o, out=fc[t])
-        np.multiply(ig, one_minus[0], out=i)
-        np.multiply(fc_prev, one_minus[1], out=f)
+        np.subtract(1.0, ifo, out=one_minus)
+        np.multiply(squares, squares, out=squares)
+        np.subtract(1.0, squares, out=squares)  # 1 - tanh² c, 1 - g²
+        np.multiply(tanh_c, o, out=fc)
+        np.multiply(g, i, out=g_slot)
+        np.multiply(prods, one_minus[:2], out=if_slots)
         np.multiply(h_t, one_minus[2], out=o)
-        c_prev, c_t = c_t, c_prev
-    L.factors, L.kept = a_all, (fc, f_kept)
+    L.factors = a_all
 
 
 def _gru_forward(L: _Layer, ws: Workspace, key: int) -> None:
     z_all, hidden = L.z, L.hidden
     steps, batch = z_all.shape[0] - 1, z_all.shape[2]
-    a_all = ws.get(("a", key), (steps, 4 * hidden, batch))  # [hn | -a_r | -a_z | xn] -> factors
-    z_kept = ws.get(("k0", key), (steps, hidden, batch))  # dh_{t-1} gets z dh_t directly
-    rhn, diff = (np.empty((hidden, batch)) for _ in range(2))
-    one_minus = np.empty((2, hidden, batch))  # 1 - r, 1 - z
+    # Per step: [hn | -a_r | -a_z | xn] -> the factors, then z (dh_{t-1} gets z dh_t directly).
+    a_all = ws.get(("a", key), (steps, 5 * hidden, batch))
+    rows = 4 * hidden
+    products = np.empty((2, hidden, batch))  # r hn | (h_prev - n) z, side by side as r | z
+    rhn, diff = products
+    one_minus = np.empty((2, hidden, batch))  # 1 - r | 1 - z
     w, h = L.w_fwd, L.h
     for t in range(steps):
-        a = np.matmul(w, z_all[t], out=a_all[t]).reshape(4, hidden, batch)
+        step = a_all[t].reshape(5, hidden, batch)
+        np.matmul(w, z_all[t], out=a_all[t, :rows])
+        a = step[:4]
         h_prev, h_t = h[t], h[t + 1]
         _sigmoid_of_negated(a[1:3])
         hn, r, z, n = a
@@ -305,7 +314,7 @@ def _gru_forward(L: _Layer, ws: Workspace, key: int) -> None:
         np.subtract(h_prev, n, out=diff)
         diff *= z
         np.add(diff, n, out=h_t)
-        np.copyto(z_kept[t], z)
+        np.copyto(step[4], z)
         np.subtract(1.0, a[1:3], out=one_minus)
         # The factors, per unit of dh, as gru.backward's: dL/da_n (x side) = (1 - z)(1 - n²) = dan,
         # and dL/d(W_hh h + b_hh) of n (through r *: dan r), of r (dan hn r (1 - r)), of z ((h_prev - n) z (1 - z)).
@@ -313,10 +322,9 @@ def _gru_forward(L: _Layer, ws: Workspace, key: int) -> None:
         np.subtract(1.0, dan, out=dan)
         dan *= one_minus[1]
         np.multiply(dan, r, out=hn)
-        np.multiply(diff, one_minus[1], out=z)
-        np.multiply(rhn, one_minus[0], out=r)
+        np.multiply(products, one_minus, out=a[1:3])
         r *= dan
-    L.factors, L.kept = a_all, (z_kept,)
+    L.factors = a_all
 
 
 def _rnn_forward(L: _Layer, nonlinearity: str, ws: Workspace, key: int) -> None:
@@ -345,42 +353,39 @@ def _rnn_forward(L: _Layer, nonlinearity: str, ws: Workspace, key: int) -> None:
 
 
 def _lstm_backward(L: _Layer, dh_above: np.ndarray) -> None:
-    da, hidden = L.factors, L.hidden
-    steps, _, batch = da.shape
-    fc, f = L.kept
+    steps, _, batch = L.factors.shape
+    hidden = L.hidden
+    rows = 4 * hidden
     h_next = np.zeros((hidden, batch))  # dL/dh_t through step t+1
     c_next = np.zeros((hidden, batch))
-    dc = np.empty((hidden, batch))
     w_hh_t = L.w_hh.T
     for t in range(steps - 1, -1, -1):
         dh = dh_above[t]
         dh += h_next
-        np.multiply(dh, fc[t], out=dc)
+        step = L.factors[t].reshape(6, hidden, batch)
+        np.multiply(step[3:5], dh, out=step[3:5])  # da_o, and dL/dc through h
+        dc = step[4]
         dc += c_next
-        da_t = da[t].reshape(4, hidden, batch)
-        np.multiply(da_t[:3], dc, out=da_t[:3])
-        np.multiply(da_t[3], dh, out=da_t[3])
+        np.multiply(step[:3], dc, out=step[:3])
         if t:
-            np.matmul(w_hh_t, da[t], out=h_next)
-            np.multiply(dc, f[t], out=c_next)
+            np.matmul(w_hh_t, L.factors[t, :rows], out=h_next)
+            np.multiply(dc, step[5], out=c_next)
 
 
 def _gru_backward(L: _Layer, dh_above: np.ndarray) -> None:
     """Factors -> dL/d(W_hh h + b_hh) (rows n, r, z) and dL/d(W_ih x + b_ih) (rows r, z, n), overlapping."""
-    f_all, hidden = L.factors, L.hidden
-    steps, _, batch = f_all.shape
-    (z,) = L.kept
+    steps, _, batch = L.factors.shape
+    hidden = L.hidden
     h_next = np.zeros((hidden, batch))
-    through_z = np.empty((hidden, batch))
     w_hh_t = L.w_hh.T
     for t in range(steps - 1, -1, -1):
         dh = dh_above[t]
         dh += h_next
-        f_t = f_all[t].reshape(4, hidden, batch)
-        f_t *= dh
+        step = L.factors[t].reshape(5, hidden, batch)
+        step *= dh  # the four gradients, and z dh: what reaches h_{t-1} directly
         if t:
-            np.matmul(w_hh_t, f_all[t, : 3 * hidden], out=h_next)
-            h_next += np.multiply(dh, z[t], out=through_z)
+            np.matmul(w_hh_t, L.factors[t, : 3 * hidden], out=h_next)
+            h_next += step[4]
 
 
 def _rnn_backward(L: _Layer, dh_above: np.ndarray) -> None:
@@ -400,17 +405,18 @@ def _layer_grads(L: _Layer, ws: Workspace) -> tuple[Arrays, np.ndarray]:
     """The layer's parameter gradients by kind (PyTorch's order), and dL/d(W_ih x + b_ih)."""
     d, hidden = L.inputs, L.hidden
     if L.cell == "gru":
-        nrz, rzn = L.factors[:, : 3 * hidden], L.factors[:, hidden:]
+        nrz, rzn = L.factors[:, : 3 * hidden], L.factors[:, hidden : 4 * hidden]
         g_in = _outer_sum(rzn, L.z[:-1, : d + 1], ws)  # [W_ih | b_ih], rows r, z, n
         g_rec = _blocks(_outer_sum(nrz, L.z[:-1, d:], ws), (1, 2, 0))  # [b_hh | W_hh] -> rows r, z, n
         named = {"weight_ih": g_in[:, :d], "weight_hh": g_rec[:, 1:], "bias_ih": g_in[:, d], "bias_hh": g_rec[:, 0]}
         dxp = rzn
     else:
-        g = _outer_sum(L.factors, L.z[:-1], ws)  # [W_ih | b | W_hh]
+        da = L.factors[:, : 4 * hidden] if L.cell == "lstm" else L.factors
+        g = _outer_sum(da, L.z[:-1], ws)  # [W_ih | b | W_hh]
         if L.cell == "lstm":
             g = _blocks(g, _LSTM_OUT)
         named = {"weight_ih": g[:, :d], "weight_hh": g[:, d + 1 :], "bias_ih": g[:, d], "bias_hh": g[:, d]}
-        dxp = L.factors
+        dxp = da
     if not L.bias:
         del named["bias_ih"], named["bias_hh"]
     return {k: np.array(v) for k, v in named.items()}, dxp
@@ -503,7 +509,7 @@ def check(model: Model) -> None:
         raise ValueError("the batched engine runs one direction; a bidirectional stack runs in stack.run")
     if any(p.weight_hr is not None for p in model.layers):
         raise ValueError("the batched engine has no LSTM projection (proj_size); such a stack runs in stack.run")
-    if model.cell not in _KEPT:
+    if model.cell not in _BLOCKS_KEPT:
         raise ValueError(f"unknown cell {model.cell!r}")
     if model.cell == "rnn" and model.nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"unknown nonlinearity {model.nonlinearity!r}")
@@ -512,10 +518,9 @@ def check(model: Model) -> None:
 def bytes_per_sequence(model: Model, steps: int) -> int:
     """What one sequence of `steps` adds to the arrays a call holds (the chunking's measure)."""
     hidden, cell = model.hidden_size, model.cell
-    factors = {"lstm": 4, "gru": 4, "rnn": 1}[cell] * hidden
-    kept = _KEPT[cell] * hidden
+    factors = _BLOCKS_KEPT[cell] * hidden
     widths = [model.layers[0].input_size] + [hidden] * (model.num_layers - 1)
-    per_step = sum(2 * d + 1 + hidden + factors + kept for d in widths)  # z, dL/dx, factors, kept
+    per_step = sum(2 * d + 1 + hidden + factors for d in widths)  # z, dL/dx, factors
     outputs = 0 if model.head is None else model.head.weight.shape[0]
     per_step += 2 * outputs + hidden  # the head's outputs, their exp, dL/dh at the top
     per_step += 0 if model.embedding is None else widths[0]  # the rows looked up
