@@ -81,6 +81,7 @@ const legendOf = (run, mode) => ({
   cell: run.cell,
   lossKind: run.lossKind,
   bidirectional: run.bidirectional,
+  stacked: run.numLayers > 1,
   projSize: run.projSize,
   topK: run.showTopK,
 });

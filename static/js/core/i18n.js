@@ -323,6 +323,7 @@ export const en = {
   "legend.topK": "Over each output: the most likely outputs with their probabilities; green marks the target.",
   "legend.directions": "Forward → rows compute left to right; ← reverse rows compute right to left, from the end of the sequence. The layer above and the output read a step once both directions have computed it.",
   "legend.directions.backward": "Gradients run the other way: right to left along forward → rows, left to right along ← reverse rows.",
+  "legend.directions.stacked": "In a stack of bidirectional layers, a layer can start only once the layer below has read the whole sequence in both directions. The player moves every layer on one clock: read a layer's cells as computed after every cell of the layers below.",
 
   "cell.direction": "Direction",
   "cell.whereDir": "t = {t} · layer {k} · {dir} · {mode}",
@@ -665,6 +666,7 @@ export const ko = {
   "legend.topK": "출력 위에는 가능성이 가장 높은 출력과 그 확률이 있어요. 초록색이 목표예요.",
   "legend.directions": "정방향 → 줄은 왼쪽에서 오른쪽으로, ← 역방향 줄은 시퀀스의 끝에서부터 오른쪽에서 왼쪽으로 계산해요. 위층과 출력은 두 방향이 모두 계산한 시점부터 읽어요.",
   "legend.directions.backward": "기울기는 반대로 흘러요. 정방향 → 줄에서는 오른쪽에서 왼쪽으로, ← 역방향 줄에서는 왼쪽에서 오른쪽으로 가요.",
+  "legend.directions.stacked": "양방향 층을 쌓으면, 아래층이 두 방향으로 시퀀스 전체를 다 읽은 뒤에야 위층이 시작할 수 있어요. 플레이어는 모든 층을 한 시계로 움직이니, 어떤 층의 셀은 아래층의 모든 셀보다 나중에 계산된 것으로 읽어 주세요.",
 
   "cell.direction": "방향",
   "cell.whereDir": "t = {t} · {k}층 · {dir} · {mode}",

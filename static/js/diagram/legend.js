@@ -61,7 +61,10 @@ function outputNote(mode, lossKind) {
   return key ? el("p", "legend-note", t(key)) : null;
 }
 
-export function renderLegend(container, { mode, cell, lossKind, bidirectional = false, projSize = 0, topK = false }) {
+export function renderLegend(
+  container,
+  { mode, cell, lossKind, bidirectional = false, stacked = false, projSize = 0, topK = false },
+) {
   const parts = [];
   if (mode === "forward") {
     if (cell !== "rnn") parts.push(scale(t(`legend.sigmoid.${cell}`), SCALES.sigmoid, ["0", "0.5", "1"]));
@@ -77,6 +80,8 @@ export function renderLegend(container, { mode, cell, lossKind, bidirectional = 
   if (note) ids.append(note);
   if (topK) ids.append(el("p", "legend-note", t("legend.topK")));
   if (bidirectional) ids.append(el("p", "legend-note", t(mode === "backward" ? "legend.directions.backward" : "legend.directions")));
+  // One clock for every layer is a simplification a stack of bidirectional layers must state.
+  if (bidirectional && stacked) ids.append(el("p", "legend-note", t("legend.directions.stacked")));
   parts.push(ids);
   container.replaceChildren(...parts);
 }
