@@ -81,8 +81,8 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--inner", type=int, default=3, help="calls in a row per timing")
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--inner", type=int, default=5, help="calls in a row per timing")
     args = ap.parse_args()
     try:
         import torch

@@ -355,21 +355,21 @@ def _rnn_forward(L: _Layer, nonlinearity: str, ws: Workspace, key: int) -> None:
 def _lstm_backward(L: _Layer, dh_above: np.ndarray) -> None:
     steps, _, batch = L.factors.shape
     hidden = L.hidden
-    rows = 4 * hidden
     h_next = np.zeros((hidden, batch))  # dL/dh_t through step t+1
     c_next = np.zeros((hidden, batch))
     w_hh_t = L.w_hh.T
-    for t in range(steps - 1, -1, -1):
-        dh = dh_above[t]
+    blocks = L.factors.reshape(steps, 6, hidden, batch)
+    views = zip(
+        dh_above, L.factors[:, : 4 * hidden], blocks[:, :3], blocks[:, 3:5], blocks[:, 4], blocks[:, 5], strict=True
+    )
+    for t, (dh, da, by_dc, by_dh, dc, f) in reversed(list(enumerate(views))):
         dh += h_next
-        step = L.factors[t].reshape(6, hidden, batch)
-        np.multiply(step[3:5], dh, out=step[3:5])  # da_o, and dL/dc through h
-        dc = step[4]
+        np.multiply(by_dh, dh, out=by_dh)  # da_o, and dL/dc through h
         dc += c_next
-        np.multiply(step[:3], dc, out=step[:3])
+        np.multiply(by_dc, dc, out=by_dc)  # da_g, da_i, da_f
         if t:
-            np.matmul(w_hh_t, L.factors[t, :rows], out=h_next)
-            np.multiply(dc, step[5], out=c_next)
+            np.matmul(w_hh_t, da, out=h_next)
+            np.multiply(dc, f, out=c_next)
 
 
 def _gru_backward(L: _Layer, dh_above: np.ndarray) -> None:
@@ -378,14 +378,14 @@ def _gru_backward(L: _Layer, dh_above: np.ndarray) -> None:
     hidden = L.hidden
     h_next = np.zeros((hidden, batch))
     w_hh_t = L.w_hh.T
-    for t in range(steps - 1, -1, -1):
-        dh = dh_above[t]
+    blocks = L.factors.reshape(steps, 5, hidden, batch)
+    views = zip(dh_above, L.factors[:, : 3 * hidden], blocks, blocks[:, 4], strict=True)
+    for t, (dh, dhp, step, through_z) in reversed(list(enumerate(views))):
         dh += h_next
-        step = L.factors[t].reshape(5, hidden, batch)
         step *= dh  # the four gradients, and z dh: what reaches h_{t-1} directly
         if t:
-            np.matmul(w_hh_t, L.factors[t, : 3 * hidden], out=h_next)
-            h_next += step[4]
+            np.matmul(w_hh_t, dhp, out=h_next)
+            h_next += through_z
 
 
 def _rnn_backward(L: _Layer, dh_above: np.ndarray) -> None:
