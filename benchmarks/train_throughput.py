@@ -26,7 +26,7 @@ def main() -> None:
     settings = T.Settings(hidden_size=32, steps=STEPS, batch_size=16, seed=0)
     batch = data.sample(np.random.default_rng(0), 16)
     params = T.init_model(settings, data)
-    model = stack.Model("lstm", T.layers_from(params, 1), T.head_from(params))
+    model = stack.Model.of("lstm", params, 1)
 
     def training() -> None:
         for _ in T.train(settings, data):
