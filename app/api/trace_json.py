@@ -129,6 +129,15 @@ def _mib(size: int) -> str:
 def _what_would_fit(prob: Problem, with_grad: bool, numbers: int) -> tuple[tuple[str, ...], str]:
     """The smallest change that brings the response under the limit, said with its size."""
     req = prob.request
+    here = limits.bytes_per_number(req.precision)
+    if req.full_output:
+        # The head's whole matrices were asked for: without them, each step's top k remain.
+        compact = estimate_numbers(replace(prob, request=req.model_copy(update={"full_output": False})), with_grad)
+        if compact * here <= limits.MAX_RESPONSE_BYTES:
+            return ("full_output",), (
+                f"leave out `full_output` (each step's top-{req.top_k} and the target remain; about "
+                f"{_mib(compact * here)} MiB)"
+            )
     digits = req.precision or SUGGESTED_PRECISION
     per = limits.bytes_per_number(digits)
     if req.precision is None and numbers * per <= limits.MAX_RESPONSE_BYTES:

@@ -424,3 +424,18 @@ def test_a_bidirectional_layer_sends_the_gradient_of_its_merged_output(client, m
     for k in range(2):
         close(body["layers"][k]["h"], outs[k].detach(), f"layer {k} output")
         close(body["layers"][k]["grad"]["h"], outs[k].grad, f"layer {k} dL/d(merged output)")
+
+
+def test_a_response_too_large_for_its_full_head_suggests_leaving_out_full_output(client, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_RESPONSE_BYTES", 256 * 1024)
+    outputs, steps = 2000, 30
+    req = {
+        "hidden_size": 4,
+        "inputs": [[0.1]] * steps,
+        "loss": {"kind": "cross_entropy", "targets": [1] * steps, "num_classes": outputs},
+        "full_output": True,
+    }
+    err = post(client, req, status=413)["detail"][0]
+    assert err["loc"] == ["body", "full_output"] and "top-5" in err["msg"], err
+    r = client.post("/api/backward", json={**req, "full_output": False})
+    assert r.status_code == 200 and len(r.content) <= limits.MAX_RESPONSE_BYTES
