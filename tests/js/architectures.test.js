@@ -233,7 +233,7 @@ test("equations in reverse read t+1 for the previous step, and projected rows sh
   const G = L.grad;
   assert.equal(b.dm, G.m[1][0]);
   assert.equal(b.dc_prev, G.c_from_next[2][0]);
-  assert.equal(tokensText(back.find((r) => r.id === "dc_prev").sym), "dc_t+1 = dc_t ⊙ f_t");
+  assert.equal(tokensText(back.find((r) => r.id === "dc_prev").sym), "dc_t+1^next = dc_t ⊙ f_t");
   // The forward direction keeps t−1.
   const fwd = rowNumbers(equationRows(run, { k: 1, dir: "forward", t: 1, u: 2, mode: "forward" }));
   assert.equal(fwd.c_prev, BI.layers[1].forward.c[0][2]);

@@ -2,7 +2,8 @@
 // vector it shows at (layer, step, mode).  Pure: no DOM.
 //
 // Coordinates are SVG user units of a fixed viewBox (the view scales it to its width).
-// Labels are small math strings ("c_{t−1}", "dh_t^{next}") that equations.js's
+// Labels are small math strings ("c_{t−1}", "dh_t^{next}"; a backward label towards t−1 names
+// the part through one edge, dc_{t−1}^{next} = dc_t ⊙ f_t, not the total) that equations.js's
 // mathSegments() splits into base text, subscripts and superscripts; captions are i18n keys.
 //
 // Node kinds: "io" (a state entering or leaving the cell), "value" (an operation and the
@@ -45,7 +46,7 @@ function lstmGraph({ proj = false } = {}) {
   const R = proj ? 1065 : 915; // the column of the states leaving the cell
   const hSize = proj ? "P" : "H";
   const nodes = [
-    node("c_prev", "io", 72, 48, { name: "c", scale: "tanh", label: ["c_{t−1}", "dc_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
+    node("c_prev", "io", 72, 48, { name: "c", scale: "tanh", label: ["c_{t−1}", "dc_{t−1}^{next}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
     node("mul_f", "value", 220, 48, { name: "f", op: "×", scale: "tanh", label: ["f_t ⊙ c_{t−1}", "dc_t"] }),
     node("add", "value", 420, 48, { name: "c", op: "+", scale: "tanh", label: ["c_t", "dc_t"] }),
     node("c_next", "io", R, 48, { name: "c", scale: "tanh", label: ["c_t", "dc_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
@@ -74,7 +75,7 @@ function lstmGraph({ proj = false } = {}) {
     ),
     node("affine", "value", 380, 388, { w: 300, h: 56, size: "4H", name: null, op: "W·+b", scale: "tanh", label: ["A", "dA"], caption: ["cell.affine", "cell.affineBack"] }),
     node("x", "io", 270, 462, { size: "D", name: "x", scale: "tanh", label: ["x_t", "dx_t"], caption: ["cell.xIn", "cell.xBack"] }),
-    node("h_prev", "io", 490, 462, { size: hSize, name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
+    node("h_prev", "io", 490, 462, { size: hSize, name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}^{next}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
   ];
   const by = Object.fromEntries(nodes.map((n) => [n.id, n]));
   const A = (id, side) => anchor(by[id], side);
@@ -111,7 +112,7 @@ function lstmGraph({ proj = false } = {}) {
     height: 506,
     nodes,
     edges,
-    formula: { forward: "A = W_{ih} x_t + b_{ih} + W_{hh} h_{t−1} + b_{hh}", backward: "dA → dW, db, dx_t, dh_{t−1}", x: 540, y: 388 },
+    formula: { forward: "A = W_{ih} x_t + b_{ih} + W_{hh} h_{t−1} + b_{hh}", backward: "dA → dW, db, dx_t, dh_{t−1}^{next}", x: 540, y: 388 },
   };
 }
 
@@ -119,7 +120,7 @@ function lstmGraph({ proj = false } = {}) {
 
 function gruGraph() {
   const nodes = [
-    node("h_prev", "io", 72, 48, { name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
+    node("h_prev", "io", 72, 48, { name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}^{next}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
     node("mul_z", "value", 230, 48, { name: "z", op: "×", scale: "tanh", label: ["z_t ⊙ h_{t−1}", "dh_t"] }),
     node("add", "value", 620, 48, { name: "h", op: "+", scale: "tanh", label: ["h_t", "dh_t"] }),
     node("h_next", "io", 915, 48, { name: "h", scale: "tanh", label: ["h_t", "dh_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
@@ -156,7 +157,7 @@ function gruGraph() {
 
 function rnnGraph() {
   const nodes = [
-    node("h_prev", "io", 72, 60, { name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
+    node("h_prev", "io", 72, 60, { name: "h", scale: "tanh", label: ["h_{t−1}", "dh_{t−1}^{next}"], caption: ["cell.fromPrev", "cell.toPrev"] }),
     node("tanh_h", "value", 460, 140, { name: "h", op: "tanh", scale: "tanh", label: ["h_t = tanh(A)", "dh_t"] }),
     node("h_next", "io", 915, 140, { name: "h", scale: "tanh", label: ["h_t", "dh_t^{next}"], caption: ["cell.toNext", "cell.fromNext"] }),
     node("h_up", "io", 915, 48, { name: "h", scale: "tanh", label: ["h_t", "dh_t^{above}"], caption: ["cell.toAbove", "cell.fromAbove"] }),

@@ -19,6 +19,8 @@ const m = (text, name = null) => ({ k: "m", text, name });
 const o = (text) => ({ k: "t", text });
 const n = (value, q = null) => ({ k: "n", value, q });
 
+const SUP_WORDS = new Set(["next", "above"]);
+
 /** Split a small math string into runs: "dh_t^{next}" -> dh, t (sub), next (sup). */
 export function mathSegments(text) {
   const out = [];
@@ -42,7 +44,8 @@ export function mathSegments(text) {
         body = text[k + 1];
         k += 2;
       }
-      out.push(ch === "_" ? { text: body, sub: true } : { text: body, sup: true });
+      // The superscripts that are words (next, above) in the page's language.
+      out.push(ch === "_" ? { text: body, sub: true } : { text: SUP_WORDS.has(body) ? tr(`eq.sup.${body}`) : body, sup: true });
     } else {
       buf += ch;
       k += 1;
@@ -121,7 +124,8 @@ function dhNormRow(G, t) {
 /** What flows back to the previous step's h: one unit, or (projected: not the cell's units) its size. */
 function dhPrevRow(G, p, u, proj = false) {
   const vec = p !== null ? G.h_from_next[p] : G.h0;
-  const sym = [m("dh_{t−1}", "h"), o(" = "), m("W_{hh}^⊤ dA")];
+  // The part of dh_{t−1} that comes from this step (h_from_next); at t−1 the part from above is added.
+  const sym = [m("dh_{t−1}^{next}", "h"), o(" = "), m("W_{hh}^⊤ dA")];
   if (proj) return row("dh_prev", sym, [o("‖"), m("dh_{t−1}", "h"), o("‖ = "), n(norm(vec), "dh_prev_norm")]);
   return row("dh_prev", sym, [o("= "), n(vec[u], "dh_prev")]);
 }
@@ -178,7 +182,8 @@ function lstmBackward(L, run, t, u, p) {
     row("dA", [m("dA"), o(" = [ "), ...packed, o(" ]")], [o(`(${tr("eq.joined")})`)]),
     row(
       "dc_prev",
-      [m("dc_{t−1}", "c"), o(" = "), m("dc_t", "c"), o(" ⊙ "), m("f_t", "f")],
+      // The part through the direct edge (c_from_next); the total dc_{t−1} adds the part through h_{t−1}.
+      [m("dc_{t−1}^{next}", "c"), o(" = "), m("dc_t", "c"), o(" ⊙ "), m("f_t", "f")],
       [o("= "), n(G.c[t][u], "dc"), o(" × "), n(f, "f"), o(" = "), n(dcPrev, "dc_prev")],
     ),
     dhPrevRow(G, p, u, proj),
@@ -225,7 +230,7 @@ function gruBackward(L, t, u, p) {
     row("dr", [m("dr_t", "r"), o(` = (${tr("eq.throughN")})`)], [o("= "), n(G.r[t][u], "dr")]),
     row(
       "dh_prev",
-      [m("dh_{t−1}", "h"), o(" = "), m("dh_t", "h"), o(" ⊙ "), m("z_t", "z"), o(` + (${tr("eq.throughGates")})`)],
+      [m("dh_{t−1}^{next}", "h"), o(" = "), m("dh_t", "h"), o(" ⊙ "), m("z_t", "z"), o(` + (${tr("eq.throughGates")})`)],
       [o("= "), n(dhPrev, "dh_prev")],
     ),
     row("dx", [m("dx_t", "x"), o(" = "), m("W_i^⊤ (dA_r, dA_z, dA_n)")], [o("‖"), m("dx_t", "x"), o("‖ = "), n(norm(G.x[t]), "dx_norm")]),
