@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, web
-from .api import compare, meta, models, presets, traces, train
+from .api import compare, gallery, meta, models, presets, traces, train
 from .api.errors import (
     FieldError,
     field_error_handler,
@@ -42,6 +42,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityMiddleware, max_body=MAX_BODY_BYTES)
     for r in (meta.router, presets.router, traces.router, compare.router, models.router, train.router, web.router):
         app.include_router(r)
+    app.include_router(gallery.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=web.SWAGGER_DIR), name="swagger")
     return app
