@@ -4,20 +4,33 @@ import { test } from "node:test";
 import "./fixtures.js"; // loads the cell catalogue the graphs read
 
 import { cellGraph } from "../../static/js/cell/cellgraph.js";
-import { explainKeys, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain/explain.js";
+import { explainKeys, partOf, richText, STEPS, stepAt, visibleNodes } from "../../static/js/explain/explain.js";
 import { en, ko } from "../../static/js/core/i18n.js";
 
-test("the walk follows the seed: why, gates in order, forget, input, output, backward, part 2, measured", () => {
+test("the walk follows the seed: why, gates in order, forget, input, output, backward, the cell path, measured, further", () => {
   assert.deepEqual(
     STEPS.map((s) => s.id),
-    ["why", "order", "forget", "candidate", "input", "output", "twoWays", "gates", "slice", "vanishing", "compare"],
+    [
+      ...["why", "order", "forget", "candidate", "input", "output", "checkForward"],
+      ...["twoWays", "gates", "slice", "vanishing", "compare", "checkBackward"],
+      ...["weights", "firstGrad", "cellPath", "clipping", "gru", "gradcheck", "checkFurther"],
+    ],
   );
-  assert.equal(STEPS.at(-1).view, "gradflow"); // the step that uses the gradient-flow view
+  assert.equal(STEPS.find((s) => s.id === "compare").view, "gradflow"); // the step that uses the gradient-flow view
   const firstBackward = STEPS.findIndex((s) => s.mode === "backward");
   assert.ok(STEPS.slice(0, firstBackward).every((s) => s.mode === "forward"));
   assert.ok(STEPS.slice(firstBackward).every((s) => s.mode === "backward"));
   assert.equal(stepAt(-3).id, "why");
-  assert.equal(stepAt(99).id, "compare");
+  assert.equal(stepAt(99).id, "checkFurther");
+  // Every part ends in a step with questions, answered from the live run.
+  assert.deepEqual(
+    STEPS.filter((s) => s.questions).map((s) => [s.id, partOf(s), s.mode]),
+    [
+      ["checkForward", "forward", "forward"],
+      ["checkBackward", "backward", "backward"],
+      ["checkFurther", "further", "backward"],
+    ],
+  );
 });
 
 test("every step points at nodes of the LSTM graph and has text in both languages", () => {

@@ -281,7 +281,7 @@ def test_language_toggle_switches_every_label_and_survives_a_reload(probe):
 def test_the_guided_explanation_walks_all_its_steps(probe):
     probe.open()
     steps = probe.page.locator("#explain-dots button").count()
-    assert steps == 11
+    assert steps == 20
     seen = []
     for k in range(1, steps + 1):
         probe.wait_attr("explain", "step", str(k))
@@ -293,19 +293,22 @@ def test_the_guided_explanation_walks_all_its_steps(probe):
         assert probe.drawn()["emphasis"], step_id
         if step_id == "slice":
             assert "slice" in emphasis
-        if step_id in ("twoWays", "gates", "slice", "vanishing", "compare"):
+        if k > 7:  # after the forward part's questions, every step is told backward
             wait_cell(probe, mode="backward")
         else:
             assert cell_data(probe)["mode"] == "forward"
         if k < steps:
             probe.testid("explain-next").click()
-    assert seen[0] == "why" and seen[-2] == "vanishing" and seen[-1] == "compare"
+    assert seen[0] == "why" and seen[6] == "checkForward" and seen[12] == "checkBackward"
+    assert seen[-1] == "checkFurther"
     assert probe.testid("explain-next").is_disabled()
+    # The comparison step is about the gradient-flow view: it is outlined.
+    probe.page.locator("#explain-dots button[data-step='11']").click()
+    probe.wait_attr("explain", "step-id", "compare")
     assert "rnn, gru and lstm" in probe.testid("explain").inner_text().lower()
-    # The last step is about the gradient-flow view: it is outlined.
     assert "explain-view" in probe.testid("gradflow").get_attribute("class")
     probe.testid("explain-prev").click()
-    probe.wait_attr("explain", "step", "10")
+    probe.wait_attr("explain", "step-id", "vanishing")
     assert "explain-view" not in probe.testid("gradflow").get_attribute("class")
     # Hiding the explanation lifts the emphasis.
     probe.page.locator("#explain-toggle").click()

@@ -4,7 +4,10 @@
 // Each step has a title and a body in i18n.js ("explain.<id>.title", "explain.<id>.body"),
 // the pass it is told in (the view switches to it), the cell-view nodes it talks about and
 // what it marks in the unrolled diagram (gate strips by name, the c or h rail), and
-// optionally a `view` (an element id) the step is about, brought into sight and outlined.
+// optionally a `view` (an element id) the step is about, brought into sight and outlined,
+// `questions` (ids in questions.js) answered from the live run, and `gradcheck` (a button
+// that checks this run's gradients against finite differences).  Bodies may hold {T}-style
+// placeholders the view fills from the live run (liveParams in questions.js).
 //
 // Body markup: [[f|forget gate f]] is a phrase in f's identity colour; **text** is bold;
 // a blank line starts a new paragraph.
@@ -27,6 +30,7 @@ export const STEPS = Object.freeze([
   { id: "input", mode: "forward", nodes: ["i", "slice:i", "g", "mul_ig", "add", "mul_f"], diagram: ["i", "g", "c"] },
   // (proj: the projection h_t = W_hr m_t, in an LSTM that has one.)
   { id: "output", mode: "forward", nodes: ["o", "slice:o", "add", "tanh_c", "mul_h", "proj", "h_next", "h_up"], diagram: ["o", "h"] },
+  { id: "checkForward", mode: "forward", nodes: ["f", "c_prev", "mul_f", "i", "g", "mul_ig"], diagram: ["f", "i", "g", "c"], questions: ["keep", "write"] },
   { id: "twoWays", mode: "backward", nodes: ["h_next", "h_up", "mul_h", "proj"], diagram: ["h"] },
   {
     id: "gates",
@@ -41,9 +45,27 @@ export const STEPS = Object.freeze([
     diagram: ["f", "i", "g", "o"],
   },
   { id: "vanishing", mode: "backward", nodes: ["c_prev", "mul_f", "f", "add", "c_next"], diagram: ["c", "f"] },
-  // The measured version of part 2: the gradient-flow comparison below the cell view.
+  // The measured version: the gradient-flow comparison below the cell view.
   { id: "compare", mode: "backward", nodes: ["c_prev", "mul_f", "c_next"], diagram: ["c", "h"], view: "gradflow" },
+  { id: "checkBackward", mode: "backward", nodes: ["c_prev", "mul_f", "f", "c_next"], diagram: ["c", "f"], questions: ["edge", "closed"] },
+  // Going further: what the seed's part 2 promised, each pointing at this run's numbers.
+  { id: "weights", mode: "backward", nodes: ["affine", "slice", "x", "h_prev"], diagram: ["f", "i", "g", "o"] },
+  { id: "firstGrad", mode: "backward", nodes: ["h_up", "h_next", "mul_h"], diagram: ["h"] },
+  { id: "cellPath", mode: "backward", nodes: ["c_prev", "mul_f", "f", "add", "c_next"], diagram: ["c", "f"] },
+  { id: "clipping", mode: "backward", nodes: ["affine"], diagram: ["h", "c"], view: "gradflow" },
+  // (The GRU's graph has h_prev and h_next; in the LSTM's, f's edge is the highway it compares with.)
+  { id: "gru", mode: "backward", nodes: ["h_prev", "h_next", "mul_f", "f"], diagram: ["h"] },
+  { id: "gradcheck", mode: "backward", nodes: ["affine"], diagram: ["h", "c"], gradcheck: true },
+  { id: "checkFurther", mode: "backward", nodes: ["add", "tanh_c", "mul_h", "c_next"], diagram: ["c"], questions: ["throughH", "init"] },
 ]);
+
+/** The parts of the walk, each ending in a step with questions: forward, backward, further. */
+export function partOf(step) {
+  const k = STEPS.indexOf(step);
+  if (k <= STEPS.findIndex((s) => s.id === "checkForward")) return "forward";
+  if (k <= STEPS.findIndex((s) => s.id === "checkBackward")) return "backward";
+  return "further";
+}
 
 /** The step at index k (clamped). */
 export function stepAt(k) {
