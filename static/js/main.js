@@ -8,7 +8,13 @@
 //   "viz:frame" detail {run, mode, step}       after each drawn frame (step 1-based)
 //   "viz:lang"  detail {lang}                  after the language changed (labels applied)
 // and the page listens for:
-//   "viz:use-model" detail {id, text?, inputs?} run a saved model (keeping the sequence unless given)
+//   "viz:use-model" detail {id, text?, inputs?, loss?, layer?, units?, step?, mode?}
+//                   run a saved model (keeping the sequence unless given; a request body's
+//                   loss, the cell view's selection (1-based) and the step to show, if given)
+//   "viz:random"    detail {}                       the default preset's random network
+//   "viz:jump"      detail {step}                   go to a step (1-based)
+// With no view in the link (nothing but lang), the page opens on a trained model of the
+// gallery (panels/gallery.js), the adding problem's when there is one.
 
 import { describeFailure } from "./core/api.js";
 import { api } from "./core/server.js";
@@ -26,6 +32,8 @@ import { createPlayer } from "./diagram/player.js";
 import { exportPayload, makeRun } from "./core/run.js";
 import { decodeState, encodeState, langFromSearch } from "./core/urlstate.js";
 import { walkStart } from "./core/walk.js";
+import { createGallery } from "./panels/gallery.js";
+import { defaultEntry, lossConfig, openRequest, opensGallery } from "./panels/gallerydata.js";
 
 const $ = (id) => document.getElementById(id);
 const URL_DELAY_MS = 400;
@@ -88,6 +96,8 @@ const legendOf = (run, mode) => ({
 
 async function main() {
   applyLanguage(langFromSearch(location.search));
+  // The gallery is asked at once, but only waited for when the page opens on it.
+  const galleryAnswer = api("/api/gallery");
   const [presets, limits] = await Promise.all([
     api("/api/presets"),
     api("/api/limits"),
@@ -168,17 +178,39 @@ async function main() {
   }
 
   // Another panel asks to run a saved model (its id, optionally a sequence of its own).
-  document.addEventListener("viz:use-model", async (event) => {
-    const ask = (event && event.detail) || {};
+  document.addEventListener("viz:use-model", (event) => useModel((event && event.detail) || {}));
+
+  async function useModel(ask) {
     if (typeof ask.id !== "string" || !MODEL_ID.test(ask.id)) return;
     const info = await api(`/api/models/${ask.id}`);
     const model = info.ok ? info.data : null;
     page.modelName = model ? model.name : null;
     const base = page.config || decodeState("", page.presets, page.defaultName);
-    const config = configForModel({ ...base, mode: player.state.mode }, ask, model, page.presets);
+    const mode = ask.mode === "forward" || ask.mode === "backward" ? ask.mode : player.state.mode;
+    const config = { ...configForModel({ ...base, mode }, ask, model, page.presets), ...lossConfig(ask.loss) };
+    // The view the asker names: the cell view's layer and units (1-based), the step to show.
+    if (Number.isInteger(ask.layer)) config.layer = ask.layer;
+    if (Array.isArray(ask.units) && ask.units.length) {
+      config.units = ask.units;
+      config.direction = "forward";
+    }
+    if (Number.isInteger(ask.step)) config.step = ask.step;
     controls.write(config);
     controls.setSavedModel({ id: ask.id, name: page.modelName });
-    run(config);
+    await run(config);
+  }
+
+  // The gallery's "random network": the default preset's seeded, untrained network.
+  document.addEventListener("viz:random", () => {
+    const preset = page.presets.find((p) => p.name === page.defaultName) || page.presets[0];
+    page.modelName = null;
+    controls.setSavedModel(null);
+    controls.write(configFromPreset(preset));
+    runFromControls({ seeded: true });
+  });
+  document.addEventListener("viz:jump", (event) => {
+    const step = event && event.detail ? event.detail.step : null;
+    if (page.run && Number.isInteger(step)) player.jump(Math.max(1, Math.min(page.run.steps, step)));
   });
 
   async function showFrame({ step, mode }) {
@@ -287,6 +319,12 @@ async function main() {
     resizeTimer = setTimeout(() => diagram.resize(), 120);
   });
 
+  const gallery = createGallery($("gallery"));
+  const galleryModels = galleryAnswer.then((a) => (a.ok && a.data && Array.isArray(a.data.models) ? a.data.models : null));
+  galleryModels.then((models) => gallery.setModels(models));
+  // No view in the link: a trained model of the gallery (else the random network below).
+  const opening = opensGallery(location.search) ? defaultEntry(await galleryModels) : null;
+  if (opening) return useModel(openRequest(opening));
   const initial = decodeState(location.search, page.presets, page.defaultName);
   controls.write(initial);
   await run(initial);

@@ -5,6 +5,7 @@ import { test } from "node:test";
 
 import { en } from "../../static/js/core/i18n.js";
 import "../../static/js/panels/strings.js"; // registers the panels' keys
+import "../../static/js/panels/gallery.js"; // registers the gallery's keys
 
 const root = new URL("../../", import.meta.url);
 
