@@ -27,7 +27,7 @@ def query(probe) -> dict:
 
 
 def test_opens_on_the_adding_model_with_its_mechanism_selected(probe):
-    probe.open()
+    probe.open(gallery=True)
     probe.wait_attr("gallery", "active", "adding")
     adding = entry(probe, "adding")
     watch = adding["watch"][0]
@@ -58,7 +58,7 @@ def test_opens_on_the_adding_model_with_its_mechanism_selected(probe):
 
 
 def test_korean(probe):
-    probe.open("?lang=ko")
+    probe.open("?lang=ko", gallery=True)
     probe.wait_attr("gallery", "active", "adding")
     adding = entry(probe, "adding")
     assert probe.testid("gallery-title").inner_text() == adding["title"]["ko"]
@@ -72,7 +72,7 @@ def test_korean(probe):
 
 
 def test_opens_the_parentheses_model(probe):
-    probe.open()
+    probe.open(gallery=True)
     probe.wait_attr("gallery", "active", "adding")
     dyck = entry(probe, "dyck")
     probe.testid("gallery-open-dyck").click()
@@ -97,7 +97,7 @@ def test_opens_the_parentheses_model(probe):
 
 
 def test_random_network_is_one_click_away(probe):
-    probe.open()
+    probe.open(gallery=True)
     probe.wait_attr("gallery", "active", "adding")
     probe.testid("gallery-random").click()
     probe.wait_attr("gallery", "active", "random")
