@@ -419,3 +419,17 @@ def test_screenshots_of_the_cell_view(probe, probe_1024):
     assert overflow <= 0
     for path in written:
         assert path.stat().st_size > 10_000
+
+
+def test_the_cell_view_downloads_as_png_and_svg(probe):
+    probe.open()
+    probe.page.wait_for_selector("[data-testid=cell-detail] svg.cell-svg")
+    with probe.page.expect_download() as info:
+        probe.testid("cell-export-svg").click()
+    svg = Path(info.value.path()).read_text(encoding="utf-8")
+    assert info.value.suggested_filename == "cell-view.svg"
+    assert svg.startswith("<svg") and "cell-svg" in svg and "<style" in svg and "data-node" in svg
+    with probe.page.expect_download() as info:
+        probe.testid("cell-export-png").click()
+    assert info.value.suggested_filename == "cell-view.png"
+    assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

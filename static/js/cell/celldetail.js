@@ -18,6 +18,7 @@ import {
   quarters,
   runGraph,
 } from "./cellgraph.js";
+import { addCellExport } from "./cellexport.js";
 import { mathPlain, mathSegments } from "./equations.js";
 import { sig4 } from "../core/format.js";
 import { t } from "../core/i18n.js";
@@ -66,6 +67,7 @@ function brickColor(scale, mode, v) {
 }
 
 export function createCellDetail({ element, tooltip, onSelectUnit }) {
+  addCellExport(element); // PNG and SVG downloads, as the charts have
   /** Does a node's strip run over the cell's hidden units (so a selected unit is outlined there)? */
   const unitStrip = (n) => n.size !== "D" && !(n.size === "P" && run.projSize > 0);
 
