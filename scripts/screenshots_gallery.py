@@ -43,7 +43,7 @@ def shoot(url: str, out: Path) -> list[Path]:
                 page.goto(f"{url}/?lang={lang}")
                 for task in TASKS:
                     if task != "adding":
-                        page.get_by_test_id(f"gallery-open-{task}").click()
+                        page.get_by_test_id(f"gallery-open-{task}-lstm").click()
                     page.wait_for_selector(f'[data-testid=gallery][data-active="{task}"]', timeout=TIMEOUT_MS)
                     page.wait_for_selector('body[data-state="ready"]', timeout=TIMEOUT_MS)
                     page.wait_for_timeout(600)  # the heatmaps and charts settle after ready

@@ -17,7 +17,7 @@ def gallery(probe) -> list[dict]:
 
 
 def entry(probe, task: str) -> dict:
-    found = [m for m in gallery(probe) if m["task"] == task]
+    found = [m for m in gallery(probe) if m["task"] == task and m["cell"] == "lstm"]
     assert found, f"no {task} model in the gallery"
     return found[0]
 
@@ -36,7 +36,7 @@ def test_opens_on_the_adding_model_with_its_mechanism_selected(probe):
     assert probe.testid("model-note").is_visible()
     assert probe.testid("gallery-title").inner_text() == adding["title"]["en"]
     assert probe.testid("gallery-what").inner_text() == adding["what_to_look_for"]["en"]
-    assert probe.testid("gallery-open-adding").get_attribute("aria-pressed") == "true"
+    assert probe.testid(f"gallery-open-{adding['name']}").get_attribute("aria-pressed") == "true"
     # The watched unit is selected in the cell view (1-based on the page), on its layer.
     unit = watch["unit"] + 1
     assert probe.testid("cell-detail").get_attribute("data-units") == str(unit)
@@ -75,7 +75,7 @@ def test_opens_the_parentheses_model(probe):
     probe.open(gallery=True)
     probe.wait_attr("gallery", "active", "adding")
     dyck = entry(probe, "dyck")
-    probe.testid("gallery-open-dyck").click()
+    probe.testid(f"gallery-open-{dyck['name']}").click()
     probe.wait_attr("gallery", "active", "dyck")
     probe.wait_ready()
     assert query(probe)["model"] == [dyck["model_id"]]
@@ -116,4 +116,4 @@ def test_a_link_with_a_view_keeps_it(probe):
     probe.open("?preset=sine&hidden=4")
     probe.wait_attr("gallery", "active", "random")
     assert query(probe)["hidden"] == ["4"]
-    assert probe.testid("gallery-open-adding").is_visible()
+    assert probe.testid(f"gallery-open-{entry(probe, 'adding')['name']}").is_visible()

@@ -109,7 +109,7 @@ export function createGallery(section) {
       {
         type: "button",
         className: "gallery-card",
-        "data-testid": `gallery-open-${entry.task}`,
+        "data-testid": `gallery-open-${entry.name || entry.task}`,
         dataset: { task: entry.task, modelId: entry.model_id },
         "aria-pressed": String(view.active === entry),
       },

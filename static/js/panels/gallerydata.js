@@ -14,10 +14,10 @@ export function opensGallery(search) {
   return keys.every((k) => k === "lang");
 }
 
-/** The entry the page opens on: the adding problem's, else the first; null when there is none. */
+/** The entry the page opens on: the adding problem's LSTM, else the first; null when there is none. */
 export function defaultEntry(models) {
   if (!Array.isArray(models) || !models.length) return null;
-  return models.find((m) => m.task === DEFAULT_TASK) || models[0];
+  return models.find((m) => m.task === DEFAULT_TASK && m.cell === "lstm") || models.find((m) => m.task === DEFAULT_TASK) || models[0];
 }
 
 /** The watched layer (1-based), its units (1-based, at most the cell view's four) and quantities by unit. */
