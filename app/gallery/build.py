@@ -68,9 +68,10 @@ def _round(value: float) -> float:
     return float(f"{value:.{DIGITS}g}")
 
 
-def _described(entry: Entry, watch: list[dict]) -> dict[str, str]:
-    units = {f"u{k}": w["unit"] for k, w in enumerate(watch)}
-    return {lang: text.format(**units) for lang, text in entry.what_to_look_for.items()}
+def _described(entry: Entry, watch: list[dict], metrics: dict[str, float]) -> dict[str, str]:
+    """The texts with the watched units ({u0} ...) and the measured figures ({mse} ...) filled in."""
+    fields = {f"u{k}": w["unit"] for k, w in enumerate(watch)} | {k: f"{v:.2g}" for k, v in metrics.items()}
+    return {lang: text.format(**fields) for lang, text in entry.what_to_look_for.items()}
 
 
 def build(entry: Entry) -> dict:
@@ -109,7 +110,7 @@ def build(entry: Entry) -> dict:
         ),
         "watch": watch,
         "title": entry.title,
-        "what_to_look_for": _described(entry, watch),
+        "what_to_look_for": _described(entry, watch, {k: _round(v) for k, v in metrics.items()}),
     }
     if entry.task == "code":
         train_text, held = G.code_corpus()

@@ -62,13 +62,20 @@ def _state(cell: str) -> str:
 
 
 def adding(cell: str, params: dict, steps: int, base: int, watch: Watch | None) -> tuple[dict, Watch]:
+    """The sum held to the last step.  An LSTM writes it through its input gate i (open at the
+    marked steps); a GRU keeps it through its update gate z (h_t = (1 - z) n_t + z h_{t-1}: near 1,
+    the old value passes unchanged).  For every cell, the gradient that reaches the first step:
+    ||dL/dh_1|| / ||dL/dh_T|| from the engine's backward trace (the loss is read at step T only),
+    its median over the sequences (it vanishes when the network cannot carry the sum back)."""
     model = model_of(cell, params)
     state = _state(cell)
-    finals, sums, gate_on, gate_off, preds = [], [], [], [], []
+    finals, sums, gate_on, gate_off, preds, reach = [], [], [], [], [], []
     gate = {"lstm": "i", "gru": "z"}.get(cell)
     for k in range(SEQUENCES):
         x, y = registry.adding(steps, base + k)
-        tr = trace(model, x)
+        tr = stack.run(model, x, Loss("mse", targets=y))
+        dh = np.linalg.norm(tr.grads[0]["h"], axis=1)
+        reach.append(dh[0] / dh[-1] if dh[-1] > 0 else 0.0)
         layer = tr.layers[0]
         finals.append(layer[state][-1])
         sums.append(y[-1, 0])
@@ -88,6 +95,7 @@ def adding(cell: str, params: dict, steps: int, base: int, watch: Watch | None) 
         "mse": float(np.mean((preds - sums) ** 2)),
         "baseline_mse": float(np.mean((sums - sums.mean()) ** 2)),  # always answering the mean
         "sum_unit_r": float(r[unit]),
+        "grad_h1_over_hT": float(np.median(reach)),
     }
     if gate is not None:
         on, off = np.array(gate_on)[:, unit], np.array(gate_off)[:, unit]

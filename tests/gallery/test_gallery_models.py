@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
 
 from app.gallery import GALLERY_DIR, load_weights, manifest
 from app.gallery.build import MEASURE_BASE, measure
 from app.gallery.catalogue import ENTRIES
-from app.gallery.measures import FRESH
+from app.gallery.measures import FRESH, model_of
+from app.nn import stack
+from app.nn import tasks as registry
+from app.nn.losses import Loss
 
 TEST_BASE = FRESH + 3 * 10**6  # a block of seeds of their own
 ENTRY = {e.name: e for e in ENTRIES}
@@ -54,3 +58,24 @@ def test_manifest_figures_are_the_shipped_weights(name):
     assert set(metrics) == set(shipped["metrics"])
     for k, v in metrics.items():
         assert v == pytest.approx(shipped["metrics"][k], rel=1e-3, abs=1e-6), k
+
+
+def test_rnn_and_gru_are_the_same_experiment_with_opposite_outcomes():
+    """The contrast is fair (same task, length, size, training; only the cell differs) and holds
+    on fresh sequences: the GRU's gradient reaches the first step, the RNN's vanishes."""
+    rnn, gru = ENTRY["adding-rnn"], ENTRY["adding-gru"]
+    assert (rnn.task, rnn.steps) == (gru.task, gru.steps) and rnn.steps >= 100
+    assert {**rnn.settings.__dict__, "cell": None} == {**gru.settings.__dict__, "cell": None}
+    reach = {}
+    for entry in (rnn, gru):
+        model = model_of(entry.cell, load_weights(GALLERY_DIR / MODELS[entry.name]["file"]))
+        ratios, errors = [], []
+        for k in range(100):
+            x, y = registry.adding(entry.steps, TEST_BASE + 10**5 + k)
+            tr = stack.run(model, x, Loss("mse", targets=y))
+            dh = np.linalg.norm(tr.grads[0]["h"], axis=1)
+            ratios.append(dh[0] / dh[-1])
+            errors.append((tr.output["y"][-1, 0] - y[-1, 0]) ** 2)
+        reach[entry.cell] = (float(np.median(ratios)), float(np.mean(errors)))
+    assert reach["rnn"][0] < 1e-6 < 1e-3 < reach["gru"][0]
+    assert reach["gru"][1] < 0.01 < 0.1 < reach["rnn"][1]
