@@ -260,8 +260,9 @@ function focusTraces(run, geom, start, mode, step) {
 
 /**
  * Backward, LSTM: the constant error carousel's rule written on the c rail that leaves the
- * current cell towards the direction's previous step, dc_{t−1} = dc_t ⊙ f_t (t+1 for a reverse
- * row), with its numbers in the hover.  Always one trace (empty when it does not apply), so the
+ * current cell towards the direction's previous step: the part of dc_{t−1} through the direct
+ * edge, dc_t ⊙ f_t (t+1 for a reverse row; the total also gets what arrives through h_{t−1}),
+ * with its numbers in the hover.  Always one trace (empty when it does not apply), so the
  * frame keeps its shape.
  */
 function carouselTrace(run, geom, start, mode, step) {

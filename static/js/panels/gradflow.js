@@ -122,8 +122,17 @@ export function createGradflow(parent) {
   function draw() {
     const result = view.result;
     if (!result) return;
-    const layer = result.num_layers - 1; // the top layer: where the loss enters
-    layerNote.textContent = result.num_layers > 1 ? t("flow.layer", { layer: layer + 1, layers: result.num_layers }) : "";
+    // The top layer (where the loss enters): its row, or its forward direction's row when the
+    // measures have a row per (layer, direction), in PyTorch's order.
+    const directions = (result.directions || ["forward"]).length;
+    const layer = (result.num_layers - 1) * directions;
+    const top = result.num_layers;
+    layerNote.textContent =
+      directions > 1
+        ? t("flow.layerDirection", { layer: top, layers: result.num_layers })
+        : top > 1
+          ? t("flow.layer", { layer: top, layers: result.num_layers })
+          : "";
     const layout = {
       margin: { l: 70, r: 20, t: 10, b: 50 },
       height: 380,
