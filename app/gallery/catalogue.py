@@ -2,7 +2,7 @@
 
 `what_to_look_for` is a template: {u0}, {u1}, {u2} are the watched units, filled in by the
 training script from the units the measures chose (0-based, as the API's arrays), and
-{metric_name} a measured figure from the manifest (two significant digits).
+{metric_name} a measured figure from the manifest (three significant digits).
 """
 
 from __future__ import annotations
@@ -68,15 +68,15 @@ ENTRIES: list[Entry] = [
         },
         {
             "en": "The adding problem over 100 steps, on a plain tanh RNN of 16 units, trained exactly like the GRU "
-            "beside it. It does not learn: its MSE ({mse}) stays at that of always answering the mean "
+            "beside it. It does not learn: its MSE ({mse}) is no better than always answering the mean "
             "({baseline_mse}). Open the gradient flow: each step back multiplies the gradient by W_hh and tanh's "
             "slope and shrinks it, so ||dL/dh_1|| is {grad_h1_over_hT} of ||dL/dh_T|| (the median over 1,000 "
             "sequences). The signal that would teach the weights to keep the first marked value never reaches "
             "its step. Even hidden unit {u0}, the one closest to the sum, hardly follows it (r = {sum_unit_r}).",
             "ko": "100 시점에 걸친 덧셈 문제를 유닛 16개짜리 기본 tanh RNN으로 풀어요. 옆의 GRU와 똑같이 학습했어요. "
-            "이 RNN은 배우지 못해요. MSE가 언제나 평균을 답할 때와 거의 같아요({mse}, 평균을 답하면 "
+            "이 RNN은 배우지 못해요. MSE가 언제나 평균을 답할 때보다 나을 게 없어요({mse}, 평균을 답하면 "
             "{baseline_mse}). 기울기 흐름을 열어 보세요. 한 시점 거슬러 올라갈 때마다 기울기에 W_hh와 tanh의 "
-            "기울기가 곱해지면서 줄어들어서, ||dL/dh_1||이 ||dL/dh_T||의 {grad_h1_over_hT}배밖에 안 돼요"
+            "미분값이 곱해지면서 줄어들어서, ||dL/dh_1||이 ||dL/dh_T||의 {grad_h1_over_hT}배밖에 안 돼요"
             "(시퀀스 1,000개의 중앙값). 첫 번째 표시된 값을 기억하도록 가중치를 가르칠 신호가 그 시점까지 닿지 "
             "않아요. 합에 가장 가까운 {u0}번 은닉 유닛조차 합을 거의 따라가지 못해요(r = {sum_unit_r}).",
         },
