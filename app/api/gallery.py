@@ -49,12 +49,8 @@ class GalleryModel(BaseModel):
     example: dict = Field(description="a request body for /api/forward and /api/backward, model_id included")
 
 
-class Gallery(BaseModel):
-    models: list[GalleryModel]
-
-
-@router.get("/gallery", response_model=Gallery)
-def list_gallery(store: Store) -> Gallery:
+@router.get("/gallery", response_model=list[GalleryModel])
+def list_gallery(store: Store) -> list[GalleryModel]:
     """The gallery's models, in the manifest's order (a deleted one is back at the next start)."""
     ids = installed(store)
     out = []
@@ -72,4 +68,4 @@ def list_gallery(store: Store) -> Gallery:
                 **{k: entry[k] for k in GalleryModel.model_fields if k in entry and k != "example"},
             )
         )
-    return Gallery(models=out)
+    return out

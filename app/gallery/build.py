@@ -69,8 +69,10 @@ def _round(value: float) -> float:
 
 
 def _described(entry: Entry, watch: list[dict], metrics: dict[str, float]) -> dict[str, str]:
-    """The texts with the watched units ({u0} ...) and the measured figures ({mse} ...) filled in."""
-    fields = {f"u{k}": w["unit"] for k, w in enumerate(watch)} | {k: f"{v:.3g}" for k, v in metrics.items()}
+    """The texts with the watched units ({u0} ...) and the measured figures ({mse} ...) filled in.
+
+    A text names a unit as the page does, counting from 1; `watch` keeps the API's 0-based index."""
+    fields = {f"u{k}": w["unit"] + 1 for k, w in enumerate(watch)} | {k: f"{v:.3g}" for k, v in metrics.items()}
     return {lang: text.format(**fields) for lang, text in entry.what_to_look_for.items()}
 
 

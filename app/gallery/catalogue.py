@@ -1,6 +1,7 @@
 """The gallery's models: what each is trained on, how, and what it shows (English and Korean).
 
-`what_to_look_for` is a template: {u0}, {u1}, {u2} are the watched units, filled in by the
+`what_to_look_for` is a template: {u0}, {u1}, {u2} are the watched units (counted from 1, as the
+page shows them; Korean puts them before 번 so no particle follows a number), filled in by the
 training script from the units the measures chose (0-based, as the API's arrays), and
 {metric_name} a measured figure from the manifest (three significant digits).
 """
@@ -45,7 +46,7 @@ ENTRIES: list[Entry] = [
             "en": "Each step brings a value and a marker; two of the 50 steps are marked. Watch cell unit {u0}: "
             "its input gate i stays shut (near 0) on unmarked steps and opens on the two marked ones, so c adds "
             "exactly those two values and holds their sum to the last step, where the head reads it.",
-            "ko": "각 시점에는 값과 표시가 하나씩 들어와요. 50개 시점 중 두 시점에만 표시가 있어요. 셀 유닛 {u0}을 "
+            "ko": "각 시점에는 값과 표시가 하나씩 들어와요. 50개 시점 중 두 시점에만 표시가 있어요. {u0}번 셀 유닛을 "
             "보세요. 표시가 없는 시점에서는 입력 게이트 i가 (0 가까이) 닫혀 있고, 표시된 두 시점에서만 열려요. "
             "그래서 c는 그 두 값만 더하고, 그 합을 마지막 시점까지 지녀요. 출력층은 마지막 시점에서 그 값을 읽어요.",
         },
@@ -128,8 +129,8 @@ ENTRIES: list[Entry] = [
             "step is their order (XX, XY, YX, YY). Watch cell unit {u0}: it flips when the first X/Y arrives and "
             "keeps that value through the noise; cell unit {u1} latches the second one.",
             "ko": "잡음 기호(c, d) 50개 사이에 X나 Y가 앞쪽에 한 번, 뒤쪽에 한 번 나와요. 마지막 시점의 정답은 그 "
-            "순서(XX, XY, YX, YY)예요. 셀 유닛 {u0}을 보세요. 첫 번째 X/Y가 나오면 값이 바뀌고, 잡음 속에서도 그 "
-            "값을 그대로 지녀요. 셀 유닛 {u1}은 두 번째 기호를 붙잡아 둬요.",
+            "순서(XX, XY, YX, YY)예요. {u0}번 셀 유닛을 보세요. 첫 번째 X/Y가 나오면 값이 바뀌고, 잡음 속에서도 그 "
+            "값을 그대로 지녀요. {u1}번 셀 유닛은 두 번째 기호를 붙잡아 둬요.",
         },
         claims={
             "accuracy": (">=", 0.99),
@@ -151,7 +152,7 @@ ENTRIES: list[Entry] = [
             "with the symbols seen. The code is not frozen: it drifts during the wait (the network also keeps "
             "time), yet the symbols can be read from the cell at every waiting step.",
             "ko": "네트워크는 기호 4개를 보고, 20 시점을 기다린 뒤, 시작 신호가 오면 그 기호들을 되풀이해요. 기다리는 "
-            "동안 입력에는 아무 정보가 없으니, 되풀이할 내용은 모두 상태에 들어 있어야 해요. 셀 유닛 {u0}과 {u1}은 "
+            "동안 입력에는 아무 정보가 없으니, 되풀이할 내용은 모두 상태에 들어 있어야 해요. {u0}번과 {u1}번 셀 유닛은 "
             "본 기호에 따라 가장 크게 달라져요. 값이 그대로 멈춰 있지는 않아요. 기다리는 동안 조금씩 움직이지만(시간도 "
             "함께 세고 있어요), 기다리는 어느 시점에서든 셀에서 그 기호들을 읽어 낼 수 있어요.",
         },
@@ -170,7 +171,7 @@ ENTRIES: list[Entry] = [
             "below 8, ')' while it is above 0, and 'end' when the string so far is balanced. To know, it must "
             "count: cell unit {u0} moves one notch per '(' and back per ')', so its value is the nesting depth.",
             "ko": "괄호를 하나 읽을 때마다 네트워크는 다음에 올 수 있는 기호를 말해요. 깊이가 8보다 작으면 '(', "
-            "0보다 크면 ')', 지금까지의 문자열이 짝이 맞으면 'end'예요. 그러려면 개수를 세야 해요. 셀 유닛 {u0}은 "
+            "0보다 크면 ')', 지금까지의 문자열이 짝이 맞으면 'end'예요. 그러려면 개수를 세야 해요. {u0}번 셀 유닛은 "
             "'('마다 한 칸 움직이고 ')'마다 되돌아와서, 그 값이 곧 중첩 깊이예요.",
         },
         claims={"step_accuracy": (">=", 0.99), "depth_unit_r": (">=", 0.95)},
@@ -192,7 +193,7 @@ ENTRIES: list[Entry] = [
             "for P, and keeps it through the inner string.",
             "ko": "문자열은 B로 시작하고, T나 P가 온 다음, 레버 문자열 하나가 통째로 들어가고, 다시 같은 T나 P, 그리고 "
             "E로 끝나요. 기호를 하나 읽을 때마다 네트워크는 문법상 다음에 올 수 있는 기호를 모두 켜요. 안쪽 문자열의 "
-            "E 다음에 무엇이 올지는 맨 처음의 선택만 알려 줘요. 셀 유닛 {u0}은 T면 한쪽, P면 다른 쪽 값을 가지고, "
+            "E 다음에 무엇이 올지는 맨 처음의 선택만 알려 줘요. {u0}번 셀 유닛은 T면 한쪽, P면 다른 쪽 값을 가지고, "
             "안쪽 문자열 내내 그 값을 지녀요.",
         },
         claims={

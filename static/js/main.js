@@ -320,7 +320,7 @@ async function main() {
   });
 
   const gallery = createGallery($("gallery"));
-  const galleryModels = galleryAnswer.then((a) => (a.ok && a.data && Array.isArray(a.data.models) ? a.data.models : null));
+  const galleryModels = galleryAnswer.then((a) => (a.ok && Array.isArray(a.data) ? a.data : null));
   galleryModels.then((models) => gallery.setModels(models));
   // No view in the link: a trained model of the gallery (else the random network below).
   const opening = opensGallery(location.search) ? defaultEntry(await galleryModels) : null;

@@ -22,7 +22,7 @@ def client():
 
 
 def test_the_list_follows_the_contract(client):
-    models = client.get("/api/gallery").json()["models"]
+    models = client.get("/api/gallery").json()
     assert [m["name"] for m in models] == NAMES
     for m in models:
         assert m["task"] in {"adding", "temporal_order", "copy", "dyck", "reber", "code"}
@@ -36,7 +36,7 @@ def test_the_list_follows_the_contract(client):
 
 
 def test_every_model_id_runs_in_the_trace_endpoints(client):
-    for m in client.get("/api/gallery").json()["models"]:
+    for m in client.get("/api/gallery").json():
         r = client.post("/api/backward", json=m["example"])
         assert r.status_code == 200, (m["name"], r.text)
         body = r.json()
@@ -49,7 +49,7 @@ def test_every_model_id_runs_in_the_trace_endpoints(client):
 
 def test_adding_example_shows_the_mechanism_over_http(client):
     """What the page will draw: the watched unit's input gate opens at the marked steps."""
-    m = next(m for m in client.get("/api/gallery").json()["models"] if m["name"] == "adding-lstm")
+    m = next(m for m in client.get("/api/gallery").json() if m["name"] == "adding-lstm")
     body = client.post("/api/forward", json=m["example"]).json()
     unit = m["watch"][0]["unit"]
     gate = np.array(body["layers"][0]["i"])[:, unit]

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def gallery(probe) -> list[dict]:
-    return probe.page.evaluate("() => fetch('/api/gallery').then((r) => r.json()).then((d) => d.models)")
+    return probe.page.evaluate("() => fetch('/api/gallery').then((r) => r.json())")
 
 
 def entry(probe, task: str) -> dict:

@@ -189,7 +189,7 @@ export function createGallery(section) {
   section.hidden = true;
 
   return {
-    /** The gallery's models (GET /api/gallery's `models`), or null when it did not answer. */
+    /** The gallery's models (GET /api/gallery's list), or null when it did not answer. */
     setModels(models) {
       view.failed = !Array.isArray(models);
       view.models = Array.isArray(models) ? models : [];
