@@ -60,7 +60,7 @@ export const ko = {
   "gallery.randomOn": "지금은 학습하지 않은 무작위 신경망이에요. 게이트 값에 아직 의미가 없어요. LSTM이 무엇을 배우는지 보려면 학습된 모델을 열어 보세요.",
   "gallery.otherOn": "직접 가져온 모델을 보고 있어요.",
   "gallery.watch": "셀 보기와 히트맵에서 선택돼 있어요:",
-  "gallery.watchUnit": "층 {layer} 유닛 {unit}의 {quantities}",
+  "gallery.watchUnit": "{layer}층 {unit}번 유닛의 {quantities}",
   "gallery.steps": "눈여겨볼 시점:",
   "gallery.step": "t = {t}",
   "gallery.metrics": "측정값",
