@@ -44,11 +44,11 @@ ENTRIES: list[Entry] = [
         {"en": "Adding problem: the input gate opens twice", "ko": "덧셈 문제: 입력 게이트가 두 번 열려요"},
         {
             "en": "Each step brings a value and a marker; two of the 50 steps are marked. Watch cell unit {u0}: "
-            "its input gate i stays shut (near 0) on unmarked steps and opens on the two marked ones, so c adds "
-            "exactly those two values and holds their sum to the last step, where the head reads it.",
+            "its input gate i stays shut (near 0) on unmarked steps and opens on the two marked ones, so c takes "
+            "in almost nothing but those two values and holds their sum to the last step, where the head reads it.",
             "ko": "각 시점에는 값과 표시가 하나씩 들어와요. 50개 시점 중 두 시점에만 표시가 있어요. {u0}번 셀 유닛을 "
             "보세요. 표시가 없는 시점에서는 입력 게이트 i가 (0 가까이) 닫혀 있고, 표시된 두 시점에서만 열려요. "
-            "그래서 c는 그 두 값만 더하고, 그 합을 마지막 시점까지 지녀요. 출력층은 마지막 시점에서 그 값을 읽어요.",
+            "그래서 c에는 거의 그 두 값만 더해지고, 그 합을 마지막 시점까지 지녀요. 출력층은 마지막 시점에서 그 값을 읽어요.",
         },
         claims={
             "mse": ("<=", 0.01),
@@ -70,13 +70,13 @@ ENTRIES: list[Entry] = [
         {
             "en": "The adding problem over 100 steps, on a plain tanh RNN of 16 units, trained exactly like the GRU "
             "beside it. It does not learn: its MSE ({mse}) is no better than always answering the mean "
-            "({baseline_mse}). Open the gradient flow: each step back multiplies the gradient by W_hh and tanh's "
-            "slope and shrinks it, so ||dL/dh_1|| is {grad_h1_over_hT} of ||dL/dh_T|| (the median over 1,000 "
+            "({baseline_mse}). Open the gradient flow: each step back multiplies the gradient by W_hhᵀ and tanh's "
+            "derivative and shrinks it, so ||dL/dh_1|| is {grad_h1_over_hT} of ||dL/dh_T|| (the median over 1,000 "
             "sequences). The signal that would teach the weights to keep the first marked value never reaches "
             "its step. Even hidden unit {u0}, the one closest to the sum, hardly follows it (r = {sum_unit_r}).",
             "ko": "100 시점에 걸친 덧셈 문제를 유닛 16개짜리 기본 tanh RNN으로 풀어요. 옆의 GRU와 똑같이 학습했어요. "
             "이 RNN은 배우지 못해요. MSE가 언제나 평균을 답할 때보다 나을 게 없어요({mse}, 평균을 답하면 "
-            "{baseline_mse}). 기울기 흐름을 열어 보세요. 한 시점 거슬러 올라갈 때마다 기울기에 W_hh와 tanh의 "
+            "{baseline_mse}). 기울기 흐름을 열어 보세요. 한 시점 거슬러 올라갈 때마다 기울기에 W_hhᵀ와 tanh의 "
             "미분값이 곱해지면서 줄어들어서, ||dL/dh_1||이 ||dL/dh_T||의 {grad_h1_over_hT}배밖에 안 돼요"
             "(시퀀스 1,000개의 중앙값). 첫 번째 표시된 값을 기억하도록 가중치를 가르칠 신호가 그 시점까지 닿지 "
             "않아요. 합에 가장 가까운 {u0}번 은닉 유닛조차 합을 거의 따라가지 못해요(r = {sum_unit_r}).",
@@ -125,10 +125,10 @@ ENTRIES: list[Entry] = [
         _settings("lstm", 16, 4000),
         {"en": "Temporal order: two choices latched in the cell", "ko": "시간 순서: 두 선택을 셀에 붙잡아 둬요"},
         {
-            "en": "Among 50 noise symbols (c, d), X or Y appears once early and once later; the class at the last "
+            "en": "In 50 steps of noise symbols (c, d), X or Y appears once early and once later; the class at the last "
             "step is their order (XX, XY, YX, YY). Watch cell unit {u0}: it flips when the first X/Y arrives and "
             "keeps that value through the noise; cell unit {u1} latches the second one.",
-            "ko": "잡음 기호(c, d) 50개 사이에 X나 Y가 앞쪽에 한 번, 뒤쪽에 한 번 나와요. 마지막 시점의 정답은 그 "
+            "ko": "잡음 기호(c, d)로 채운 50개 시점 사이에 X나 Y가 앞쪽에 한 번, 뒤쪽에 한 번 나와요. 마지막 시점의 정답은 그 "
             "순서(XX, XY, YX, YY)예요. {u0}번 셀 유닛을 보세요. 첫 번째 X/Y가 나오면 값이 바뀌고, 잡음 속에서도 그 "
             "값을 그대로 지녀요. {u1}번 셀 유닛은 두 번째 기호를 붙잡아 둬요.",
         },
@@ -184,7 +184,7 @@ ENTRIES: list[Entry] = [
         _settings("lstm", 16, 4000),
         {
             "en": "Embedded Reber grammar: one choice kept to the end",
-            "ko": "내장 레버 문법: 한 번의 선택을 끝까지 기억해요",
+            "ko": "임베디드 레버 문법: 한 번의 선택을 끝까지 기억해요",
         },
         {
             "en": "Strings start B, then T or P, then a whole Reber string, then the same T or P again, then E. "
