@@ -283,7 +283,7 @@ export const ko = {
   "models.input.numbers": "시점마다 값 {width}개",
   "models.parity.checked": "확인용 입력({steps}시점)에서 {framework} 계산과의 차이가 {diff} 이내예요({what} 기준)",
   "models.parity.unchecked": "{reason}",
-  "models.parity.mismatch": "{framework} 계산과 맞지 않아요: 확인용 입력({steps}시점)에서 가장 큰 차이가 {diff}예요. 이유를 알기 전에는 이 숫자들을 믿지 마세요.",
+  "models.parity.mismatch": "{framework} 계산과 맞지 않아요(확인용 입력 {steps}시점에서 가장 큰 차이 {diff}). 이유를 알기 전에는 이 숫자들을 믿지 마세요.",
   "models.parity.mark.mismatch": "✗ {framework} 계산과 다름",
   "models.parity.none": "비교하지 않았어요(비교 기능이 생기기 전에 저장한 모델이에요)",
   "models.parity.compared.y": "출력층의 출력",
