@@ -164,7 +164,8 @@ TASKS: dict[str, Task] = {
             "temporal_order",
             "Temporal order",
             lambda s, d: (
-                f"Which of X and Y came first and which second, among {s} noise symbols? Scored at the last step."
+                f"X or Y appears twice among noise symbols ({s} steps in all): which came first and which second? "
+                "Scored at the last step."
             ),
             "cross_entropy",
             4,
