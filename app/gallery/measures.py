@@ -271,12 +271,15 @@ def reber(cell: str, params: dict, steps: int, base: int, watch: Watch | None) -
 
 def code_features(text: str) -> dict[str, np.ndarray]:
     """Per character of Python source: inside a string literal (quotes included, any of ' " '''
-    \"\"\", prefixes aside; comments are not strings), the column in its line, and the line's
-    indentation.  A small scanner, not the tokenizer: it reads any window of text."""
+    \"\"\", prefixes aside; comments are not strings), the column in its line, the line's
+    indentation, and whether the character is one of the line's leading spaces (1 from the first
+    space after a newline up to the first other character; 0 for the spaces after it).  A
+    small scanner, not the tokenizer: it reads any window of text."""
     n = len(text)
     in_string = np.zeros(n)
     column = np.zeros(n)
     indent = np.zeros(n)
+    leading_space = np.zeros(n)
     quote: str | None = None
     comment = False
     col, ind, leading = 0, 0, True
@@ -295,6 +298,7 @@ def code_features(text: str) -> dict[str, np.ndarray]:
             continue
         if leading and ch == " ":
             ind += 1
+            leading_space[k] = 1
         else:
             leading = False
         if quote is not None:
@@ -322,10 +326,15 @@ def code_features(text: str) -> dict[str, np.ndarray]:
         indent[k : k + width] = ind
         col += width
         k += width
-    return {"in_string": in_string, "column": column, "indent": indent}
+    return {"in_indentation": leading_space, "in_string": in_string, "column": column, "indent": indent}
 
 
-CODE_FEATURES = {"in_string": "inside a string literal", "column": "position in the line", "indent": "indentation"}
+CODE_FEATURES = {
+    "in_indentation": "reading the line's leading spaces",
+    "in_string": "inside a string literal",
+    "column": "position in the line",
+    "indent": "indentation",
+}
 
 
 def code(cell: str, params: dict, steps: int, text: str, watch: Watch | None) -> tuple[dict, Watch]:
@@ -351,8 +360,12 @@ def code(cell: str, params: dict, steps: int, text: str, watch: Watch | None) ->
     counts = np.bincount(ids[1 : used + 1], minlength=len(vocab))
     freq = counts / counts.sum()
     unigram = float(-(counts[counts > 0] * np.log2(freq[counts > 0])).sum() / counts.sum())
+    # A space is leading or not only by what came before it: "in_indentation" is measured over
+    # the steps that read a space, where the input is the same and only the state can tell.
+    space = ids[:used] == vocab[" "]
+    rows = {name: space if name == "in_indentation" else slice(None) for name in CODE_FEATURES}
     r = {
-        name: np.array([_corr(states[:, u], feats[name][:used]) for u in range(states.shape[1])])
+        name: np.array([_corr(states[rows[name], u], feats[name][:used][rows[name]]) for u in range(states.shape[1])])
         for name in CODE_FEATURES
     }
     if watch is None:
@@ -367,6 +380,10 @@ def code(cell: str, params: dict, steps: int, text: str, watch: Watch | None) ->
     }
     for entry in watch:
         metrics[f"{entry['tracks']}_unit_r"] = float(r[entry["tracks"]][entry["unit"]])
+    lead = feats["in_indentation"][:used][space] == 1
+    u = next(w["unit"] for w in watch if w["tracks"] == "in_indentation")
+    metrics["in_indentation_unit_accuracy"] = _split(states[space, u], lead)[0]  # a threshold on it
+    metrics["baseline_in_indentation_accuracy"] = float(max(lead.mean(), 1 - lead.mean()))  # always one answer
     return metrics, watch
 
 

@@ -11,7 +11,8 @@ import pytest
 from app.gallery import GALLERY_DIR, load_weights, manifest
 from app.gallery.build import MEASURE_BASE, measure
 from app.gallery.catalogue import ENTRIES
-from app.gallery.measures import FRESH, model_of
+from app.gallery.measures import FRESH, code_features, model_of, trace
+from app.gallery.tasks import CODE_VOCAB
 from app.nn import stack
 from app.nn import tasks as registry
 from app.nn.losses import Loss
@@ -32,7 +33,7 @@ def test_every_catalogue_model_is_shipped():
     for m in MODELS.values():
         path = GALLERY_DIR / m["file"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == m["sha256"]
-        assert path.stat().st_size < 400_000
+        assert path.stat().st_size < 600_000
 
 
 @pytest.mark.parametrize("name", sorted(ENTRY))
@@ -79,3 +80,37 @@ def test_rnn_and_gru_are_the_same_experiment_with_opposite_outcomes():
         reach[entry.cell] = (float(np.median(ratios)), float(np.mean(errors)))
     assert reach["rnn"][0] < 1e-6 < 1e-3 < reach["gru"][0]
     assert reach["gru"][1] < 0.01 < 0.1 < reach["rnn"][1]
+
+
+def test_code_features_mark_only_a_lines_leading_spaces():
+    text = 'def f(a, b):\n    return "x  y"\n\n  # c\n'
+    lead = code_features(text)["in_indentation"]
+    assert "".join("L" if v else "." for v in lead) == "." * 13 + "LLLL" + "." * 14 + "." + "LL" + "...."
+
+
+def test_code_unit_tells_indentation_from_inner_spaces_in_new_text():
+    """On text from neither the training nor the held-out files, the watched unit's cell sits on
+    the side its held-out correlation says: one way on leading spaces, the other on inner ones."""
+    shipped = MODELS["code-lstm"]
+    unit = next(w["unit"] for w in shipped["watch"] if w["tracks"] == "in_indentation")
+    text = (
+        "class Box:\n    def put(self, item, where=None):\n        if where is None:\n"
+        "            where = len(self.items)\n        self.items.insert(where, item)\n"
+        "        return self  # for chaining\n"
+    )
+    vocab = {ch: k for k, ch in enumerate(CODE_VOCAB)}
+    x = np.eye(len(CODE_VOCAB))[[vocab[ch] for ch in text]]
+    model = model_of("lstm", load_weights(GALLERY_DIR / shipped["file"]), softmax=True)
+    c = trace(model, x).layers[0]["c"][:, unit]
+    lead = code_features(text)["in_indentation"] == 1
+    space = np.array([ch == " " for ch in text])
+    gap = c[lead].mean() - c[space & ~lead].mean()
+    assert np.sign(gap) == np.sign(shipped["metrics"]["in_indentation_unit_r"])
+    # and a threshold midway between the two kinds sorts most of this text's spaces
+    assert _holds_threshold(c[space], lead[space])
+
+
+def _holds_threshold(values: np.ndarray, labels: np.ndarray) -> bool:
+    mid = (values[labels].mean() + values[~labels].mean()) / 2
+    above = values > mid
+    return max(np.mean(above == labels), np.mean(above != labels)) >= 0.9
