@@ -122,6 +122,8 @@ def build(entry: Entry) -> dict:
             "train_characters": len(train_text),
             "held_out_characters": len(held),
             "digest": G.corpus_digest(train_text),
+            # The figures are this text's: any edit to app/ changes it (see the figures test).
+            "held_out_digest": G.corpus_digest(held),
         }
     return record
 

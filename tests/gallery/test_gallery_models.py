@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.gallery import GALLERY_DIR, load_weights, manifest
+from app.gallery import tasks as G
 from app.gallery.build import MEASURE_BASE, measure
 from app.gallery.catalogue import ENTRIES
 from app.gallery.measures import FRESH, code_features, model_of, trace
@@ -54,6 +55,11 @@ def test_mechanism_holds_on_fresh_sequences(name):
 def test_manifest_figures_are_the_shipped_weights(name):
     """The figures in the manifest (and README) are what these weights give on the sequences it names."""
     entry, shipped = ENTRY[name], MODELS[name]
+    if entry.task == "code" and G.corpus_digest(G.code_corpus()[1]) != shipped["corpus"]["held_out_digest"]:
+        # The code model is measured on the project's own held-out source files: once app/ has
+        # changed since the build, its figures are of another text (the claims are still
+        # asserted on today's held-out files by test_mechanism_holds_on_fresh_sequences).
+        pytest.skip("app/ changed since code-lstm was built: its manifest figures are of the older source")
     params = load_weights(GALLERY_DIR / shipped["file"])
     metrics, _ = measure(entry, params, MEASURE_BASE, shipped["watch"])
     assert set(metrics) == set(shipped["metrics"])
