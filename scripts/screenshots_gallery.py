@@ -27,7 +27,13 @@ WIDTH = 1280
 LANGS = ("en", "ko")
 TASKS = ("adding", "dyck")
 TIMEOUT_MS = 60_000
-PARTS = {"gallery": "#gallery", "diagram": ".diagram-panel", "cell": ".cell-panel", "heatmaps": ".heat-panel", "units": ".unit-panel"}
+PARTS = {
+    "gallery": "#gallery",
+    "diagram": ".diagram-panel",
+    "cell": ".cell-panel",
+    "heatmaps": ".heat-panel",
+    "units": ".unit-panel",
+}
 
 
 def shoot(url: str, out: Path) -> list[Path]:
