@@ -9,8 +9,9 @@ import sys
 import uvicorn
 
 from . import limits
+from .gallery.install import install as install_gallery
 from .security import ALLOWED_HOSTS_ENV, LOOPBACK_NAMES, READ_ONLY_ENV
-from .store import DATA_DIR_ENV, STORE_BYTES_ENV
+from .store import DATA_DIR_ENV, STORE_BYTES_ENV, StoreFull, get_store
 
 WILDCARDS = ("0.0.0.0", "::", "")
 
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> None:
             "(use --read-only for a public demo, and --allow-host NAME for the names clients use)",
             file=sys.stderr,
         )
+    # The gallery's trained models go into the store at start, before any worker serves (once per
+    # model version: a restart reuses them); GET /api/gallery would install them otherwise.
+    try:
+        install_gallery(get_store())
+    except StoreFull as err:  # the server still starts; the gallery says why it is empty
+        print(f"WARNING: the gallery's models were not installed: {err}", file=sys.stderr)
     uvicorn.run(
         "app.main:app",
         host=args.host,

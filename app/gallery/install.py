@@ -1,8 +1,9 @@
 """The shipped gallery models into the model store, once.
 
-At the first GET /api/gallery a server process answers (the page asks it when it opens; the
-models are then in GET /api/models and usable as model_id everywhere).  Not at start-up: the
-store's own tests count and run every model a fresh server's store holds (tests/test_store.py).  Each model's record carries
+`python -m app` installs them at start, before any worker serves (a full store only warns);
+a server made otherwise (tests, `uvicorn app.main:app`) installs them at the first GET
+/api/gallery it answers.  They are then in GET /api/models and usable as model_id everywhere
+(tests/test_store.py counts them beside its uploads).  Each model's record carries
 `meta["gallery"]` = {name, version}, the version being a digest of its manifest entry (which
 holds its weight file's sha256): a model already in the store at that version is reused, an
 older version of it is replaced, so a restart never duplicates a model and a retrained one
