@@ -194,8 +194,7 @@ def problems_for(req: CompareRequest, store: ModelStore) -> dict[str, Problem]:
         arch = read(record.cell, params, record.num_layers, config.merge_mode) if params is not None else None
         own = {"hidden_size": record.hidden_size, "num_layers": record.num_layers}
         if arch is not None:  # the other two cells are built like the saved one (but for a projection)
-            own |= {"bidirectional": arch.bidirectional, "merge_mode": arch.merge_mode, "bias": arch.bias}
-            own |= {"proj_size": arch.proj_size}
+            own |= {name: getattr(arch, name) for name in ("bidirectional", "merge_mode", "bias", "proj_size")}
         req = req.model_copy(update=own)
     problems = {}
     for cell in COMPARE_ORDER:

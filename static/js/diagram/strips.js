@@ -62,22 +62,7 @@ export function stripTraces(run, geom, start, mode, step) {
         }
       }
     }
-    return {
-      type: "heatmap",
-      name: `strip:${gate}`,
-      x: geom.xEdges,
-      y: geom.yEdges[g],
-      z,
-      text,
-      hovertemplate: "%{text}<extra></extra>",
-      hoverongaps: false,
-      colorscale: rule.colorscale,
-      zmin: rule.zmin,
-      zmax: rule.zmax,
-      zsmooth: false,
-      showscale: false,
-      hoverlabel: { bgcolor: "#ffffff", bordercolor: identity(gate), font: { color: "#222222" } },
-    };
+    return stripHeatmap(gate, geom.xEdges, geom.yEdges[g], z, text, rule);
   });
   if (geom.inputCols) traces.push(inputStripTrace(run, geom, start, mode, step));
   return traces;
@@ -110,11 +95,16 @@ function inputStripTrace(run, geom, start, mode, step) {
       text[0][col] = `<b>${label}</b><br>t = ${t + 1}${token} · ${detail}`;
     }
   }
+  return stripHeatmap("x", geom.inputXEdges, geom.y.inputStrip, z, text, rule);
+}
+
+/** One strip as a Plotly heatmap: its bricks' colours by `rule`, hover text framed in its hue. */
+function stripHeatmap(quantity, x, y, z, text, rule) {
   return {
     type: "heatmap",
-    name: "strip:x",
-    x: geom.inputXEdges,
-    y: geom.y.inputStrip,
+    name: `strip:${quantity}`,
+    x,
+    y,
     z,
     text,
     hovertemplate: "%{text}<extra></extra>",
@@ -124,6 +114,6 @@ function inputStripTrace(run, geom, start, mode, step) {
     zmax: rule.zmax,
     zsmooth: false,
     showscale: false,
-    hoverlabel: { bgcolor: "#ffffff", bordercolor: identity("x"), font: { color: "#222222" } },
+    hoverlabel: { bgcolor: "#ffffff", bordercolor: identity(quantity), font: { color: "#222222" } },
   };
 }
