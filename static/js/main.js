@@ -12,7 +12,7 @@
 //                   run a saved model (keeping the sequence unless given; a request body's
 //                   loss, the cell view's selection (1-based) and the step to show, if given)
 //   "viz:random"    detail {}                       the default preset's random network
-//   "viz:jump"      detail {step}                   go to a step (1-based)
+//   "viz:jump"      detail {step, mode?}            go to a step (1-based), in a pass if given
 // With no view in the link (nothing but lang), the page opens on a trained model of the
 // gallery (panels/gallery.js), the adding problem's when there is one.
 
@@ -209,8 +209,11 @@ async function main() {
     runFromControls({ seeded: true });
   });
   document.addEventListener("viz:jump", (event) => {
-    const step = event && event.detail ? event.detail.step : null;
-    if (page.run && Number.isInteger(step)) player.jump(Math.max(1, Math.min(page.run.steps, step)));
+    const { step, mode } = (event && event.detail) || {};
+    if (!page.run || !Number.isInteger(step)) return;
+    const at = Math.max(1, Math.min(page.run.steps, step));
+    if (mode === "forward" || mode === "backward") player.show(mode, at);
+    else player.jump(at);
   });
 
   async function showFrame({ step, mode }) {

@@ -170,6 +170,18 @@ export function createPlayer({ onChange }) {
     jump(next) {
       if (ready) go(next, "jump");
     },
+    /** A pass at a step in one move (one frame drawn), as the gallery's guided path asks. */
+    show(nextMode, nextStep) {
+      if (!ready) return;
+      stop();
+      const m = nextMode === "backward" ? "backward" : "forward";
+      if (m === mode) {
+        go(nextStep, "jump");
+        return;
+      }
+      mode = m;
+      go(nextStep, "mode");
+    },
     /** Switch the pass (the walk restarts at its first step), as the mode buttons do. */
     setMode,
     /** Re-render the texts in the current language. */
