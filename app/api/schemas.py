@@ -69,6 +69,14 @@ class CrossEntropyLoss(BaseModel):
 LossSpec = Annotated[DhLoss | MseLoss | CrossEntropyLoss, Field(discriminator="kind")]
 
 
+class StepWindow(BaseModel):
+    """Steps start..stop-1 of the sequence (0-based, stop exclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: Int = Field(ge=0, lt=limits.MAX_STEPS)
+    stop: Int = Field(ge=1, le=limits.MAX_STEPS)
+
+
 class TraceRequest(BaseModel):
     """One sequence through a stacked LSTM / GRU / RNN; the same body for every trace endpoint."""
 
@@ -169,6 +177,17 @@ class TraceRequest(BaseModel):
         min_length=1,
         description='Return only these per-step arrays (and their gradients), e.g. ["h", "c"].',
     )
+    window: StepWindow | None = Field(
+        None,
+        description="Send the per-step rows of steps start..stop-1 only (0-based; the whole sequence is still "
+        "run): every per-step array, its gradient and the head's per-step read-out. A long run too large for one "
+        "response is fetched as consecutive windows.",
+    )
+    param_grads: bool = Field(
+        True,
+        description="False: leave out the gradients of the weights (each layer's, the head's and the "
+        "embedding's); the per-step arrays, their gradients and dL/dh0, dL/dc0 remain.",
+    )
 
 
 class TopK(BaseModel):
@@ -203,6 +222,9 @@ class TraceResponse(BaseModel):
     num_layers: int
     input_size: int
     steps: int
+    window: StepWindow | None = Field(
+        None, description="When asked for: the steps whose rows the per-step arrays hold (start..stop-1)."
+    )
     gate_order: list[str] = Field(description="Block order in `a` and in the weights.")
     tokens: list[str] | None = Field(
         None, description="The sequence's tokens as strings (text, or ids with a vocabulary)."

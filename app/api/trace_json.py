@@ -67,10 +67,32 @@ def full_output(prob: Problem) -> bool:
     return head is None or head.bias.size <= limits.TOP_K_FULL_OUTPUTS
 
 
+def step_window(prob: Problem) -> tuple[int, int]:
+    """The steps (start, stop) whose rows the response holds: the request's `window`, else all."""
+    window = prob.request.window
+    if window is None:
+        return 0, prob.steps
+    if window.stop > prob.steps:
+        raise FieldError(
+            ("window", "stop"), f"the sequence has {prob.steps} steps: a window ends at most at {prob.steps}"
+        )
+    if window.start >= window.stop:
+        raise FieldError(("window", "start"), f"a window starts before it stops (start < {window.stop})")
+    return window.start, window.stop
+
+
 def estimate_numbers(prob: Problem, with_grad: bool) -> int:
     """Numbers the response will hold, known before any maths is done."""
     fixed, per_step = _numbers(prob, with_grad)
-    return fixed + per_step * prob.steps
+    start, stop = step_window(prob)
+    return fixed + per_step * (stop - start) + _embedding_grad_numbers(prob, with_grad)
+
+
+def _embedding_grad_numbers(prob: Problem, with_grad: bool) -> int:
+    """An embedding's gradient is sent for the rows read only: at most one row per step of the whole sequence."""
+    if not with_grad or prob.model.embedding is None or not prob.request.param_grads:
+        return 0
+    return (prob.input_size + 1) * prob.steps
 
 
 def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
@@ -93,10 +115,12 @@ def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
     full = full_output(prob)
     fixed = 0
     if with_grad:
-        # An embedding's gradient is sent for the rows read only (counted per step), not the
-        # table; a large head's only with full_output.
+        # An embedding's gradient is sent for the rows read only (_embedding_grad_numbers), not
+        # the table; a large head's only with full_output; none of them without param_grads.
         table = prob.params[EMBEDDING].size if EMBEDDING in prob.params else 0
-        fixed += params - table - (0 if full else head_size) + (arch.state_size + arch.hidden_size) * arch.slots
+        if req.param_grads:
+            fixed += params - table - (0 if full else head_size)
+        fixed += (arch.state_size + arch.hidden_size) * arch.slots
     if req.return_params:
         fixed += params
     if full and head is not None:
@@ -104,8 +128,6 @@ def _numbers(prob: Problem, with_grad: bool) -> tuple[int, int]:
     elif head is not None and prob.loss.kind == "mse":
         per_step += head.bias.size
     per_step += 2 * req.top_k + 3
-    if with_grad and prob.model.embedding is not None:
-        per_step += prob.input_size + 1  # at most one row per step
     return fixed, per_step
 
 
@@ -151,6 +173,8 @@ def _what_would_fit(prob: Problem, with_grad: bool, numbers: int) -> tuple[tuple
             + f" (about {_mib(few * per)} MiB), or shorten the sequence"
         )  # fmt: skip
     fixed, per_step = _numbers(fewer, with_grad)
+    if with_grad and prob.model.embedding is not None and req.param_grads:
+        per_step += prob.input_size + 1  # the embedding's rows read: at most one per step
     steps = (limits.MAX_RESPONSE_BYTES // per - fixed) // per_step
     if steps >= 1:
         return ("fields",), (
@@ -178,59 +202,69 @@ def refuse_large_response(numbers: int, precision: int | None, loc: tuple[str, .
         )
 
 
-def _direction(prob: Problem, trace: Trace, slot: int, fields: set[str] | None) -> dict[str, Any]:
-    """One direction of one layer: its forward arrays and, with grads, `grad`."""
+def _direction(prob: Problem, trace: Trace, slot: int, fields: set[str] | None, cut: slice) -> dict[str, Any]:
+    """One direction of one layer: its forward arrays and, with grads, `grad` (rows `cut`)."""
     spec = SPECS[prob.request.cell]
     names = array_names(prob.request)
     arrays = trace.layers[slot]
-    out: dict[str, Any] = {n: arrays[n] for n in _selected(names, fields) if n in spec.forward or n in PROJECTED}
+    out: dict[str, Any] = {n: arrays[n][cut] for n in _selected(names, fields) if n in spec.forward or n in PROJECTED}
     if trace.grads is not None:
         g = trace.grads[slot]
-        grad = {n: g[n] for n in _selected(names, fields)}
+        grad = {n: g[n][cut] for n in _selected(names, fields)}
         for n in spec.state_names:
             grad[n] = g[n]
-        for kind in prob.model.layers[slot].tensors():
-            grad[kind] = g[kind]
+        if prob.request.param_grads:
+            for kind in prob.model.layers[slot].tensors():
+                grad[kind] = g[kind]
         out["grad"] = grad
     return out
 
 
-def _layers(prob: Problem, trace: Trace, fields: set[str] | None) -> list[dict[str, Any]]:
+def _layers(prob: Problem, trace: Trace, fields: set[str] | None, cut: slice) -> list[dict[str, Any]]:
     arch = prob.arch
     layers = []
     for k in range(arch.num_layers):
         if not arch.bidirectional:
-            layers.append({"direction": DIRECTIONS[0], **_direction(prob, trace, k, fields)})
+            layers.append({"direction": DIRECTIONS[0], **_direction(prob, trace, k, fields, cut)})
             continue
         layer: dict[str, Any] = {"direction": "bidirectional", "merge_mode": arch.merge_mode}
         for d, name in enumerate(DIRECTIONS):
-            layer[name] = {"direction": name, **_direction(prob, trace, 2 * k + d, fields)}
+            layer[name] = {"direction": name, **_direction(prob, trace, 2 * k + d, fields, cut)}
         if fields is None or "h" in fields:
-            layer["h"] = trace.outputs[k]
+            layer["h"] = trace.outputs[k][cut]
         if trace.grads is not None:
             grad = {}
             if fields is None or "x" in fields:
-                grad["x"] = trace.grads[2 * k]["x"] + trace.grads[2 * k + 1]["x"]
+                grad["x"] = (trace.grads[2 * k]["x"] + trace.grads[2 * k + 1]["x"])[cut]
             if fields is None or "h" in fields:
-                grad["h"] = trace.output_grads[k]  # dL/d(the merged output), before the split
+                grad["h"] = trace.output_grads[k][cut]  # dL/d(the merged output), before the split
             layer["grad"] = grad
         layers.append(layer)
     return layers
 
 
-def _output(prob: Problem, trace: Trace) -> dict[str, Any] | None:
+# The head's weight gradients among a trace's `output` (the rest are per-step rows).
+HEAD_GRADS = ("grad_head.weight", "grad_head.bias")
+
+
+def _output(prob: Problem, trace: Trace, cut: slice) -> dict[str, Any] | None:
     """The head's answer: whole matrices when `full_output`, each step's top k with softmax
-    probabilities, and the target's probability and gradient under cross-entropy."""
+    probabilities, and the target's probability and gradient under cross-entropy (rows `cut`)."""
     if not trace.output:
         return None
     full = full_output(prob)
     out: dict[str, Any] = {"full": full}
     if full:
-        out |= trace.output
+        for name, value in trace.output.items():
+            if name not in HEAD_GRADS:
+                out[name] = value[cut]
+            elif prob.request.param_grads:
+                out[name] = value
     elif prob.loss.kind == "mse":
-        out["y"] = trace.output["y"]  # regression is read whole: its targets were sent whole
+        out["y"] = trace.output["y"][cut]  # regression is read whole: its targets were sent whole
     probs = trace.output.get("probs")
     if probs is not None:
+        probs = probs[cut]
         k = min(prob.request.top_k, probs.shape[1])
         top = np.argpartition(-probs, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(probs, top, axis=1), axis=1, kind="stable")
@@ -238,13 +272,13 @@ def _output(prob: Problem, trace: Trace) -> dict[str, Any] | None:
         # Indices as JSON integers (prepare() makes every array float64).
         out["top_k"] = {"ids": ids.tolist(), "probs": np.take_along_axis(probs, ids, axis=1)}
         if prob.loss.kind == "cross_entropy":
-            targets = prob.loss.targets
+            targets = prob.loss.targets[cut]
             scored = targets != NO_CLASS
             rows = np.arange(targets.size)
             safe = np.where(scored, targets, 0)
             target: dict[str, Any] = {"ids": targets.tolist(), "probs": _gaps(probs[rows, safe], scored)}
             if "grad_y" in trace.output:
-                target["grad_y"] = _gaps(trace.output["grad_y"][rows, safe], scored)
+                target["grad_y"] = _gaps(trace.output["grad_y"][cut][rows, safe], scored)
             out["target"] = target
     return out
 
@@ -257,6 +291,8 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
     req, arch = prob.request, prob.arch
     spec = SPECS[req.cell]
     fields = check_fields(req)
+    start, stop = step_window(prob)
+    cut = slice(start, stop)
     body: dict[str, Any] = {
         "cell": req.cell,
         "hidden_size": req.hidden_size,
@@ -273,10 +309,12 @@ def build_response(prob: Problem, trace: Trace) -> dict[str, Any]:
         "vocab": prob.vocab,
         "loss_kind": prob.loss.kind,
         "loss": trace.loss,
-        "layers": _layers(prob, trace, fields),
-        "output": _output(prob, trace),
+        "layers": _layers(prob, trace, fields, cut),
+        "output": _output(prob, trace, cut),
     }
-    if trace.model_grads:
+    if req.window is not None:
+        body["window"] = {"start": start, "stop": stop}
+    if trace.model_grads and req.param_grads:
         body["grad"] = {
             EMBEDDING: {"rows": trace.model_grads["embedding.rows"].tolist(), "values": trace.model_grads[EMBEDDING]}
         }
