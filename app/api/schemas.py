@@ -180,8 +180,8 @@ class TraceRequest(BaseModel):
     window: StepWindow | None = Field(
         None,
         description="Send the per-step rows of steps start..stop-1 only (0-based; the whole sequence is still "
-        "run): every per-step array, its gradient and the head's per-step read-out. A long run too large for one "
-        "response is fetched as consecutive windows.",
+        "run): every per-step array, its gradient and the head's per-step read-out; a stop past the end is the end. "
+        "A long run too large for one response is fetched as consecutive windows.",
     )
     param_grads: bool = Field(
         True,

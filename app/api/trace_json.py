@@ -68,17 +68,18 @@ def full_output(prob: Problem) -> bool:
 
 
 def step_window(prob: Problem) -> tuple[int, int]:
-    """The steps (start, stop) whose rows the response holds: the request's `window`, else all."""
+    """The steps (start, stop) whose rows the response holds: the request's `window` (its stop at
+    most the sequence's end), else all."""
     window = prob.request.window
     if window is None:
         return 0, prob.steps
-    if window.stop > prob.steps:
+    stop = min(window.stop, prob.steps)  # past the end: to the end (a reader need not know T first)
+    if window.start >= stop:
         raise FieldError(
-            ("window", "stop"), f"the sequence has {prob.steps} steps: a window ends at most at {prob.steps}"
+            ("window", "start"),
+            f"a window starts before it stops and before the sequence's end (start < {stop}; {prob.steps} steps)",
         )
-    if window.start >= window.stop:
-        raise FieldError(("window", "start"), f"a window starts before it stops (start < {window.stop})")
-    return window.start, window.stop
+    return window.start, stop
 
 
 def estimate_numbers(prob: Problem, with_grad: bool) -> int:

@@ -72,6 +72,12 @@ def test_consecutive_windows_are_the_whole_run(client, arch):
     assert sum(len(part["layers"][0]["grad"]["x"]) for part in got) == steps
 
 
+def test_a_window_past_the_end_stops_at_the_end(client):
+    base = {"hidden_size": 3, "text": TEXT, "precision": 6, "param_grads": False}
+    part = post(client, {**base, "window": {"start": 30, "stop": 1000}})
+    assert part["window"] == {"start": 30, "stop": 34} and len(part["layers"][0]["h"]) == 4
+
+
 def test_param_grads_false_leaves_out_the_weight_gradients_only(client):
     base = {"hidden_size": 3, "text": TEXT, "precision": 6}
     body = post(client, {**base, "param_grads": False})
@@ -93,7 +99,7 @@ def test_an_embeddings_gradient_is_left_out_without_param_grads(client):
 @pytest.mark.parametrize(
     ("window", "loc", "words"),
     [
-        ({"start": 0, "stop": 35}, ["body", "window", "stop"], "34 steps"),
+        ({"start": 34, "stop": 40}, ["body", "window", "start"], "34 steps"),
         ({"start": 7, "stop": 7}, ["body", "window", "start"], "before it stops"),
         ({"start": -1, "stop": 3}, ["body", "window", "start"], "greater than or equal"),
         ({"start": 0, "stop": 3, "step": 1}, ["body", "window", "step"], "Extra inputs"),
