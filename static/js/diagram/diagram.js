@@ -20,7 +20,6 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   let geom = null;
   let layout = null;
   let start = 0;
-  let last = null; // {mode, step} of the frame on screen (step 0-based)
   let revision = 0;
   let overviewBound = false;
   let overviewKey = null; // what the overview's heatmap shows (run, mode, width)
@@ -77,7 +76,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     return width;
   }
 
-  function describe(mode, step) {
+  function describe(run, mode, step) {
     const params = {
       cell: run.cell.toUpperCase(),
       T: run.steps,
@@ -101,7 +100,39 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     }
   }
 
-  async function draw(mode, step) {
+  // Draws are serialised: one Plotly.react of the diagram at a time, and while one is in
+  // progress only the newest request is remembered and drawn next (an older frame never
+  // lands after a newer one).  `wanted` is the latest frame asked for (step 0-based).
+  let wanted = null;
+  let pending = false;
+  let loop = null;
+
+  /** Ask for a frame; resolves once the newest frame asked for is on screen. */
+  function request(mode, step) {
+    wanted = { mode, step };
+    pending = true;
+    if (!loop) {
+      loop = (async () => {
+        let meta = null;
+        try {
+          while (pending) {
+            pending = false;
+            meta = await draw(wanted.mode, wanted.step);
+          }
+        } finally {
+          loop = null;
+        }
+        return meta;
+      })();
+    }
+    return loop;
+  }
+
+  // The run, geometry and window are read once, when the frame is built: the attributes set
+  // after the awaited redraw describe that frame even if a new run arrived meanwhile.
+  const draw = (mode, step) => drawFrame(run, geom, start, mode, step);
+
+  async function drawFrame(run, geom, start, mode, step) {
     const frame = buildFrame(run, geom, { start, mode, step, layer: focus.layer, dir: focus.dir, emphasis: focus.emphasis });
     revision += 1;
     layout.datarevision = revision;
@@ -139,7 +170,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
         if (point && Number.isFinite(point.x)) onJump(Math.round(point.x));
       });
     }
-    describe(mode, step);
+    describe(run, mode, step);
     // What is on screen, for the page's tests and for the panels of issue 4.
     Object.assign(element.dataset, {
       mode,
@@ -158,7 +189,6 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       positions: run.directions.map((d) => `${d}:${positionOf(d, step, run.steps) + 1}`).join(" "),
       emphasis: (focus.emphasis || []).join(" "),
     });
-    last = { mode, step };
     return frame.meta;
   }
 
@@ -171,37 +201,38 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       geom = null;
       fit();
       start = centerWindow(followed(step - 1), run.steps, geom.size);
-      return draw(mode, step - 1);
+      return request(mode, step - 1);
     },
     /** Show another step or mode of the same run. */
     async show({ mode, step }) {
       if (!run) return null;
       const s = step - 1;
       follow(s);
-      return draw(mode, s);
+      return request(mode, s);
     },
     /** Select a layer and direction and/or set what the explanation emphasises; redraws the frame on screen. */
     async setFocus(next) {
       focus = { ...focus, ...next };
-      if (!run || !last) return null;
-      follow(last.step);
-      return draw(last.mode, last.step);
+      if (!run || !wanted) return null;
+      // The frame asked for last (not the one on screen: a newer one may be on its way).
+      follow(wanted.step);
+      return request(wanted.mode, wanted.step);
     },
     /** Redraw everything in the current language (tick labels, hover texts, captions). */
     async refresh() {
-      if (!run || !last) return null;
+      if (!run || !wanted) return null;
       underlayKey = null;
       overviewKey = null;
-      return draw(last.mode, last.step);
+      return request(wanted.mode, wanted.step);
     },
     /** The element changed width: refit the window and redraw the same frame. */
     async resize() {
-      if (!run || !last) return null;
+      if (!run || !wanted) return null;
       const before = geom.size;
       const width = fit();
       if (Math.abs(width - drawnWidth) < 2 && before === geom.size) return null;
-      start = followWindow(start, followed(last.step), run.steps, geom.size);
-      return draw(last.mode, last.step);
+      start = followWindow(start, followed(wanted.step), run.steps, geom.size);
+      return request(wanted.mode, wanted.step);
     },
   };
 

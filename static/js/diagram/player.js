@@ -1,14 +1,34 @@
 // The player bar (DOM glue): buttons, slider, speed, mode and the keyboard.  It owns the
 // step (1-based) and the mode, and tells `onChange` whenever either moves.
 //
-// first / previous / next / last follow the walk of the current mode: forward walks
-// t = 1 .. T, backward walks t = T .. 1 (so "next" in backward mode goes to t - 1).  The
-// slider is positional (t grows to the right, like the diagram).  With two directions the
-// step is the forward direction's position; the reverse one's (T+1-t) is shown beside it.
+// One rule for moving by hand, the way the diagram is drawn (t grows to the right), in both
+// passes: the ◀ button and ← go to t - 1, the ▶ button and → to t + 1, the ⏮ button and Home
+// to t = 1, the ⏭ button and End to t = T, like the slider.  Only Play follows the pass:
+// forward plays t = 1 .. T, backward (BPTT) plays t = T .. 1, and a mode switch starts the
+// pass at its first step.  The buttons' names and the keys line say so.  With two directions
+// the step is the forward direction's position; the reverse one's (T+1-t) is shown beside it.
 
 import { walkEnd, walkStart, walkStep } from "../core/walk.js";
-import { t } from "../core/i18n.js";
+import { registerStrings, t } from "../core/i18n.js";
 import { relabel } from "../core/labels.js";
+
+export const en = {
+  "playerMove.first": "Go to t = 1 (Home)",
+  "playerMove.prev": "One step left, to t − 1 (←)",
+  "playerMove.next": "One step right, to t + 1 (→)",
+  "playerMove.last": "Go to t = T (End)",
+  "playerMove.keys":
+    "Keys, in both passes: ← → one step left or right (t − 1, t + 1), Home/End t = 1 / t = T, space plays the pass (forward 1 → T, backward T → 1).",
+};
+export const ko = {
+  "playerMove.first": "t = 1로 가요 (Home)",
+  "playerMove.prev": "왼쪽으로 한 단계, t − 1로 가요 (←)",
+  "playerMove.next": "오른쪽으로 한 단계, t + 1로 가요 (→)",
+  "playerMove.last": "t = T로 가요 (End)",
+  "playerMove.keys":
+    "키보드는 두 방향 모두 같아요. ← →는 왼쪽·오른쪽으로 한 단계(t − 1, t + 1), Home/End는 t = 1 / t = T로 가요. 스페이스는 진행 방향대로 재생해요(순전파 1 → T, 역전파 T → 1).",
+};
+registerStrings({ en, ko });
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [1, 2, 4, 8, 16, 30];
@@ -99,12 +119,23 @@ export function createPlayer({ onChange }) {
     timer = setTimeout(tick, 1000 / Number(speedEl.value));
   }
 
+  // Positional in both passes (see the top of this file).
   const actions = {
-    first: () => go(walkStart(mode, steps), "jump"),
-    prev: () => go(walkStep(mode, step, steps, -1), "step"),
-    next: () => go(walkStep(mode, step, steps, 1), "step"),
-    last: () => go(walkEnd(mode, steps), "jump"),
+    first: () => go(1, "jump"),
+    prev: () => go(step - 1, "step"),
+    next: () => go(step + 1, "step"),
+    last: () => go(steps, "jump"),
   };
+  const SHORTCUT = { first: "Home", prev: "ArrowLeft", next: "ArrowRight", last: "End" };
+  for (const name of ["first", "prev", "next", "last"]) {
+    const button = $(`step-${name}`);
+    button.setAttribute("aria-keyshortcuts", SHORTCUT[name]);
+    relabel(button, `playerMove.${name}`, "label");
+    relabel(button, `playerMove.${name}`, "title");
+  }
+  const keysLine = document.querySelector("#player .keys");
+  const KEYS_LINE = "playerMove.keys"; // (registered above)
+  if (keysLine) relabel(keysLine, KEYS_LINE, "text");
 
   function setMode(next) {
     if (next === mode || !ready) return;
@@ -123,7 +154,7 @@ export function createPlayer({ onChange }) {
   $("mode-backward").addEventListener("click", () => setMode("backward"));
   slider.addEventListener("input", () => ready && go(Number(slider.value), "jump"));
 
-  // Keyboard: arrows step along the walk, space plays/pauses, Home/End go to its ends.
+  // Keyboard: ← → one step left / right, Home/End t = 1 / t = T, space plays/pauses.
   // Keys typed into a field (or handled by a focused control) are left alone.
   document.addEventListener("keydown", (event) => {
     if (!ready || event.altKey || event.ctrlKey || event.metaKey) return;
