@@ -53,13 +53,21 @@ function setState(state) {
   document.body.dataset.state = state;
 }
 
-function writeUrl() {
+// History: a meaningful change (a Run of another configuration, a model opened, the pass
+// switched) pushes an entry, so the browser's Back returns to the view before it; stepping,
+// the selection inside the cell and the language only replace the current entry.
+function writeUrl({ push = false } = {}) {
   clearTimeout(page.urlTimer);
   page.urlTimer = null;
   if (!page.config) return;
   const query = encodeState({ ...page.config, lang: language() }, page.presets);
-  if (query !== location.search) history.replaceState(null, "", `${location.pathname}${query}`);
+  if (query === location.search) return;
+  if (push) history.pushState(null, "", `${location.pathname}${query}`);
+  else history.replaceState(null, "", `${location.pathname}${query}`);
 }
+
+/** Do two configs ask the server for the same run? (Mode, step and selection aside.) */
+const sameRequest = (a, b) => JSON.stringify(buildRequest(a)) === JSON.stringify(buildRequest(b));
 
 // Stepping moves often; the address bar follows a moment later (browsers throttle history calls).
 function writeUrlSoon() {
@@ -178,10 +186,19 @@ async function main() {
   }
 
   // Another panel asks to run a saved model (its id, optionally a sequence of its own).
-  document.addEventListener("viz:use-model", (event) => useModel((event && event.detail) || {}));
+  // The asker is usually far below (a panel's button): once the model is drawn, bring the
+  // diagram into view and move the focus there, so something visible answers the click.
+  document.addEventListener("viz:use-model", async (event) => {
+    const shown = await useModel((event && event.detail) || {});
+    if (!shown) return;
+    const panel = $("diagram-panel");
+    panel.scrollIntoView({ block: "start" });
+    panel.focus({ preventScroll: true });
+  });
 
+  /** Open a saved model; true once it is drawn. */
   async function useModel(ask) {
-    if (typeof ask.id !== "string" || !MODEL_ID.test(ask.id)) return;
+    if (typeof ask.id !== "string" || !MODEL_ID.test(ask.id)) return false;
     const info = await api(`/api/models/${ask.id}`);
     const model = info.ok ? info.data : null;
     page.modelName = model ? model.name : null;
@@ -197,7 +214,7 @@ async function main() {
     if (Number.isInteger(ask.step)) config.step = ask.step;
     controls.write(config);
     controls.setSavedModel({ id: ask.id, name: page.modelName });
-    await run(config);
+    return run(config);
   }
 
   // The gallery's "random network": the default preset's seeded, untrained network.
@@ -222,15 +239,22 @@ async function main() {
     const t0 = performance.now();
     const charts = detail.show({ mode, step });
     performance.measure("lstmvis:detail-step", { start: t0 }); // the cell view's share (benchmarks/page_timing.py)
-    if (page.config.mode !== mode) renderLegend($("legend"), legendOf(page.run, mode));
+    const switched = page.config.mode !== mode;
+    if (switched) renderLegend($("legend"), legendOf(page.run, mode));
     page.config = { ...page.config, mode, step };
-    writeUrlSoon();
+    if (switched) writeUrl({ push: true });
+    else writeUrlSoon();
     document.dispatchEvent(new CustomEvent("viz:frame", { detail: { run: page.run, mode, step } }));
     await charts;
   }
 
-  async function run(config) {
+  /**
+   * Run a config; `push`: a new history entry for it (not for the first view, nor for Back).
+   * True once it is drawn (undefined when it failed or a newer Run superseded it).
+   */
+  async function run(config, { push = true } = {}) {
     const id = ++page.requestId;
+    const pushing = push && Boolean(page.run);
     player.stop();
     setState("loading");
     controls.setBusy(true);
@@ -270,7 +294,7 @@ async function main() {
     await diagram.setRun(runData, { mode: config.mode, step, dir });
     renderLegend($("legend"), legendOf(runData, config.mode));
     renderSummary(runData);
-    writeUrl();
+    writeUrl({ push: pushing });
     if (!page.firstDrawn) {
       page.firstDrawn = true;
       performance.mark("lstmvis:first-diagram");
@@ -282,11 +306,36 @@ async function main() {
       dir,
       units: Array.isArray(config.units) ? config.units.map((u) => u - 1) : null,
     });
-    if (id !== page.requestId) return;
+    if (id !== page.requestId) return false;
     page.config = { ...page.config, layer: detail.layer + 1, direction: detail.direction, units: detail.units.map((u) => u + 1) };
     writeUrl();
     setState("ready");
     document.dispatchEvent(new CustomEvent("viz:run", { detail: { run: runData, config: page.config } }));
+    return true;
+  }
+
+  // Back / Forward: the view that entry's link describes (the language stays as chosen).
+  window.addEventListener("popstate", () => restore());
+
+  async function restore() {
+    if (!page.presets.length) return;
+    const wanted = decodeState(location.search, page.presets, page.defaultName);
+    if (page.run && page.config && sameRequest(wanted, page.config)) {
+      // The same run: show that entry's pass and step (and its cell) without asking the server.
+      const mode = wanted.mode;
+      const step = Math.max(1, Math.min(page.run.steps, wanted.step ?? walkStart(mode, page.run.steps)));
+      if (mode !== page.config.mode) renderLegend($("legend"), legendOf(page.run, mode));
+      page.config = { ...page.config, mode }; // (not a new switch: no new entry)
+      if (Number.isInteger(wanted.layer) || wanted.direction !== detail.direction) {
+        detail.selectLayer(Number.isInteger(wanted.layer) ? wanted.layer - 1 : detail.layer, wanted.direction);
+      }
+      player.show(mode, step);
+      return;
+    }
+    page.modelName = null;
+    controls.setSavedModel(wanted.modelId ? { id: wanted.modelId, name: null } : null);
+    controls.write(wanted);
+    await run({ ...wanted, lang: language() }, { push: false });
   }
 
   /** The saved model's name for the note in the controls (its id until this answers). */

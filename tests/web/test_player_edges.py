@@ -7,6 +7,8 @@ keys and buttons move the highlight the way they point, in both passes.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -195,3 +197,73 @@ def test_keys_and_buttons_move_the_way_they_point_in_both_passes(probe, mode):
         timeout=READY_TIMEOUT_MS,
     )
     assert agreed(probe, "played")["diagram"]["step"] == end
+
+
+def query(probe) -> dict:
+    return parse_qs(urlparse(probe.page.url).query)
+
+
+def test_back_returns_to_the_view_before_each_meaningful_change(probe):
+    probe.open()
+    start_url = probe.page.url
+    # Stepping replaces the entry: it is not a change Back should undo one by one.
+    probe.testid("step-next").click()
+    probe.testid("step-next").click()
+    assert agreed(probe, "two steps")["diagram"]["step"] == "3"
+    probe.page.wait_for_function("() => new URLSearchParams(location.search).get('t') === '3'")
+    # A Run of another configuration pushes an entry.
+    probe.testid("hidden-size").fill("5")
+    probe.testid("run").click()
+    probe.page.wait_for_function("() => new URLSearchParams(location.search).get('hidden') === '5'")
+    probe.wait_ready()
+    # Switching the pass pushes an entry.
+    probe.testid("mode-backward").click()
+    assert agreed(probe, "backward")["diagram"]["mode"] == "backward"
+    probe.page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'backward'")
+
+    probe.page.go_back()
+    assert agreed(probe, "back: the forward pass")["diagram"]["mode"] == "forward"
+    assert query(probe)["hidden"] == ["5"]
+    assert probe.drawn()["mode"] == "forward"
+
+    probe.page.go_back()
+    probe.page.wait_for_function("() => !new URLSearchParams(location.search).has('hidden')")
+    probe.wait_ready()
+    state = agreed(probe, "back: the first configuration")
+    assert state["diagram"] == {"mode": "forward", "step": "3"}
+    assert probe.testid("hidden-size").input_value() == "8"
+    assert "8 units" in probe.page.locator("#summary").inner_text() or "hidden 8" in probe.page.locator(
+        "#summary"
+    ).inner_text().replace("=", " ")
+    assert probe.page.url.startswith(probe.base_url)
+    assert urlparse(probe.page.url).path == urlparse(start_url).path
+
+    # And forward again: the run with 5 units, in the backward pass.
+    probe.page.go_forward()
+    probe.page.wait_for_function("() => new URLSearchParams(location.search).get('hidden') === '5'")
+    probe.wait_ready()
+    probe.page.go_forward()
+    assert agreed(probe, "forward: backward pass")["diagram"]["mode"] == "backward"
+    assert probe.testid("hidden-size").input_value() == "5"
+
+
+def test_opening_a_model_from_a_panel_shows_the_diagram_and_focuses_it(probe):
+    probe.open()
+    options = probe.testid("model-list").locator("option")
+    probe.page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=model-list] option').length > 0", timeout=READY_TIMEOUT_MS
+    )
+    probe.testid("model-list").select_option(options.first.get_attribute("value"))
+    model_id = probe.testid("model-list").input_value()
+    probe.testid("model-open").scroll_into_view_if_needed()
+    below = probe.page.evaluate("() => window.scrollY")
+    assert below > 0, "the models panel is below the fold"
+    probe.testid("model-open").click()
+    probe.page.wait_for_function(f"() => location.search.includes('model={model_id}')", timeout=READY_TIMEOUT_MS)
+    probe.wait_ready()
+    probe.page.wait_for_function("() => document.activeElement && document.activeElement.id === 'diagram-panel'")
+    box = probe.page.evaluate(
+        "() => { const r = document.getElementById('diagram-panel').getBoundingClientRect();"
+        " return { top: r.top, bottom: r.bottom, h: innerHeight }; }"
+    )
+    assert 0 <= box["top"] < box["h"], f"the diagram panel is in view: {box}"
