@@ -49,6 +49,11 @@ class Problem:
         return self.model.embedding.shape[1] if self.model.embedding is not None else self.x.shape[1]
 
 
+def _values(n: int) -> str:
+    """'1 value', '3 values'."""
+    return f"{n} value" if n == 1 else f"{n} values"
+
+
 def _matrix(rows: list[list], loc: tuple, what: str) -> np.ndarray:
     """A rectangular float64 array from nested lists, or a FieldError at the first ragged row."""
     if not rows:
@@ -56,7 +61,7 @@ def _matrix(rows: list[list], loc: tuple, what: str) -> np.ndarray:
     width = len(rows[0])
     for r, row in enumerate(rows):
         if len(row) != width:
-            raise FieldError((*loc, r), f"row {r} of {what} has {len(row)} values; expected {width} like row 0")
+            raise FieldError((*loc, r), f"row {r} of {what} has {_values(len(row))}; expected {width} like row 0")
     return np.array(rows, dtype=np.float64)
 
 
@@ -117,7 +122,8 @@ def _text(text: str, config: RunConfig | None, table: np.ndarray | None):
     if len(pieces) < 2:
         raise FieldError(
             ("text",),
-            "text needs at least 2 tokens (characters, or words of a word vocabulary): inputs are tokens 0..n-2, "
+            # (The page puts the field's name before the message: no "text" here.)
+            "at least 2 tokens (characters, or words of a word vocabulary) are needed: inputs are tokens 0..n-2, "
             "targets the next",
         )
     if len(pieces) - 1 > limits.MAX_STEPS:
@@ -296,6 +302,13 @@ def _loss(
             ("loss", "num_classes"), f"num_classes is {spec.num_classes} but head.weight has {head_rows} rows"
         )
     if classes < 2:
+        if spec.targets is None and next_ids is not None:
+            # The classes are the text's own characters: the text is what to change, not the loss.
+            raise FieldError(
+                ("text",),
+                "at least 2 different characters are needed: the next-character loss over a single "
+                "character is always 0 (or choose the loss dh)",
+            )
         raise FieldError(loc, "cross_entropy needs at least 2 classes; with one class the loss is always 0")
     if classes > limits.MAX_OUTPUT_SIZE:
         raise FieldError(loc, f"{classes} classes; at most {limits.MAX_OUTPUT_SIZE}")
