@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ..gallery import manifest
-from ..gallery.examples import example
+from ..gallery.examples import example, example_features
 from ..gallery.install import config, installed
 from .deps import Store
 from .routing import Route
@@ -47,6 +47,10 @@ class GalleryModel(BaseModel):
     labels: list[str] | None = None
     training: dict
     example: dict = Field(description="a request body for /api/forward and /api/backward, model_id included")
+    example_features: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="per step of the example, what the watched units track (named as `watch[].tracks`), as the measures compute it",
+    )
 
 
 @router.get("/gallery", response_model=list[GalleryModel])
@@ -65,6 +69,7 @@ def list_gallery(store: Store) -> list[GalleryModel]:
                 vocab=run.vocab,
                 labels=run.labels,
                 example={"model_id": model_id, **example(entry)},
+                example_features=example_features(entry),
                 **{k: entry[k] for k in GalleryModel.model_fields if k in entry and k != "example"},
             )
         )

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..nn import tasks as registry
 from . import tasks as G
+from .measures import code_features
 
 SEED = 2**31 + 2 * 10**6
 CODE_EXAMPLE = 'def greet(name):\n    """Say hello."""\n    return "hello " + name  # a string\n'
@@ -41,3 +42,14 @@ def example(entry: dict) -> dict:
     if task == "code":
         return {"text": CODE_EXAMPLE}
     raise ValueError(f"no example for task {task!r}")
+
+
+def example_features(entry: dict) -> dict[str, list[float]]:
+    """What the watched units track, per step of the example (the code model's units: inside a
+    string, leading spaces, column, indentation), computed by the measures' own scanner so the
+    page's guided path compares a unit with the same feature the tests do."""
+    tracks = [w["tracks"] for w in entry.get("watch", []) if w.get("tracks")]
+    if entry["task"] != "code" or not tracks:
+        return {}
+    features = code_features(CODE_EXAMPLE)
+    return {name: features[name].tolist() for name in tracks if name in features}

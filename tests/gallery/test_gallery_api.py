@@ -57,6 +57,21 @@ def test_adding_example_shows_the_mechanism_over_http(client):
     assert gate[marked].min() > 0.5 > gate[~marked].max()
 
 
+def test_the_code_models_example_carries_what_its_units_track_per_step(client):
+    """The page's guided path compares the code model's units with the measures' own features
+    of its example, one value per character; the task models carry none."""
+    from app.gallery.measures import code_features
+
+    models = client.get("/api/gallery").json()
+    code = next(m for m in models if m["task"] == "code")
+    features = code_features(code["example"]["text"])
+    tracked = {w["tracks"] for w in code["watch"]}
+    assert set(code["example_features"]) == tracked
+    for name in tracked:
+        assert code["example_features"][name] == features[name].tolist()
+    assert all(m["example_features"] == {} for m in models if m["task"] != "code")
+
+
 def test_install_is_idempotent_and_a_deleted_model_returns_at_the_next_start(tmp_path):
     store = ModelStore(tmp_path / "models.sqlite3")
     first = I.install(store)

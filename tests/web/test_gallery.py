@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -117,3 +118,142 @@ def test_a_link_with_a_view_keeps_it(probe):
     probe.wait_attr("gallery", "active", "random")
     assert query(probe)["hidden"] == ["4"]
     assert probe.testid(f"gallery-open-{entry(probe, 'adding')['name']}").is_visible()
+
+
+def js_sig(v: float, digits: int = 3) -> str:
+    """The page's sig(): JavaScript's toPrecision / toExponential, with a real minus sign."""
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e5:
+        text = f"{v:#.{digits}g}".rstrip(".")
+    else:
+        mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+        text = f"{mantissa}e{int(exponent):+d}"
+    return text.replace("-", "−", 1)  # like the page: the first minus, the sign's or the exponent's
+
+
+def trace(probe, item: dict) -> dict:
+    body = {**item["example"], "model_id": item["model_id"]}
+    return probe.page.evaluate(
+        "b => fetch('/api/backward', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(b)}).then((r) => r.json())",
+        body,
+    )
+
+
+def open_entry(probe, item: dict) -> None:
+    probe.testid(f"gallery-open-{item['name']}").click()
+    probe.wait_attr("gallery", "active", item["task"])
+    probe.page.wait_for_selector("[data-testid=gallery-tour-stop]")
+
+
+def tour_texts(probe) -> list[str]:
+    return probe.testid("gallery-tour-text").all_inner_texts()
+
+
+def test_guided_path_reads_the_adding_models_numbers_and_goes_to_each_view(probe):
+    """The LSTM's path: the input gate at the marks, the cell's changes, the answer, and the
+    gradient reaching the first mark, each number recomputed here from the API's trace."""
+    probe.open(gallery=True)
+    probe.wait_attr("gallery", "active", "adding")
+    item = entry(probe, "adding")
+    layer = trace(probe, item)["layers"][0]
+    u = item["watch"][0]["unit"]
+    marks = [t for t, row in enumerate(item["example"]["inputs"]) if row[1] == 1]
+    i = np.array(layer["i"])[:, u]
+    c = np.array(layer["c"])[:, u]
+    rest = np.delete(i, marks)
+    change = np.diff(np.concatenate([[0.0], c]))
+    forget = np.prod(np.array(layer["f"])[marks[0] + 1 :, u])
+    texts = tour_texts(probe)
+    assert len(texts) == 4
+    views = [s.get_attribute("data-view") for s in probe.testid("gallery-tour-stop").all()]
+    assert views == ["diagram", "cell", "heatmaps", "flow"]
+    # The claims the sentences make hold on these numbers...
+    assert min(i[marks]) > 0.5 and rest.mean() < 0.1
+    assert max(abs(np.delete(change, marks))) < 0.2 * min(abs(change[marks]))
+    assert forget >= 0.05 and "still reaches" in texts[3]
+    # ... and the sentences print them.
+    for value in (i[marks[0]], i[marks[1]], rest.mean()):
+        assert js_sig(value) in texts[0]
+    for value in (*change[marks], max(abs(np.delete(change, marks)))):
+        assert js_sig(value) in texts[1]
+    assert js_sig(c[-1]) in texts[2]
+    assert js_sig(np.array(layer["grad"]["c"])[marks[0], u]) in texts[3] and js_sig(forget) in texts[3]
+    assert f"unit {u + 1}" in texts[0]
+    # Each stop shows its pass and step, and brings its view on screen.
+    go = probe.testid("gallery-tour-go")
+    go.nth(3).click()
+    probe.page.wait_for_selector("[data-testid=mode-backward][aria-pressed=true]")
+    probe.wait_drawn_step(marks[0] + 1)
+    assert go.nth(3).get_attribute("aria-current") == "step"
+    assert probe.page.evaluate(
+        "() => { const r = document.querySelector('#diagram-panel').getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }"
+    )
+    go.nth(2).click()
+    probe.page.wait_for_selector("[data-testid=mode-forward][aria-pressed=true]")
+    probe.wait_drawn_step(len(item["example"]["inputs"]))
+    assert probe.page.evaluate(
+        "() => { const r = document.querySelector('.heat-panel').getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }"
+    )
+    assert probe.unexpected_errors() == []
+
+
+def test_guided_path_shows_the_rnn_gradient_vanishing_and_the_gru_keeping_it(probe):
+    probe.open(gallery=True)
+    probe.wait_attr("gallery", "active", "adding")
+    models = {m["cell"]: m for m in gallery(probe) if m["task"] == "adding"}
+    rnn, gru = models["rnn"], models["gru"]
+    open_entry(probe, rnn)
+    g = np.linalg.norm(np.array(trace(probe, rnn)["layers"][0]["grad"]["h"]), axis=1)
+    texts = tour_texts(probe)
+    assert g[0] / g[-1] < 1e-6
+    assert js_sig(g[0] / g[-1]) in texts[3] and "shrinks" in texts[3]
+    open_entry(probe, gru)
+    layer = trace(probe, gru)["layers"][0]
+    u = gru["watch"][0]["unit"]
+    marks = [t for t, row in enumerate(gru["example"]["inputs"]) if row[1] == 1]
+    z = np.array(layer["z"])[:, u]
+    texts = tour_texts(probe)
+    assert max(z[marks]) < 0.5 and np.delete(z, marks).mean() > 0.9
+    assert js_sig(z[marks[0]]) in texts[0] and js_sig(np.delete(z, marks).mean()) in texts[0]
+    product = np.prod(z[marks[0] + 1 :])
+    assert js_sig(product) in texts[3] and ("still reaches" in texts[3]) == (product >= 0.05)
+
+
+def test_guided_path_of_the_parentheses_reber_and_code_models(probe):
+    probe.open(gallery=True)
+    probe.wait_attr("gallery", "active", "adding")
+    dyck = entry(probe, "dyck")
+    open_entry(probe, dyck)
+    c = np.array(trace(probe, dyck)["layers"][0]["c"])[:, dyck["watch"][0]["unit"]]
+    depth = np.cumsum([1 if ch == "(" else -1 for ch in dyck["example"]["text"]])[: len(c)]
+    texts = tour_texts(probe)
+    assert js_sig(float(np.corrcoef(c, depth)[0, 1])) in texts[2]
+    assert f"reaches {depth.max()}" in texts[0]
+    reber = entry(probe, "reber")
+    open_entry(probe, reber)
+    text = reber["example"]["text"]
+    response = trace(probe, reber)
+    y = response["output"]["y"][len(text) - 3]  # the prediction after reading the inner E
+    vocab = response["vocab"]
+    choice, other = text[1], "P" if text[1] == "T" else "T"
+    assert y[vocab.index(choice)] > 0.5 > y[vocab.index(other)]
+    assert js_sig(y[vocab.index(choice)]) in tour_texts(probe)[2]
+    code = entry(probe, "code")
+    open_entry(probe, code)
+    texts = tour_texts(probe)
+    assert len(texts) == 4 and all(texts)
+    lead = [i for i, v in enumerate(code["example_features"]["in_indentation"]) if v == 1]
+    assert f"t = {lead[0] + 1}" in texts[0]
+    assert probe.unexpected_errors() == []
+
+
+def test_guided_path_in_korean(probe):
+    probe.open("?lang=ko", gallery=True)
+    probe.wait_attr("gallery", "active", "adding")
+    probe.page.wait_for_selector("[data-testid=gallery-tour-stop]")
+    texts = tour_texts(probe)
+    assert len(texts) == 4
+    assert "입력 게이트" in texts[0] and "번 유닛" in texts[0]
+    assert probe.testid("gallery-tour-go").nth(0).inner_text().startswith("1. 펼친 그림: 순전파")
+    assert probe.unexpected_errors() == []

@@ -12,6 +12,7 @@ import { en as i18nEn, language, registerStrings, t } from "../core/i18n.js";
 import { sig4 } from "../core/format.js";
 import { el } from "./dom.js";
 import { entryOfRun, keySteps, localized, openRequest, watchSelection } from "./gallerydata.js";
+import { tourStops } from "./gallerytour.js";
 
 export const en = {
   "gallery.heading": "Trained models",
@@ -49,6 +50,41 @@ export const en = {
   "gallery.metric.baseline_strings_without_memory": "the same without memory",
   "gallery.metric.choice_unit_accuracy_at_inner_end": "T/P choice read from the cell at the inner end",
   "gallery.metric.choice_unit_accuracy_inside": "T/P choice read from the cell inside",
+  "gallery.tour": "Guided path",
+  "gallery.tour.intro": "Four stops through the views, each read from this run's numbers. Press a stop to show it.",
+  "gallery.tour.off": "The guided path reads this model's own example sequence; open the model again to follow it.",
+  "gallery.tour.view.diagram": "Diagram",
+  "gallery.tour.view.cell": "Cell view",
+  "gallery.tour.view.heatmaps": "Heatmaps",
+  "gallery.tour.view.flow": "Gradient flow",
+  "gallery.tour.stop": "{view}: {mode}, t = {t}",
+  "tour.add.lstm.diagram": "The first marked value ({v1}) arrives at t = {m1}. In the diagram, the input gate strip of unit {u} is bright here: i = {g1}, and i = {g2} at the second mark (t = {m2}). Over the other {n} steps it averages {gRest}: the gate lets almost nothing else in.",
+  "tour.add.gru.diagram": "The first marked value ({v1}) arrives at t = {m1}. In the diagram, the update gate z of unit {u} drops here: z = {g1}, and z = {g2} at the second mark (t = {m2}). Over the other {n} steps it averages {gRest}, close to 1: there h keeps what it holds (h = (1 − z) ⊙ n + z ⊙ h_prev).",
+  "tour.add.gated.cell": "In the cell view at t = {m2}: {q} of unit {u} changes by {d1} at t = {m1} and by {d2} here, the two steps whose values count. At every other step it changes by at most {dMax}.",
+  "tour.add.gated.heatmaps": "In the heatmaps, row {u} of {q} keeps what it took in: {s2} after t = {m2}, {sT} at t = {T}. There the head reads it: y = {y}, and the target is {target} ({v1} + {v2}).",
+  "tour.add.rnn.diagram": "The first marked value ({v1}) arrives at t = {m1}. A plain RNN has no gate that could choose to keep it: every step writes h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), and here h of unit {u} changes by {d1}.",
+  "tour.add.rnn.cell": "In the cell view at t = {m2}: h of unit {u} changes by {d1} at t = {m1} and by {d2} here, and by {dMean} on average (at most {dMax}) at the unmarked steps: every input moves it, marked or not.",
+  "tour.add.rnn.heatmaps": "In the heatmaps, compare the rows of h at the marked steps with the rest. At t = {T} the head answers y = {y}; the target is {target} ({v1} + {v2}). Over 1,000 fresh sequences its mean squared error ({mse}) is no better than always answering the mean ({baseline}).",
+  "tour.rnn": "Backward: ||dL/dh|| is {ge} at t = {e} and {gk} at t = {k}, a fraction {ratio} of it. Each step back multiplies the gradient by W_hhᵀ and tanh's derivative, and here that shrinks it step after step: the error at the end cannot teach the weights what to keep from the first steps.",
+  "tour.lstm.kept": "Backward, t = {k}: dL/dc of unit {u} is {gk} here and {ge} at t = {e}. On the way back the cell path multiplies the gradient by the forget gate f at every step; the product of unit {u}'s forget gates from t = {k1} to t = {e} is {prod}, so the gradient still reaches this step along the cell path.",
+  "tour.lstm.faded": "Backward, t = {k}: dL/dc of unit {u} is {gk} here and {ge} at t = {e}. On the way back the cell path multiplies the gradient by the forget gate f at every step; the product of unit {u}'s forget gates from t = {k1} to t = {e} is {prod}, so along the cell path little of it reaches this step.",
+  "tour.gru.kept": "Backward, t = {k}: dL/dh of unit {u} is {gk} here and {ge} at t = {e}. The GRU's direct path back multiplies dh by the update gate z at every step (dh_{t−1} receives dh_t ⊙ z_t); the product of unit {u}'s z from t = {k1} to t = {e} is {prod}, so the gradient still reaches this step along that path.",
+  "tour.gru.faded": "Backward, t = {k}: dL/dh of unit {u} is {gk} here and {ge} at t = {e}. The GRU's direct path back multiplies dh by the update gate z at every step (dh_{t−1} receives dh_t ⊙ z_t); the product of unit {u}'s z from t = {k1} to t = {e} is {prod}, so along that path little of it reaches this step.",
+  "tour.order.diagram": "The first of the two symbols that decide the class, {s1}, arrives at t = {p1} among the distractors c and d. In the diagram, the input gate of unit {ua} is i = {i1} here; at the other steps it averages {iRest}.",
+  "tour.order.cell": "Right after the first symbol, c of unit {ua} is {c1}; just before the second (t = {pre}) it is {cPre}. Read with one threshold, this unit names the first symbol (X or Y) in {acc} of 1,000 fresh sequences before the second one arrives.",
+  "tour.order.heatmaps": "At t = {p2} the second symbol, {s2}, arrives, and c of unit {ub} changes by {d2}. Read with one threshold, unit {ub} names the second symbol in {acc} of 1,000 fresh sequences. At t = {T} the model answers {answer} (p = {p}); the target is {target}.",
+  "tour.copy.diagram": "Steps 1 to {L} bring the symbols {symbols}. Then the network waits {delay} steps, the last of them (t = {go}) carrying the go signal; after it, it must repeat the symbols.",
+  "tour.copy.cell": "During the wait (t = {w1} to {w2}), c of unit {ua} changes by {slope} per step on average, from {a0} to {a1}, while c of unit {ub} stays between {bMin} and {bMax}. A linear read-out of the whole cell state finds the symbols seen at every waiting step; at the worst step it names {readout} of them right, over 1,000 fresh sequences.",
+  "tour.copy.heatmaps": "In the heatmaps, see how rows {ua} and {ub} of c change after the go signal at t = {go}. From t = {r1} to t = {r2} the network repeats: it answers {answers} for the targets {targets}.",
+  "tour.dyck.diagram": "At t = {t} the nesting depth reaches {depth}, the deepest point of this string. In the diagram, c of unit {u} is {c} here.",
+  "tour.dyck.cell": "In this string, each '(' changes c of unit {u} by {open} on average and each ')' by {close}: the cell counts the open brackets.",
+  "tour.dyck.heatmaps": "In the heatmaps, row {u} of c follows the depth: r = {r} between c and the depth over this string's {T} steps, and r = {rAll} over 1,000 fresh sequences.",
+  "tour.reber.diagram": "At t = 2 the symbol {choice} chooses the outer branch: after the inner string (t = 3 to t = {innerEnd}) the string must repeat {choice} before its final E. Nothing inside the inner string tells which it was.",
+  "tour.reber.cell": "At t = {innerEnd}, where the inner string ends, c of unit {u} is {c}. Read with one threshold at this point, this unit tells T from P in {acc} of 1,000 fresh strings.",
+  "tour.reber.heatmaps": "In the heatmaps, follow row {u} of c from t = 3 to t = {innerEnd}. After reading the inner E (t = {innerEnd}) the model predicts the next symbol: output {yChoice} for {choice}, the right one, and {yOther} for {other}. Every prediction is valid in {acc} of 1,000 fresh strings.",
+  "tour.code.diagram": "At t = {t} the first indentation space of a line arrives; c of unit {u} is {c} here. Over this text it averages {lead} on leading spaces and {inner} on spaces inside a line. On the held-out source files, one threshold on this unit tells the two kinds of space apart {acc} of the time.",
+  "tour.code.cell": "At t = {t} a string literal begins. Over this text, c of unit {u} averages {inside} inside string literals and {outside} outside them.",
+  "tour.code.heatmaps": "In the heatmaps, compare row {u} of c with the position in the line: r = {r} over this text, r = {rAll} on the held-out source files.",
 };
 
 export const ko = {
@@ -87,6 +123,41 @@ export const ko = {
   "gallery.metric.baseline_strings_without_memory": "기억이 없을 때의 같은 비율",
   "gallery.metric.choice_unit_accuracy_at_inner_end": "안쪽 끝에서 셀로 읽은 T/P 선택",
   "gallery.metric.choice_unit_accuracy_inside": "안쪽에서 셀로 읽은 T/P 선택",
+  "gallery.tour": "따라가며 보기",
+  "gallery.tour.intro": "네 가지 보기를 차례로 들러요. 설명의 수치는 모두 지금 실행에서 읽었어요. 단계를 누르면 그 보기를 보여 줘요.",
+  "gallery.tour.off": "따라가며 보기는 이 모델의 예제 시퀀스를 읽어요. 따라가려면 모델을 다시 열어 주세요.",
+  "gallery.tour.view.diagram": "펼친 그림",
+  "gallery.tour.view.cell": "셀 보기",
+  "gallery.tour.view.heatmaps": "히트맵",
+  "gallery.tour.view.flow": "기울기 흐름",
+  "gallery.tour.stop": "{view}: {mode}, t = {t}",
+  "tour.add.lstm.diagram": "첫 번째 표시된 값({v1})이 t = {m1}에 들어와요. 펼친 그림에서 {u}번 유닛의 입력 게이트 띠가 여기서 밝아요(i = {g1}). 두 번째 표시 시점 t = {m2}에서도 밝아요(i = {g2}). 나머지 {n}개 시점에서는 평균 {gRest}, 게이트가 다른 값은 거의 들이지 않아요.",
+  "tour.add.gru.diagram": "첫 번째 표시된 값({v1})이 t = {m1}에 들어와요. 펼친 그림에서 {u}번 유닛의 업데이트 게이트 z가 여기서 작아져요(z = {g1}). 두 번째 표시 시점 t = {m2}에서도 작아요(z = {g2}). 나머지 {n}개 시점에서는 평균 {gRest}, 1에 가까워요. 그런 시점에서 h는 지닌 값을 그대로 유지해요(h = (1 − z) ⊙ n + z ⊙ h_prev).",
+  "tour.add.gated.cell": "t = {m2}의 셀 보기예요. {u}번 유닛의 {q} 값은 t = {m1}에서 {d1}만큼, 여기서 {d2}만큼 바뀌어요. 값이 답에 들어가는 두 시점이에요. 다른 시점에서는 한 번에 많아야 {dMax}만큼 바뀌어요.",
+  "tour.add.gated.heatmaps": "히트맵에서 {u}번 유닛의 {q} 행은 받아들인 값을 지녀요. t = {m2} 뒤에 {s2}, t = {T}에서 {sT}. 출력층은 거기서 이 값을 읽어요(y = {y}, 목표값 {target} = {v1} + {v2}).",
+  "tour.add.rnn.diagram": "첫 번째 표시된 값({v1})이 t = {m1}에 들어와요. 기본 RNN에는 이 값을 지닐지 고르는 게이트가 없어요. 시점마다 h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh) 식으로 h를 새로 써요. 여기서 {u}번 유닛의 h는 {d1}만큼 바뀌어요.",
+  "tour.add.rnn.cell": "t = {m2}의 셀 보기예요. {u}번 유닛의 h는 t = {m1}에서 {d1}만큼, 여기서 {d2}만큼 바뀌어요. 그런데 표시 없는 시점에서도 평균 {dMean}만큼(많으면 {dMax}만큼) 바뀌어요. 표시가 있든 없든 모든 입력이 h를 움직여요.",
+  "tour.add.rnn.heatmaps": "히트맵에서 표시된 시점의 h 행들을 나머지 시점과 비교해 보세요. t = {T}에서 출력층의 답(y = {y})과 목표값({target} = {v1} + {v2})을 견줘 보세요. 새 시퀀스 1,000개에서 평균 제곱 오차({mse})는 늘 평균으로 답할 때({baseline})보다 나을 게 없어요.",
+  "tour.rnn": "역전파예요. ||dL/dh|| 값은 t = {e}에서 {ge}, t = {k}에서 {gk}, 그 {ratio}배예요. 한 시점 거슬러 올라갈 때마다 기울기에 W_hhᵀ와 tanh의 미분값이 곱해지는데, 여기서는 그 곱이 기울기를 계속 줄여요. 그래서 마지막의 오차가 처음 시점들에서 무엇을 지녀야 하는지 가중치에 알려 주지 못해요.",
+  "tour.lstm.kept": "역전파로 t = {k}에 왔어요. {u}번 유닛의 dL/dc 값은 다음과 같아요: 여기서 {gk}, t = {e}에서 {ge}. 되돌아가는 동안 셀 경로는 시점마다 기울기에 망각 게이트 f를 곱해요. t = {k1}부터 t = {e}까지 {u}번 유닛의 망각 게이트를 모두 곱한 값은 {prod}, 그래서 기울기가 셀 경로를 따라 이 시점까지 전해져요.",
+  "tour.lstm.faded": "역전파로 t = {k}에 왔어요. {u}번 유닛의 dL/dc 값은 다음과 같아요: 여기서 {gk}, t = {e}에서 {ge}. 되돌아가는 동안 셀 경로는 시점마다 기울기에 망각 게이트 f를 곱해요. t = {k1}부터 t = {e}까지 {u}번 유닛의 망각 게이트를 모두 곱한 값은 {prod}, 그래서 셀 경로로는 기울기가 이 시점까지 거의 전해지지 않아요.",
+  "tour.gru.kept": "역전파로 t = {k}에 왔어요. {u}번 유닛의 dL/dh 값은 다음과 같아요: 여기서 {gk}, t = {e}에서 {ge}. GRU의 직접 경로는 거슬러 올라갈 때마다 dh에 업데이트 게이트 z를 곱해요(dh_{t−1}에 dh_t ⊙ z_t가 더해져요). t = {k1}부터 t = {e}까지 {u}번 유닛의 z를 모두 곱한 값은 {prod}, 그래서 기울기가 그 경로를 따라 이 시점까지 전해져요.",
+  "tour.gru.faded": "역전파로 t = {k}에 왔어요. {u}번 유닛의 dL/dh 값은 다음과 같아요: 여기서 {gk}, t = {e}에서 {ge}. GRU의 직접 경로는 거슬러 올라갈 때마다 dh에 업데이트 게이트 z를 곱해요(dh_{t−1}에 dh_t ⊙ z_t가 더해져요). t = {k1}부터 t = {e}까지 {u}번 유닛의 z를 모두 곱한 값은 {prod}, 그래서 그 경로로는 기울기가 이 시점까지 거의 전해지지 않아요.",
+  "tour.order.diagram": "클래스를 정하는 두 기호 가운데 첫 번째({s1})가 방해 기호 c, d 사이에서 t = {p1}에 들어와요. 펼친 그림에서 {ua}번 유닛의 입력 게이트 값은 다음과 같아요: 여기서 {i1}, 다른 시점의 평균 {iRest}.",
+  "tour.order.cell": "{ua}번 유닛의 c 값은 다음과 같아요: 첫 번째 기호 바로 뒤 {c1}, 두 번째 기호 직전(t = {pre}) {cPre}. 새 시퀀스 1,000개에서 이 유닛에 문턱값 하나를 적용하면, 두 번째 기호가 오기 전에 첫 번째 기호가 X인지 Y인지 {acc}의 비율로 맞혀요.",
+  "tour.order.heatmaps": "t = {p2}에 두 번째 기호({s2})가 들어오고, {ub}번 유닛의 c 값이 {d2}만큼 바뀌어요. 새 시퀀스 1,000개에서 이 유닛에 문턱값 하나를 적용하면 두 번째 기호를 {acc}의 비율로 맞혀요. t = {T}에서 모델의 답과 목표는 다음과 같아요: 답 {answer}(p = {p}), 목표 {target}.",
+  "tour.copy.diagram": "t = 1부터 t = {L}까지 기호가 차례로 들어와요({symbols}). 그다음 {delay}개 시점을 기다리는데, 그 마지막 시점(t = {go})에 시작 신호가 와요. 신호 뒤에는 기호들을 되풀이해야 해요.",
+  "tour.copy.cell": "기다리는 동안(t = {w1}부터 t = {w2}까지) {ua}번 유닛의 c 값은 시점마다 평균 {slope}만큼 바뀌어 {a0}에서 {a1}까지 가요. 그동안 {ub}번 유닛의 c 값은 {bMin}부터 {bMax}까지의 범위에 머물러요. 전체 셀 상태에 선형 읽기를 적용하면 기다리는 모든 시점에서 지금까지 본 기호를 찾아내요. 새 시퀀스 1,000개에서 가장 나쁜 시점에도 {readout}의 기호를 맞혀요.",
+  "tour.copy.heatmaps": "히트맵에서 시작 신호(t = {go}) 뒤에 {ua}번과 {ub}번 유닛의 c 행이 어떻게 바뀌는지 보세요. t = {r1}부터 t = {r2}까지 네트워크가 기호를 되풀이해요. 답과 목표는 다음과 같아요: 답 {answers}, 목표 {targets}.",
+  "tour.dyck.diagram": "t = {t}에서 중첩 깊이가 이 문자열에서 가장 깊은 {depth}에 닿아요. 펼친 그림에서 여기의 {u}번 유닛 c 값은 다음과 같아요: {c}.",
+  "tour.dyck.cell": "이 문자열에서 '('가 올 때마다 {u}번 유닛의 c 값이 평균 {open}만큼, ')'가 올 때마다 평균 {close}만큼 바뀌어요. 셀이 열린 괄호를 세는 거예요.",
+  "tour.dyck.heatmaps": "히트맵에서 {u}번 유닛의 c 행은 깊이를 따라가요. c와 깊이의 상관은 이 문자열의 {T}개 시점에서 r = {r}, 새 시퀀스 1,000개에서 r = {rAll}.",
+  "tour.reber.diagram": "t = 2의 기호 {choice}가 바깥 갈래를 정해요. 안쪽 문자열(t = 3부터 t = {innerEnd}까지)이 끝나면 마지막 E 앞에서 {choice}를 되풀이해야 해요. 안쪽 문자열 안의 어떤 기호도 그게 무엇이었는지 알려 주지 않아요.",
+  "tour.reber.cell": "안쪽 문자열이 끝나는 t = {innerEnd}에서 {u}번 유닛의 c 값은 다음과 같아요: {c}. 새 문자열 1,000개에서 이 시점의 이 유닛에 문턱값 하나를 적용하면 T와 P를 {acc}의 비율로 구별해요.",
+  "tour.reber.heatmaps": "히트맵에서 t = 3부터 t = {innerEnd}까지 {u}번 유닛의 c 행을 따라가 보세요. 안쪽 E를 읽은 뒤(t = {innerEnd}) 모델이 다음 기호를 예측해요. 출력값은 다음과 같아요: 맞는 기호 {choice}에 {yChoice}, {other}에 {yOther}. 새 문자열 1,000개 가운데 {acc}에서 모든 예측이 유효해요.",
+  "tour.code.diagram": "t = {t}에서 줄의 첫 들여쓰기 공백이 들어와요. 여기서 {u}번 유닛의 c 값은 {c}, 이 텍스트 전체의 평균은 줄 앞 공백에서 {lead}, 줄 안쪽 공백에서 {inner}. 학습에 쓰지 않은 소스 파일에서 이 유닛에 문턱값 하나를 적용하면 두 종류의 공백을 {acc}의 비율로 구별해요.",
+  "tour.code.cell": "t = {t}에서 문자열 리터럴이 시작돼요. 이 텍스트 전체에서 {u}번 유닛의 c 값 평균은 다음과 같아요: 문자열 리터럴 안 {inside}, 밖 {outside}.",
+  "tour.code.heatmaps": "히트맵에서 {u}번 유닛의 c 행을 줄 안의 위치와 비교해 보세요. 상관은 이 텍스트에서 r = {r}, 학습에 쓰지 않은 소스 파일에서 r = {rAll}.",
 };
 
 registerStrings({ en, ko });
@@ -95,8 +166,11 @@ const metricLabel = (name) => (Object.hasOwn(i18nEn, `gallery.metric.${name}`) ?
 
 const send = (type, detail = {}) => document.dispatchEvent(new CustomEvent(type, { detail }));
 
+/** Where each view of the guided path is on the page (the gradient flow: the backward diagram). */
+const VIEW_TARGETS = { diagram: "#diagram-panel", cell: ".cell-panel", heatmaps: ".heat-panel", flow: "#diagram-panel" };
+
 export function createGallery(section) {
-  const view = { models: [], active: null, runConfig: null, failed: false };
+  const view = { models: [], active: null, runConfig: null, run: null, failed: false, stop: null };
   const list = el("div", { className: "gallery-list", role: "list", "data-testid": "gallery-list" });
   const look = el("div", { className: "gallery-look", "data-testid": "gallery-look", "aria-live": "polite" });
   const heading = el("h2", { className: "gallery-heading" });
@@ -135,6 +209,39 @@ export function createGallery(section) {
     return units.map((u) => t("gallery.watchUnit", { quantities: quantities[u].join(", "), unit: u, layer })).join("; ");
   }
 
+  /** The guided path: four stops, each a button that shows its pass and step, and its sentence. */
+  function tour(entry) {
+    const stops = tourStops(entry, view.run, view.runConfig);
+    const heading = el("h4", { text: t("gallery.tour") });
+    if (!stops.length) return el("div", { className: "gallery-tour", "data-testid": "gallery-tour" }, [heading, el("p", { className: "hint", text: t("gallery.tour.off") })]);
+    const items = stops.map((s, n) => {
+      const button = el("button", {
+        type: "button",
+        className: "gallery-tour-go",
+        "data-testid": "gallery-tour-go",
+        dataset: { view: s.view, mode: s.mode, step: s.step },
+        "aria-current": view.stop === n ? "step" : "false",
+        text: `${n + 1}. ${t("gallery.tour.stop", { view: t(`gallery.tour.view.${s.view}`), mode: t(`player.${s.mode}`), t: s.step })}`,
+      });
+      button.addEventListener("click", () => {
+        view.stop = n;
+        for (const b of items.map((item) => item.firstChild)) b.setAttribute("aria-current", b === button ? "step" : "false");
+        send("viz:jump", { step: s.step, mode: s.mode });
+        const target = document.querySelector(VIEW_TARGETS[s.view]);
+        if (target) target.scrollIntoView({ block: "start" });
+      });
+      return el("li", { className: "gallery-tour-stop", "data-testid": "gallery-tour-stop", dataset: { view: s.view } }, [
+        button,
+        el("p", { className: "gallery-tour-text", "data-testid": "gallery-tour-text", text: t(`tour.${s.key}`, s.params) }),
+      ]);
+    });
+    return el("div", { className: "gallery-tour", "data-testid": "gallery-tour" }, [
+      heading,
+      el("p", { className: "hint", text: t("gallery.tour.intro") }),
+      el("ol", { className: "gallery-tour-stops" }, items),
+    ]);
+  }
+
   function lookAt(entry) {
     const lang = language();
     const steps = keySteps(entry);
@@ -163,6 +270,7 @@ export function createGallery(section) {
           el("b", { text: watchText(entry) }),
         ]),
         steps.length ? el("p", { className: "gallery-steps" }, [el("span", { text: `${t("gallery.steps")} ` }), ...stepButtons]) : null,
+        tour(entry),
       ]),
       el("div", { className: "gallery-look-figures" }, [el("h4", { text: t("gallery.metrics") }), metrics]),
     ];
@@ -182,6 +290,8 @@ export function createGallery(section) {
 
   document.addEventListener("viz:run", (event) => {
     view.runConfig = event.detail.config;
+    view.run = event.detail.run;
+    view.stop = null;
     view.active = entryOfRun(view.models, view.runConfig);
     render();
   });
