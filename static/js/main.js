@@ -268,7 +268,7 @@ async function main() {
       setState("error");
       return;
     }
-    const runData = makeRun(result.data, config);
+    const runData = makeRun(result.data, config, result.prepared);
     if (config.modelId) {
       // The saved model's own cell, sizes and architecture, as the API answered them.
       controls.showShape({

@@ -83,3 +83,106 @@ test("callAPI: one shape for JSON, multipart and DELETE, and for a server that i
   const down = async () => Promise.reject(new TypeError("Failed to fetch"));
   assert.deepEqual(await callAPI(down, "/e"), { ok: false, status: 0, data: null });
 });
+
+// --- Traces of any size: core/tracefetch.js --------------------------------------------
+
+import { fetchTrace, joinWindows, stepsAtMost, suggestedChange, windowRequest } from "../../static/js/core/tracefetch.js";
+import { recordedResponse } from "./fixtures.js";
+
+const TOO_LARGE = (loc, msg) => ({ ok: false, status: 413, data: { detail: [{ loc: ["body", loc], msg, type: "response_too_large" }] } });
+
+/** The recorded response cut to steps start..stop-1 as the server sends a window. */
+function windowOf(resp, start, stop) {
+  const stopAt = Math.min(stop, resp.steps);
+  const cut = (node, key) => {
+    if (Array.isArray(node)) return key === "h0" || key === "c0" ? node : node.slice(start, stopAt);
+    if (node && typeof node === "object") return Object.fromEntries(Object.entries(node).filter(([k]) => !/^(weight|bias)_|^grad_head/.test(k)).map(([k, v]) => [k, cut(v, k)]));
+    return node;
+  };
+  return { ...resp, layers: resp.layers.map((l) => cut(l)), output: cut(resp.output), window: { start, stop: stopAt } };
+}
+
+/** A fake server: 413 for any response of more than `cap` steps; records each request. */
+function fakeServer(resp, cap) {
+  const asked = [];
+  const fetchImpl = async (url, init) => {
+    const body = JSON.parse(init.body);
+    asked.push(body);
+    const win = body.window;
+    const steps = win ? Math.min(win.stop, resp.steps) - win.start : resp.steps;
+    const answer = steps > cap ? TOO_LARGE("fields", "the response would hold ...; ask for `fields` ['h', 'c'], or shorten the sequence").data : win ? windowOf(resp, win.start, win.stop) : resp;
+    return { ok: steps <= cap, status: steps <= cap ? 200 : 413, json: async () => JSON.parse(JSON.stringify(answer)) };
+  };
+  return { fetchImpl, asked };
+}
+
+/** What the fake server's JSON carries (-0 is written 0). */
+const sent = (value) => JSON.parse(JSON.stringify(value));
+
+const withoutWeightGrads = (resp) => {
+  const strip = (node) => {
+    if (Array.isArray(node)) return node.map(strip);
+    if (node && typeof node === "object") return Object.fromEntries(Object.entries(node).filter(([k]) => !/^(weight|bias)_|^grad_head/.test(k)).map(([k, v]) => [k, strip(v)]));
+    return node;
+  };
+  return strip(resp);
+};
+
+test("a trace that fits comes in one request, as asked", async () => {
+  const resp = recordedResponse("lstm");
+  const { fetchImpl, asked } = fakeServer(resp, 100);
+  const body = { text: "hello!", precision: 6 };
+  const result = await fetchTrace(fetchImpl, "/api/backward", body);
+  assert.deepEqual(result, { ok: true, status: 200, data: sent(resp) });
+  assert.deepEqual(asked, [body]);
+});
+
+test("a trace over the size cap is fetched as consecutive windows and joined into the whole run", async () => {
+  for (const cell of ["lstm", "gru", "rnn", "lstm-bi-proj", "lstm-topk"]) {
+    const resp = recordedResponse(cell);
+    const { fetchImpl, asked } = fakeServer(resp, 2); // at most 2 steps per response
+    const body = { text: "hello!", precision: 6 };
+    const result = await fetchTrace(fetchImpl, "/api/backward", body);
+    assert.equal(result.ok, true, cell);
+    const { windows, ...joined } = result.data;
+    assert.deepEqual(joined, sent(withoutWeightGrads(resp)), cell);
+    assert.ok(windows >= 3, cell);
+    // Whole (413), then halving until a window fits; every window without weight gradients.
+    const windowsAsked = asked.filter((b) => b.window);
+    assert.ok(windowsAsked.every((b) => b.param_grads === false && b.precision === 6), cell);
+    const fetched = windowsAsked.filter((b) => b.window.stop - b.window.start <= 2 || b.window.stop >= resp.steps);
+    assert.equal(fetched[0].window.start, 0);
+  }
+});
+
+test("a 413 with nothing the page can take and one step too large is the server's error", async () => {
+  const resp = recordedResponse("lstm");
+  const { fetchImpl } = fakeServer(resp, 0);
+  const result = await fetchTrace(fetchImpl, "/api/backward", { text: "hello!", precision: 6 });
+  assert.equal(result.status, 413);
+  assert.match(describeFailure(result, "text")[0].message, /shorten the sequence/);
+});
+
+test("the 413's suggestion is followed when the page can take it", () => {
+  assert.deepEqual(suggestedChange(TOO_LARGE("full_output", "leave out `full_output` (...)"), { full_output: true }), { full_output: false });
+  assert.deepEqual(suggestedChange(TOO_LARGE("precision", "set `precision` to 4 (about 56 MiB)"), {}), { precision: 4 });
+  // The page asked for a precision already, or the change would drop arrays it draws: windows instead.
+  assert.equal(suggestedChange(TOO_LARGE("precision", "set `precision` to 4 (about 56 MiB)"), { precision: 6 }), null);
+  assert.equal(suggestedChange(TOO_LARGE("fields", "ask for `fields` ['h', 'c']"), { precision: 6 }), null);
+  assert.equal(suggestedChange({ ok: false, status: 422, data: { detail: [] } }, {}), null);
+});
+
+test("the trace request for a window: the steps, and no weight gradients", () => {
+  const body = { text: "x".repeat(1001), hidden_size: 256, precision: 6 };
+  assert.equal(stepsAtMost(body), 1000);
+  assert.equal(stepsAtMost({ inputs: [[1], [2], [3]] }), 3);
+  assert.equal(stepsAtMost({ text: "한국어 글" }), 4); // characters, not UTF-16 units
+  assert.deepEqual(windowRequest(body, 500, 1000), { ...body, param_grads: false, window: { start: 500, stop: 1000 } });
+  assert.equal(body.window, undefined, "the page's request is not changed");
+});
+
+test("windows that do not cover the run are refused, not drawn", () => {
+  const resp = recordedResponse("lstm");
+  assert.throws(() => joinWindows([windowOf(resp, 0, 2), windowOf(resp, 3, 5)]), /consecutive/);
+  assert.throws(() => joinWindows([windowOf(resp, 0, 2)]), /cover/);
+});

@@ -114,10 +114,26 @@ function hasEmbedding(resp) {
   return Boolean(resp.tokens && resp.vocab && x0 && x0[0] && x0[0].length !== resp.vocab.length);
 }
 
-export function makeRun(resp, config = null) {
+/**
+ * The per-step norms makeRun needs, computed where the response was parsed (the trace
+ * worker), so the page's thread does not walk every number: {norms, outputs, gradYNorm}.
+ */
+export function runNorms(resp) {
+  const rows = layerRows(resp.layers);
+  const output = resp.output || null;
+  return {
+    norms: rows.map((row) => rowNorms(row.data, resp.steps)),
+    outputs: layerOutputs(resp, rows, resp.steps),
+    gradYNorm: output && output.grad_y ? output.grad_y.map(norm) : null,
+  };
+}
+
+/** A response made ready to draw; `prepared` is runNorms(resp) when already computed. */
+export function makeRun(resp, config = null, prepared = null) {
   const steps = resp.steps;
   const layers = resp.layers;
   const rows = layerRows(layers);
+  const { norms: rowNormsAll, outputs, gradYNorm } = prepared || runNorms(resp);
   const bidirectional = Boolean(resp.bidirectional) || layers.some((l) => l.direction === "bidirectional");
   const directions = bidirectional ? DIRECTIONS.slice() : ["forward"];
   const cls = classTargets(resp, config);
@@ -184,10 +200,10 @@ export function makeRun(resp, config = null) {
     response: resp, // the raw /api/backward answer (for the JSON export)
     classTargets: cls,
     valueTargets: vals,
-    norms: rows.map((row) => rowNorms(row.data, steps)),
+    norms: rowNormsAll,
     /** Per layer: ||output|| and ||dL/d output|| per step (the arrows up and out). */
-    outputs: layerOutputs(resp, rows, steps),
-    gradYNorm: output && output.grad_y ? output.grad_y.map(norm) : null,
+    outputs,
+    gradYNorm,
     inputLabel,
     targetLabel,
     classLabel: (k) => classLabel(resp, k),
