@@ -60,7 +60,7 @@ function writeUrl({ push = false } = {}) {
   clearTimeout(page.urlTimer);
   page.urlTimer = null;
   if (!page.config) return;
-  const query = encodeState({ ...page.config, lang: language() }, page.presets);
+  const query = encodeState({ ...page.config, lang: language() }, page.presets, page.defaultName);
   if (query === location.search) return;
   if (push) history.pushState(null, "", `${location.pathname}${query}`);
   else history.replaceState(null, "", `${location.pathname}${query}`);
@@ -133,6 +133,7 @@ async function main() {
       runFromControls({ seeded: true });
     },
     onSeeded: () => runFromControls({ seeded: true }),
+    summary: $("summary"),
   });
   const diagram = createDiagram({
     element: $("diagram"),
@@ -294,6 +295,7 @@ async function main() {
     await diagram.setRun(runData, { mode: config.mode, step, dir });
     renderLegend($("legend"), legendOf(runData, config.mode));
     renderSummary(runData);
+    controls.setApplied(config); // the form is compared with this run from now on
     writeUrl({ push: pushing });
     if (!page.firstDrawn) {
       page.firstDrawn = true;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { configFromPreset } from "../../static/js/core/config.js";
+import { configFromPreset, presetOf } from "../../static/js/core/config.js";
 import { decodeState, encodeState, langFromSearch } from "../../static/js/core/urlstate.js";
 import { fakePresets } from "./fixtures.js";
 
@@ -29,10 +29,14 @@ test("every field survives a round trip", () => {
     mode: "backward",
     step: 2,
   };
-  const back = decodeState(encodeState(c, presets), presets, "hello");
+  const q = encodeState(c, presets, "hello");
+  // Its own inputs: no longer the preset's sequence, so the link names no preset.
+  assert.ok(!q.includes("preset="), q);
+  const back = decodeState(q, presets, "hello");
   assert.deepEqual(back.inputs, c.inputs);
   assert.deepEqual(back.targets, c.targets);
-  for (const key of ["preset", "source", "hidden", "layers", "seed", "forgetBias", "mode", "step", "loss", "cell"]) {
+  assert.equal(back.preset, "hello");
+  for (const key of ["source", "hidden", "layers", "seed", "forgetBias", "mode", "step", "loss", "cell"]) {
     assert.deepEqual(back[key], c[key], key);
   }
 });
@@ -99,4 +103,37 @@ test("the selection inside the cell round-trips through the URL (1-based, first 
   const junk = decodeState("?layer=0&units=x,2,-1,1.5,9,10,11,12", presets, presets[0].name);
   assert.equal(junk.layer, null);
   assert.deepEqual(junk.units, [2, 9, 10, 11]); // whole numbers from 1, at most four
+});
+
+test("a sequence that is no longer the preset's names no preset, and still round-trips", () => {
+  const hello = configFromPreset(presets[0]);
+  // Typed Korean text.
+  const typed = { ...hello, text: "안녕하세요 여러분" };
+  const q = encodeState(typed, presets, "hello");
+  assert.ok(!q.includes("preset="), q);
+  assert.equal(decodeState(q, presets, "hello").text, typed.text);
+  // A saved model's numeric probe on the text preset.
+  const id = "0123456789abcdef0123456789abcdef";
+  const probe = { ...hello, modelId: id, source: "numbers", inputs: [[0.1, 0.2], [0.3, 0.4]], loss: "dh", targets: null };
+  const qm = encodeState(probe, presets, "hello");
+  assert.ok(!qm.includes("preset="), qm);
+  const back = decodeState(qm, presets, "hello");
+  assert.deepEqual(back.inputs, probe.inputs);
+  assert.equal(back.modelId, id);
+  // Relative to the default preset: a custom sequence on another preset round-trips too.
+  const other = { ...configFromPreset(presets[1]), inputs: [[5], [6]] };
+  const qo = encodeState(other, presets, "hello");
+  const o = decodeState(qo, presets, "hello");
+  assert.deepEqual(o.inputs, other.inputs);
+  for (const key of ["source", "hidden", "layers", "loss", "cell"]) assert.deepEqual(o[key], other[key], key);
+  // Back to the preset's own text: its name again.
+  assert.equal(encodeState({ ...typed, text: hello.text }, presets, "hello"), "?preset=hello");
+});
+
+test("presetOf: the preset while the sequence is its own, else null", () => {
+  const hello = configFromPreset(presets[0]);
+  assert.equal(presetOf(hello, presets), "hello");
+  assert.equal(presetOf({ ...hello, text: "hello world!" }, presets), null);
+  assert.equal(presetOf({ ...hello, hidden: 99 }, presets), "hello"); // sizes are not the sequence
+  assert.equal(presetOf({ ...hello, preset: "nope" }, presets), null);
 });

@@ -1,11 +1,44 @@
 // The control panel (DOM glue): config in and out of the form, and errors beside the
 // control that caused them.
+//
+// One rule for when the view changes: choosing a preset (or opening a model) shows it at
+// once; any other change of the form waits for Run, and until then a note beside Run says
+// so and the summary above the diagram is marked out of date (it describes the run on
+// screen, not the form).  The preset box says "Custom" once the sequence is no longer the
+// preset's.  The text is a box that grows with its text, with a counter "n / max"; Enter
+// runs, Shift+Enter starts a new line; beyond the maximum the Run is refused, naming the field.
 
-import { lossOptions } from "../core/config.js";
+import { buildRequest, lossOptions, presetOf } from "../core/config.js";
 import { applies, ELEMENT_OF, OTHER_FIELDS, SCALAR_FIELDS } from "../core/fields.js";
-import { hasKey, t } from "../core/i18n.js";
+import { hasKey, registerStrings, t } from "../core/i18n.js";
 import { relabel } from "../core/labels.js";
 import { formatRows, parseRows } from "../core/sequence.js";
+
+export const en = {
+  "controlsMore.custom": "Custom",
+  "controlsMore.customDescription": "Your own sequence, not a preset's. Choose a preset to start from one again.",
+  "controlsMore.stale": "Changed: press Run to see it.",
+  "controlsMore.summaryStale": "Out of date, the controls have changed:",
+  "controlsMore.count": "{n} / {max} characters",
+  "controlsMore.enter": "Enter runs; Shift+Enter starts a new line.",
+  "controlsMore.tooLong": "at most {max} characters; this text has {n}. Shorten it to run.",
+  "controlsMore.raggedOne": "line {line} has 1 value; line 1 has {want}.",
+};
+export const ko = {
+  "controlsMore.custom": "직접 입력",
+  "controlsMore.customDescription": "프리셋이 아닌 직접 만든 시퀀스예요. 프리셋을 고르면 그 시퀀스로 다시 시작해요.",
+  "controlsMore.stale": "바뀌었어요. 실행을 눌러야 보여요.",
+  "controlsMore.summaryStale": "지금 컨트롤과 달라요:",
+  "controlsMore.count": "{n} / {max}자",
+  "controlsMore.enter": "Enter를 누르면 실행하고, Shift+Enter를 누르면 줄을 바꿔요.",
+  "controlsMore.tooLong": "{max}자까지 쓸 수 있는데 이 텍스트는 {n}자예요. 줄여야 실행할 수 있어요.",
+  "controlsMore.raggedOne": "{line}번째 줄에는 값이 1개인데, 1번째 줄에는 {want}개예요.",
+};
+registerStrings({ en, ko });
+const tm = (key, params) => t(`controlsMore.${key}`, params); // (keys registered above)
+
+/** Characters as the server counts them (code points, not UTF-16 units). */
+const charCount = (text) => [...String(text)].length;
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,7 +52,7 @@ function setValue(f, value) {
   else $(f.element).value = String(value ?? "");
 }
 
-export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
+export function createControls({ presets, limits, onRun, onPreset, onSeeded, summary = null }) {
   const form = $("controls-form");
   const errorEl = $("error");
   const presetEl = $("preset");
@@ -45,14 +78,87 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       if (f.symmetric) input.min = -lim[f.limit];
     }
   }
+  // No maxLength: a pasted text is never cut silently; the counter and Run say what is over.
   const textField = OTHER_FIELDS.find((f) => f.key === "text");
-  if (lim[textField.limit]) $(textField.element).maxLength = lim[textField.limit];
+  const maxText = Number.isInteger(lim[textField.limit]) ? lim[textField.limit] : null;
+  const textEl = $(textField.element);
+  const countEl = $("text-count");
+
+  // "Custom": shown (and selected) only while the sequence is not the preset's.
+  const customOption = document.createElement("option");
+  customOption.value = "custom";
+  customOption.disabled = true;
+  customOption.hidden = true;
+  customOption.textContent = tm("custom");
+  presetEl.append(customOption);
+
+  // The note beside Run while the form differs from the run on screen.
+  const staleNote = document.createElement("p");
+  staleNote.className = "hint run-stale";
+  staleNote.id = "run-stale";
+  staleNote.setAttribute("data-testid", "run-stale");
+  staleNote.setAttribute("role", "status");
+  staleNote.hidden = true;
+  $("run").insertAdjacentElement("afterend", staleNote);
+  let applied = null; // the request of the run on screen (JSON), or null before the first
 
   const source = () => (form.elements.source.value === "numbers" ? "numbers" : "text");
 
   function describePreset(name) {
     const p = presets.find((q) => q.name === name);
-    $("preset-description").textContent = p ? presetText(p, "description") : "";
+    $("preset-description").textContent = p ? presetText(p, "description") : name === "custom" ? tm("customDescription") : "";
+  }
+
+  /** The preset box: the preset while the form's sequence is its own, else "Custom". */
+  function showPreset() {
+    const kind = source();
+    const inputs = kind === "numbers" ? parseRows($(ELEMENT.inputs).value) : null;
+    const now = { preset: presetName, source: kind, text: textEl.value, inputs: inputs && !inputs.error ? inputs.rows : null };
+    const named = presetOf(now, presets);
+    customOption.hidden = Boolean(named);
+    presetEl.value = named || "custom";
+    presetEl.dataset.custom = String(!named);
+    describePreset(presetEl.value);
+  }
+
+  /** The counter under the text, and the box's height to fit it. */
+  function showCount() {
+    const n = charCount(textEl.value);
+    const over = maxText !== null && n > maxText;
+    countEl.textContent = `${maxText !== null ? tm("count", { n, max: maxText }) : ""} ${tm("enter")}`.trim();
+    countEl.dataset.count = String(n);
+    countEl.dataset.over = String(over);
+    if (over) textEl.setAttribute("aria-invalid", "true");
+    else if (invalid !== textEl) textEl.removeAttribute("aria-invalid");
+    if (!textEl.offsetParent) return; // hidden: measured when shown
+    textEl.style.height = "auto";
+    textEl.style.height = `${textEl.scrollHeight + 2}px`;
+  }
+
+  /** Does the form ask for another run than the one on screen? */
+  function isStale() {
+    if (applied === null) return false;
+    const read_ = read({ modelId: saved ? saved.id : null });
+    if (read_.error) return true;
+    return JSON.stringify(buildRequest(read_.config)) !== applied;
+  }
+
+  function showStale() {
+    const stale = isStale();
+    staleNote.hidden = !stale;
+    staleNote.textContent = stale ? tm("stale") : "";
+    form.dataset.stale = String(stale);
+    if (!summary) return;
+    summary.dataset.stale = String(stale);
+    const old = summary.querySelector(".summary-stale");
+    if (old) old.remove();
+    if (stale) {
+      const tag = document.createElement("span");
+      tag.className = "summary-stale";
+      tag.setAttribute("data-testid", "summary-stale");
+      tag.textContent = `${tm("summaryStale")} `;
+      summary.prepend(tag);
+    }
   }
 
   function fillLoss(kind, wanted) {
@@ -112,6 +218,9 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     for (const f of SCALAR_FIELDS) setValue(f, config[f.key]);
     fillLoss(config.source, config.loss);
     syncVisibility();
+    showPreset();
+    showCount();
+    showStale();
   }
 
   /**
@@ -132,6 +241,10 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       ...Object.fromEntries(SCALAR_FIELDS.map((f) => [f.key, getValue(f)])),
       loss,
     };
+    if (kind === "text" && maxText !== null && charCount(config.text) > maxText) {
+      const msg = tm("tooLong", { max: maxText, n: charCount(config.text) });
+      return { error: { control: "text", message: t("error.field", { label: t("label.text"), msg }) } };
+    }
     if (kind === "numbers") {
       const inputs = parseRows($(ELEMENT.inputs).value);
       if (inputs.error) return { error: { control: "inputs", message: fieldMessage("inputs", inputs.error) } };
@@ -146,7 +259,10 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
   }
 
   function fieldMessage(control, error) {
-    return t("error.field", { label: t(`label.${control}`), msg: t(error.key, error.params) });
+    // One value is "1 value" (sequence.js names the general case).
+    const msg =
+      error.key === "error.ragged" && error.params && error.params.got === 1 ? tm("raggedOne", error.params) : t(error.key, error.params);
+    return t("error.field", { label: t(`label.${control}`), msg });
   }
 
   function clearError() {
@@ -185,14 +301,40 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     const run = $("run");
     run.disabled = busy;
     relabel(run, busy ? "controls.running" : "controls.run", "text");
+    if (busy) staleNote.hidden = true; // (the form is what is running)
+    else showStale();
   }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     onRun();
   });
-  presetEl.addEventListener("change", () => onPreset(presetEl.value));
-  for (const radio of form.elements.source) radio.addEventListener("change", () => setSource(source()));
+  presetEl.addEventListener("change", () => {
+    if (presetEl.value !== "custom") onPreset(presetEl.value);
+  });
+  // Any edit: is the sequence still the preset's, is a Run needed (the preset box runs by itself).
+  form.addEventListener("input", (event) => {
+    if (event.target === presetEl) return;
+    if (event.target === textEl) showCount();
+    showPreset();
+    showStale();
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target === presetEl) return;
+    showPreset();
+    showStale();
+  });
+  textEl.addEventListener("keydown", (event) => {
+    // Enter runs (as a one-line field did); Shift+Enter a new line; never while an IME composes.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
+  for (const radio of form.elements.source)
+    radio.addEventListener("change", () => {
+      setSource(source());
+      showCount();
+    });
   lossEl.addEventListener("change", syncVisibility);
   $(ELEMENT.cell).addEventListener("change", syncVisibility);
   $(ELEMENT.bidirectional).addEventListener("change", syncVisibility);
@@ -214,12 +356,21 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
     note.hidden = !saved;
     if (saved) $("model-name").textContent = t("controls.savedModel", { name: saved.name || saved.id });
     syncVisibility();
+    showStale();
+  }
+
+  /** The config now on screen (after a successful Run): the form is compared with it. */
+  function setApplied(config) {
+    applied = config ? JSON.stringify(buildRequest(config)) : null;
+    showPreset();
+    showStale();
   }
 
   /** Show the sizes and architecture the API answered with (a saved model's own). */
   function showShape(shape) {
     for (const f of SCALAR_FIELDS) if (Object.hasOwn(shape, f.key)) setValue(f, shape[f.key]);
     syncVisibility();
+    showStale();
   }
 
   /** Re-render the texts built here in the current language. */
@@ -228,13 +379,16 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded }) {
       const p = presets.find((q) => q.name === option.value);
       if (p) option.textContent = presetText(p, "title");
     }
+    customOption.textContent = tm("custom");
     describePreset(presetEl.value);
     fillLoss(source(), lossEl.value);
     syncVisibility();
+    showCount();
     if (saved) setSavedModel(saved);
+    showStale();
   }
 
   $("use-seeded").addEventListener("click", () => onSeeded());
 
-  return { write, read, showError, clearError, setBusy, setSavedModel, showShape, relabel: relabelAll };
+  return { write, read, showError, clearError, setBusy, setSavedModel, showShape, setApplied, relabel: relabelAll };
 }

@@ -11,6 +11,7 @@
 // judge of ranges, so its messages (and limits) are the ones the page shows.
 
 import { applies, SCALAR_FIELDS } from "./fields.js";
+import { sameRows } from "./sequence.js";
 
 export const MODES = ["forward", "backward"];
 export const PRECISION = 6; // significant digits asked of the API (hover shows 4)
@@ -42,6 +43,24 @@ export function configFromPreset(preset) {
 }
 
 export const MODEL_ID = /^[0-9a-f]{32}$/;
+
+/** Is a config's sequence (its kind and its text or inputs) still the preset's own? */
+export function sameSequence(config, preset) {
+  if (!preset) return false;
+  const base = configFromPreset(preset);
+  if (config.source !== base.source) return false;
+  if (config.source === "text") return config.text === base.text;
+  return Array.isArray(config.inputs) && sameRows(config.inputs, base.inputs);
+}
+
+/**
+ * The preset a config still is (its name), or null when its sequence is no longer that
+ * preset's (typed text, a model's probe): the page then shows "Custom" and the link names no preset.
+ */
+export function presetOf(config, presets) {
+  const preset = presets.find((p) => p.name === config.preset);
+  return preset && sameSequence(config, preset) ? preset.name : null;
+}
 
 const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 

@@ -5,7 +5,7 @@
 // Numeric sequences use the compact rows of sequence.js ("0.1,2;0.3,4").
 
 import { cellTypes } from "./cells.js";
-import { asNumber, configFromPreset, MODEL_ID, MODES } from "./config.js";
+import { asNumber, configFromPreset, MODEL_ID, MODES, presetOf } from "./config.js";
 import { MERGE_MODES, MODEL_OWNED, URL_SCALARS } from "./fields.js";
 import { decodeRows, encodeRows, sameRows } from "./sequence.js";
 
@@ -32,11 +32,17 @@ const enc = (v) => encodeURIComponent(String(v)).replace(/%2C/gi, ",").replace(/
 
 const same = (a, b) => String(a) === String(b);
 
-/** The query string ("?..." or "") for a config, relative to its preset. */
-export function encodeState(config, presets) {
-  const preset = presets.find((p) => p.name === config.preset) || presets[0];
+/**
+ * The query string ("?...") for a config, relative to its preset.  A config whose sequence is
+ * no longer its preset's (config.js presetOf) names no preset: it is written relative to the
+ * default preset (`defaultName`, else the first), which is what a link without one opens on.
+ */
+export function encodeState(config, presets, defaultName = null) {
+  const named = presetOf(config, presets);
+  const preset =
+    presets.find((p) => p.name === named) || presets.find((p) => p.name === defaultName) || presets[0];
   const base = configFromPreset(preset);
-  const parts = [["preset", preset.name]];
+  const parts = named ? [["preset", preset.name]] : [];
   if (config.source !== base.source) parts.push(["src", config.source]);
   if (config.source === "text") {
     if (config.text !== base.text || config.source !== base.source) parts.push(["text", config.text]);
@@ -61,6 +67,8 @@ export function encodeState(config, presets) {
     parts.push(["units", config.units.join(",")]);
   }
   if (config.lang && config.lang !== "en") parts.push(["lang", config.lang]);
+  // Never a link that names no view (that one opens the gallery): the preset it equals.
+  if (parts.every(([k]) => k === "lang")) parts.unshift(["preset", preset.name]);
   return "?" + parts.map(([k, v]) => `${k}=${enc(v)}`).join("&");
 }
 
