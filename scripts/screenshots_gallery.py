@@ -7,7 +7,8 @@ and its first key step shown, at 1280 px, in English and Korean.
 Starts the app on a free port with a fresh data directory (the gallery installs itself on
 first start), opens the page with no view in the link (so on the adding model), then the
 parentheses model by its card.  For each: the whole page, the gallery's box, the diagram,
-the cell view and the heatmaps.  Needs Debian's chromium.  Writes PNGs only; nothing is compared.
+the cell view and the heatmaps; then each stop of its guided path, the view it brings on
+screen at its pass and step.  Needs Debian's chromium.  Writes PNGs only; nothing is compared.
 """
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ PARTS = {
     "heatmaps": ".heat-panel",
     "units": ".unit-panel",
 }
+# The guided path's views; the gradient flow is the backward diagram.
+PATH_VIEWS = {"diagram": ".diagram-panel", "cell": ".cell-panel", "heatmaps": ".heat-panel", "flow": ".diagram-panel"}
+
+
+def follow_path(page, out: Path, name: str) -> list[Path]:
+    """Each stop of the guided path pressed in turn: the view it brings on screen, drawn at its
+    pass and step."""
+    written = []
+    stops = page.get_by_test_id("gallery-tour-go")
+    for n in range(stops.count()):
+        stop = stops.nth(n)
+        view, mode, step = (stop.get_attribute(f"data-{k}") for k in ("view", "mode", "step"))
+        stop.click()
+        page.wait_for_selector(f'[data-testid=mode-{mode}][aria-pressed="true"]', timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "s => document.querySelector('[data-testid=diagram]').dataset.step === s", arg=step, timeout=TIMEOUT_MS
+        )
+        page.wait_for_timeout(600)
+        written.append(out / f"{name}-path{n + 1}-{view}.png")
+        page.locator(PATH_VIEWS[view]).first.screenshot(path=str(written[-1]))
+    page.get_by_test_id("gallery-tour-go").first.click()  # back to the forward pass
+    page.wait_for_selector('[data-testid=mode-forward][aria-pressed="true"]', timeout=TIMEOUT_MS)
+    return written
 
 
 def shoot(url: str, out: Path) -> list[Path]:
@@ -59,6 +83,7 @@ def shoot(url: str, out: Path) -> list[Path]:
                     for part, selector in PARTS.items():
                         written.append(out / f"{name}-{part}.png")
                         page.locator(selector).first.screenshot(path=str(written[-1]))
+                    written += follow_path(page, out, name)
             context.close()
         finally:
             browser.close()

@@ -12,6 +12,8 @@ import { keySteps, scoredSteps, watchSelection } from "./gallerydata.js";
 export const TOUR_VIEWS = Object.freeze(["diagram", "cell", "heatmaps", "flow"]);
 
 const fmt = (v) => sig(v, 3);
+/** Correlations keep four digits: r = −0.9998 is not r = −1.00. */
+const fmtR = (v) => sig(v, 4);
 /** A verified fraction as a percentage (the manifest keeps fractions of 1,000 sequences). */
 const pct = (v) => (typeof v === "number" && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–");
 const mean = (a) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
@@ -173,7 +175,7 @@ function dyck(entry, run, data, u, steps) {
   return [
     stop("diagram", "forward", deep, "dyck.diagram", { u: u + 1, t: deep, depth: depth[deep - 1], c: fmt(s[deep - 1]) }),
     stop("cell", "forward", deep, "dyck.cell", { u: u + 1, open: fmt(mean(opens)), close: fmt(mean(closes)) }),
-    stop("heatmaps", "forward", T, "dyck.heatmaps", { u: u + 1, T, r: fmt(corr(s, depth)), rAll: fmt(m.depth_unit_r) }),
+    stop("heatmaps", "forward", T, "dyck.heatmaps", { u: u + 1, T, r: fmtR(corr(s, depth)), rAll: fmtR(m.depth_unit_r) }),
     gradientStop(run, data, u, deep, T),
   ];
 }
@@ -232,7 +234,7 @@ function code(entry, run, data, watch) {
       acc: pct(m.in_indentation_unit_accuracy),
     }),
     stop("cell", "forward", firstString, "code.cell", { u: uString + 1, t: firstString, inside: fmt(at(uString, inString)), outside: fmt(at(uString, outString)) }),
-    stop("heatmaps", "forward", T, "code.heatmaps", { u: uColumn + 1, r: fmt(corr(column(data.c, uColumn), columns)), rAll: fmt(m.column_unit_r) }),
+    stop("heatmaps", "forward", T, "code.heatmaps", { u: uColumn + 1, r: fmtR(corr(column(data.c, uColumn), columns)), rAll: fmtR(m.column_unit_r) }),
     gradientStop(run, data, uIndent, firstLead, T),
   ];
 }
