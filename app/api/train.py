@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 import anyio
@@ -19,7 +20,7 @@ from ..runs import TooManyRuns, TooManyStreams, get_board
 from ..security import require_writable
 from ..training import estimate_log_bytes, trainer
 from .errors import FieldError, error_responses
-from .models import check_model_name
+from .models import MAX_NAME, check_model_name
 from .problem import refuse_settings_it_lacks
 from .routing import Route
 from .schemas import Finite, ForgetBias, Int, Seed
@@ -118,7 +119,7 @@ def start_training(req: TrainRequest) -> TrainStarted:
             f"{req.checkpoints} checkpoints of this model's gate traces come to about {log_bytes >> 20} MiB; "
             f"at most {limits.MAX_TRAIN_LOG_BYTES >> 20} MiB: take fewer checkpoints, a smaller model or shorter sequences",
         )
-    name = check_model_name(req.name) if req.name is not None else f"{req.cell} trained on {req.task}"
+    name = check_model_name(req.name) if req.name is not None else default_name(req)
     try:
         run = trainer.start(settings, data, req.task, req.time_limit_s, req.checkpoints, name)
     except TooManyRuns as err:
@@ -126,6 +127,25 @@ def start_training(req: TrainRequest) -> TrainStarted:
     return TrainStarted(
         id=run.id, events=f"/api/train/{run.id}/events", probe_steps=len(data.probe_x), vocab=data.vocab
     )
+
+
+TASK_NAMES = {"text": "text", "sine": "sine wave", "adding": "adding problem", "copy": "copy task"}
+NAME_TEXT_CHARS = 24
+
+
+def default_name(req: TrainRequest) -> str:
+    """A saved model's name when none was given, telling runs apart: cell, layers x hidden
+    size, the task (a text's first characters), steps and seed."""
+    what = TASK_NAMES.get(req.task, req.task)
+    if req.task == "text":
+        text = req.text if req.text is not None else T.DEFAULT_TEXT * 2
+        # Line breaks and invisible characters would make the name unreadable in a list.
+        shown = " ".join("".join(ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C").split())
+        if shown:
+            cut = shown[:NAME_TEXT_CHARS]
+            what += f" “{cut}{'…' if len(shown) > NAME_TEXT_CHARS else ''}”"
+    name = f"{req.cell.upper()} {req.num_layers}×{req.hidden_size} · {what} · {req.steps} steps, seed {req.seed}"
+    return name[:MAX_NAME]
 
 
 def _check_fields(req: TrainRequest) -> None:

@@ -70,7 +70,7 @@ test("training state folds progress, checkpoints and the final event", () => {
   assert.equal(fraction(s), 0.5);
   assert.equal(s.clipped, false);
   s = reduce(s, { event: "done", data: { done: true, reason: "cancelled", step: 60 } });
-  assert.equal(fraction(s), 1);
+  assert.equal(fraction(s), 0.6); // a cancelled run's bar stays where it stopped
   assert.equal(s.step, 60);
   const [map] = checkpointHeatmaps(s.checkpoints[0], ["f", "i"]);
   assert.equal(map.name, "f");

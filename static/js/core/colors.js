@@ -28,6 +28,17 @@ export function identityText(name) {
   return shade(identity(name), 0.35);
 }
 
+// The gradient-flow chart draws the same quantity (a norm of dL/dh) for three cells, so each
+// cell's line gets a colour of its own there: Okabe & Ito hues darkened until they reach 3:1
+// against white (WCAG's minimum for graphics), far apart under protan, deutan and tritan
+// vision (tests/js/colors.test.js checks both).  The LSTM's h keeps h's hue, its c path c's.
+export const CELL_LINE = Object.freeze({
+  rnn: "#A3487E", // reddish purple, darkened
+  gru: "#007A5A", // bluish green, darkened
+  lstm: "#A66E00", // h's orange, darkened
+  c: "#0072B2", // c's blue
+});
+
 // Scales as [[position 0..1, "#rrggbb"], ...], the format Plotly's colorscale takes.
 export const SCALES = Object.freeze({
   // Sigmoid gates, 0..1: light (closed) to dark (open), one hue-free ramp.
@@ -113,6 +124,21 @@ export function hexToRgb(hex) {
 
 function rgbToHex([r, g, b]) {
   return "#" + [r, g, b].map((v) => Math.round(clamp(v, 0, 255)).toString(16).padStart(2, "0")).join("");
+}
+
+/** WCAG 2 relative luminance of "#rrggbb". */
+export function luminance(hex) {
+  const [r, g, b] = hexToRgb(hex).map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** WCAG 2 contrast ratio of two "#rrggbb" colours (1..21). */
+export function contrast(a, b = "#ffffff") {
+  const [lo, hi] = [luminance(a), luminance(b)].sort((x, y) => x - y);
+  return (hi + 0.05) / (lo + 0.05);
 }
 
 /** Mix a colour towards black by `amount` (0..1). */

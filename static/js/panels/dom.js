@@ -36,6 +36,12 @@ export function field(labelKey, control, hintKey = null) {
   return el("div", { className: "panel-field" }, parts);
 }
 
+/** A field that takes two columns of its form (a long hint, a file input): panels.css .wide. */
+export function wide(node) {
+  node.classList.add("wide");
+  return node;
+}
+
 /** A <select> whose options are [value, i18n key] pairs (or plain text with a "text:" prefix). */
 export function select(options, props = {}) {
   const node = el("select", props);

@@ -7,12 +7,41 @@ import { buildRequest } from "../core/config.js";
 import { exportConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
-import { el, field, fillTable, numberInput, select } from "./dom.js";
-import { flowRows, flowSummary, flowTraces, thresholdShapes } from "./flowdata.js";
+import { el, field, fillTable, numberInput, select, wide } from "./dom.js";
+import { chartBox } from "./chartbox.js";
+import { dashArray, flowRows, flowSummary, flowTable, flowTraces, legendItems, thresholdShapes } from "./flowdata.js";
 
 const TASKS = ["adding", "copy", "temporal_order", "current"];
 const DEFAULT_LENGTH = { adding: 100, temporal_order: 100, copy: null };
 const REDRAW_DELAY_MS = 250;
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+/** A legend entry's picture: the line's colour, dash and marker, or the mark alone. */
+function swatch(item) {
+  const box = svg("svg", { width: 40, height: 16, viewBox: "0 0 40 16", "aria-hidden": "true", focusable: "false" });
+  const { color } = item;
+  if (item.kind === "line") box.append(svg("line", { x1: 1, y1: 8, x2: 39, y2: 8, stroke: color, "stroke-width": item.width, "stroke-dasharray": dashArray(item.dash) }));
+  const s = item.kind === "line" ? 4 : 6;
+  const fill = item.kind === "line" ? color : "none";
+  const common = { fill, stroke: item.kind === "line" ? "#ffffff" : color, "stroke-width": item.kind === "line" ? 1 : 2 };
+  const shape = {
+    circle: () => svg("circle", { cx: 20, cy: 8, r: s, ...common }),
+    "circle-open": () => svg("circle", { cx: 20, cy: 8, r: s, ...common }),
+    square: () => svg("rect", { x: 20 - s, y: 8 - s, width: 2 * s, height: 2 * s, ...common }),
+    diamond: () => svg("polygon", { points: `20,${8 - s - 1} ${21 + s},8 20,${9 + s} ${19 - s},8`, ...common }),
+    "triangle-up": () => svg("polygon", { points: `20,${8 - s - 1} ${21 + s},${8 + s} ${19 - s},${8 + s}`, ...common }),
+    "x-open": () => svg("path", { d: `M${20 - s},${8 - s}L${20 + s},${8 + s}M${20 - s},${8 + s}L${20 + s},${8 - s}`, ...common, fill: "none" }),
+  }[item.symbol];
+  if (shape) box.append(shape());
+  return box;
+}
 
 export function createGradflow(parent) {
   const task = select(TASKS.map((name) => [name, `flow.task.${name}`]), { "data-testid": "gradflow-task" });
@@ -32,13 +61,16 @@ export function createGradflow(parent) {
     lengthField,
     delayField,
     field("flow.forgetBias", bias),
-    field("flow.scale", scale, "flow.scale.hint"),
+    wide(field("flow.scale", scale, "flow.scale.hint")),
     field("flow.clip", clip, "flow.clip.hint"),
     el("div", { className: "panel-field" }, [holdLabel]),
     el("div", { className: "panel-field panel-actions" }, [run]),
   ]);
   const layerNote = el("p", { className: "hint" });
-  const plot = el("div", { className: "panel-plot", id: "gradflow-plot", "data-testid": "gradflow-plot" });
+  const chart = chartBox({ className: "panel-plot", id: "gradflow-plot", "data-testid": "gradflow-plot" });
+  const plot = chart.plot;
+  const legend = el("ul", { className: "chart-legend", "data-testid": "gradflow-legend" });
+  chart.root.insertBefore(legend, chart.details);
   const summary = el("p", { className: "panel-summary" });
   const head = el("tr", {}, ["cell", "loss", "first", "last", "ratio", "spectral", "clip", "saturation"].map((k) => el("th", { scope: "col", i18n: `flow.table.${k}` })));
   const tbody = el("tbody");
@@ -50,7 +82,7 @@ export function createGradflow(parent) {
     form,
     error,
     layerNote,
-    plot,
+    chart.root,
     summary,
     el("div", { className: "panel-table-wrap" }, [table]),
   ]);
@@ -138,11 +170,18 @@ export function createGradflow(parent) {
       height: 380,
       xaxis: { title: { text: t("flow.axis.x") }, zeroline: false },
       yaxis: { title: { text: t("flow.axis.y") }, type: "log", exponentformat: "power" },
-      legend: { orientation: "h", y: -0.22 },
-      shapes: thresholdShapes(),
+      showlegend: false, // the page's own legend, under the chart
+      shapes: thresholdShapes(result, layer),
       hovermode: "closest",
     };
-    window.Plotly.react(plot, flowTraces(result, layer), layout, exportConfig("gradient-flow", { responsive: true }));
+    const traces = flowTraces(result, layer);
+    window.Plotly.react(plot, traces, layout, exportConfig("gradient-flow", { responsive: true }));
+    legend.replaceChildren(...legendItems(traces).map((item) => el("li", {}, [swatch(item), el("span", { text: item.name })])));
+    const lines = traces.filter((tr) => tr.meta);
+    chart.update({
+      label: t("flow.chart.label", { steps: lines[0]?.x.length ?? 0, lines: lines.map((tr) => tr.name).join("; ") }),
+      tables: () => [flowTable(result, layer)],
+    });
     fillTable(
       tbody,
       flowRows(result, layer).map((r) => [r.label, r.loss, r.first, r.last, r.ratio, r.spectral, r.clip, r.saturation]),

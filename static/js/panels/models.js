@@ -5,7 +5,7 @@ import { openingText, probeInputs } from "../core/config.js";
 import { api } from "../core/server.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
-import { el, field, fillTable, select } from "./dom.js";
+import { el, field, fillTable, select, wide } from "./dom.js";
 import { describeUpload, openable, parityMark, remedyKey } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
@@ -28,7 +28,7 @@ export function createModels(parent, { readOnly }) {
   });
   const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });
   const form = el("form", { className: "panel-controls", novalidate: true }, [
-    field("models.file", file),
+    wide(field("models.file", file)),
     field("models.layout", layout),
     field("models.name", name),
     el("fieldset", { className: "panel-fieldset" }, [

@@ -10,7 +10,9 @@ import { exportConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, numberInput, select } from "./dom.js";
-import { checkpointHeatmaps, fraction, initialState, reduce } from "./trainstate.js";
+import { chartBox } from "./chartbox.js";
+import { tableNumber } from "./flowdata.js";
+import { checkpointHeatmaps, fraction, heatmapGrid, initialState, lossRows, reduce, stepRange, stoppedEarly } from "./trainstate.js";
 
 const CHART_DELAY_MS = 120;
 const PLAY_MS = 600;
@@ -33,6 +35,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   const clip = numberInput({ value: 1, min: 0, step: "any" });
   const timeLimit = numberInput({ value: 30, min: 1, max: limits.max_train_seconds, step: 1 });
   const seed = numberInput({ value: 0, min: 0, max: limits.max_seed, step: 1 });
+  const name = el("input", { type: "text", maxlength: 100, autocomplete: "off", "data-testid": "train-name" });
   const start = el("button", { type: "submit", className: "primary", i18n: "train.start", "data-testid": "train-start" });
   const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
   const textField = field("train.text", text);
@@ -49,26 +52,34 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     field("train.clip", clip, "train.clip.hint"),
     field("train.timeLimit", timeLimit),
     field("train.seed", seed),
+    field("train.name", name, "train.name.hint"),
     el("div", { className: "panel-field panel-actions" }, [start, cancel]),
   ]);
   const progress = el("progress", { max: 1, value: 0, "data-testid": "train-progress", "data-i18n-label": "train.progress" });
   const status = el("p", { className: "panel-summary", role: "status", "aria-live": "polite" });
   const error = el("p", { className: "panel-error", role: "alert", hidden: true });
-  const chart = el("div", { className: "panel-plot small", "data-testid": "loss-chart" });
+  const lossBox = chartBox({ className: "panel-plot small", "data-testid": "loss-chart" });
+  const chart = lossBox.plot;
   const outcome = el("p", { className: "panel-summary" });
   const sample = el("p", { className: "panel-summary sample" });
   const openModel = el("button", { type: "button", className: "primary", i18n: "train.open", "data-testid": "train-open" });
   const openRow = el("div", { className: "panel-actions", hidden: true }, [openModel]);
   const slider = el("input", { type: "range", min: 0, max: 0, step: 1, value: 0, "data-testid": "checkpoint-slider" });
   const play = el("button", { type: "button", i18n: "train.checkpoint.play" });
-  const checkpointLabel = el("span", { className: "hint" });
+  const checkpointLabel = el("span", { className: "hint checkpoint-label" });
   const follow = el("input", { type: "checkbox", "data-testid": "checkpoint-follow" });
   const followLabel = el("label", { className: "check" }, [follow, el("span", { i18n: "train.checkpoint.follow" })]);
-  const heatmaps = el("div", { className: "panel-plot", "data-testid": "checkpoint-heatmaps" });
+  const heatBox = chartBox({ className: "panel-plot", "data-testid": "checkpoint-heatmaps" });
+  const heatmaps = heatBox.plot;
   const checkpoints = el("div", { className: "checkpoints", hidden: true }, [
     el("h3", { i18n: "train.checkpoints" }),
-    el("div", { className: "panel-controls" }, [field("train.checkpoint", slider), play, followLabel, checkpointLabel]),
-    heatmaps,
+    el("div", { className: "panel-controls checkpoint-controls" }, [
+      field("train.checkpoint", slider),
+      el("div", { className: "panel-field panel-actions" }, [play]),
+      el("div", { className: "panel-field" }, [followLabel]),
+      el("div", { className: "panel-field" }, [checkpointLabel]),
+    ]),
+    heatBox.root,
   ]);
   const section = el("section", { id: "train", className: "panel", "data-testid": "train", dataset: { state: "idle" } }, [
     el("h2", { i18n: "train.heading" }),
@@ -77,7 +88,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     error,
     progress,
     status,
-    chart,
+    lossBox.root,
     outcome,
     sample,
     openRow,
@@ -86,7 +97,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   parent.append(section);
   if (readOnly) {
     progress.hidden = true;
-    chart.hidden = true;
+    lossBox.root.hidden = true;
   }
 
   const view = { run: null, state: null, source: null, chartTimer: null, playTimer: null, cellType: "lstm", vocab: null, text: null, task: null };
@@ -106,6 +117,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       seed: Number(seed.value),
     };
     if (task.value === "text") out.text = text.value;
+    if (name.value.trim()) out.name = name.value.trim();
     return out;
   }
 
@@ -114,8 +126,18 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     progress.value = fraction(s);
     let line = s.step ? t("train.status", { step: s.step, steps: s.steps, loss: sig(s.loss), rate: Math.round(s.stepsPerS), elapsed: s.elapsedS.toFixed(1) }) : t("train.waiting");
     if (s.clipped && !s.done) line = t("train.status.clipped", { status: line, norm: sig(s.gradNorm, 3), clip: clip.value });
+    const stopped = stoppedEarly(s);
+    // A run that stopped early keeps its bar where it stopped and says why.
+    if (stopped) line = t("train.status.stopped", { step: s.step, steps: s.steps, reason: t(`train.reason.${stopped}`) });
     status.textContent = line;
     progress.dataset.step = String(s.step);
+    if (stopped) {
+      progress.dataset.reason = stopped;
+      progress.setAttribute("aria-valuetext", line);
+    } else {
+      delete progress.dataset.reason;
+      progress.removeAttribute("aria-valuetext");
+    }
   }
 
   function drawChart() {
@@ -125,13 +147,21 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     const layout = {
       margin: { l: 60, r: 15, t: 10, b: 45 },
       height: 240,
-      xaxis: { title: { text: t("train.axis.step") }, range: [0, s.steps] },
+      // The axis follows the run (a short or stopped run fills it); its title says the plan.
+      xaxis: { title: { text: t("train.axis.stepOf", { steps: s.steps }) }, range: stepRange(s) },
       yaxis: { title: { text: t("train.axis.loss") }, type: "log", exponentformat: "power" },
       showlegend: false,
     };
     const trace = { type: "scatter", mode: "lines", x: s.curve.step, y: s.curve.loss.map((v) => (v > 0 ? v : null)), line: { color: "#0072B2", width: 2 }, name: t("train.lossChart"), hovertemplate: `${t("train.axis.step")} %{x}: %{y:.4g}<extra></extra>` };
     window.Plotly.react(chart, [trace], layout, exportConfig("training-loss", { responsive: true }));
     chart.dataset.points = String(s.curve.step.length);
+    const n = s.curve.step.length;
+    if (!n) lossBox.clear(t("train.chart.empty"));
+    else
+      lossBox.update({
+        label: t("train.chart.label", { points: n, from: s.curve.step[0], first: sig(s.curve.loss[0]), to: s.curve.step[n - 1], last: sig(s.curve.loss[n - 1]) }),
+        tables: () => [{ head: [t("train.data.step"), t("train.data.loss")], rows: lossRows(s).map(([step, loss]) => [step, tableNumber(loss)]) }],
+      });
   }
 
   function chartSoon() {
@@ -147,6 +177,9 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     const cellType = view.cellType;
     const maps = checkpointHeatmaps(checkpoint, heatmapNames(cellType));
     const n = maps.length;
+    // As many heatmaps per row as fit the panel; on a phone the colour bars go underneath.
+    const grid = heatmapGrid(n, heatmaps.clientWidth || heatBox.figure.clientWidth || 900);
+    const scales = ["sigmoid", "tanh"];
     // The page's one colour rule (core/colors.js), forward: gates 0..1, the rest -1..1.
     const rules = maps.map((m) => valueScale(isSigmoid(cellType, m.name), "forward"));
     const traces = maps.map((m, j) => ({
@@ -159,20 +192,50 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       colorscale: rules[j].colorscale,
       // One colour bar per scale, each beside the first heatmap that uses it.
       showscale: rules.findIndex((other) => other.name === rules[j].name) === j,
-      colorbar: { len: 0.8, thickness: 10, x: 1.02 + 0.07 * ["sigmoid", "tanh"].indexOf(rules[j].name) },
+      colorbar: grid.narrow
+        ? {
+            orientation: "h",
+            len: 0.44,
+            thickness: 10,
+            x: 0.25 + 0.5 * scales.indexOf(rules[j].name),
+            xanchor: "center",
+            y: -70 / (grid.height - grid.margin.t - grid.margin.b),
+            yanchor: "top",
+            title: { text: t(`train.colorbar.${rules[j].name}`), side: "top" },
+          }
+        : {
+            len: 0.8,
+            thickness: 10,
+            x: 1.02 + 0.1 * scales.indexOf(rules[j].name),
+            title: { text: t(`train.colorbar.${rules[j].name}`), side: "right" },
+          },
       hovertemplate: t("train.heatmap.hover", { name: m.name, unit: "%{y}", t: "%{x}", value: "%{z:.4g}" }) + "<extra></extra>",
-      x: Array.from({ length: m.steps }, (_, i) => i + 1),
+      x: m.stepLabels,
+      y: m.unitLabels,
     }));
-    const layout = { height: 230, margin: { l: 40, r: 120, t: 30, b: 35 }, annotations: [] };
-    const gap = 0.04;
-    const width = (1 - gap * (n - 1)) / n;
+    const layout = { height: grid.height, margin: grid.margin, annotations: [] };
     maps.forEach((m, j) => {
-      const x0 = j * (width + gap);
-      layout[j ? `xaxis${j + 1}` : "xaxis"] = { domain: [x0, x0 + width], title: { text: t("train.heatmap.step") } };
-      layout[j ? `yaxis${j + 1}` : "yaxis"] = { anchor: j ? `x${j + 1}` : "x", title: { text: j ? "" : t("train.heatmap.unit") }, autorange: "reversed" };
-      layout.annotations.push({ text: `<b>${m.name}</b>`, x: x0 + width / 2, y: 1.12, xref: "paper", yref: "paper", showarrow: false });
+      const cell = grid.cells[j];
+      layout[j ? `xaxis${j + 1}` : "xaxis"] = { domain: cell.x, anchor: j ? `y${j + 1}` : "y", title: { text: cell.last ? t("train.heatmap.step") : "" } };
+      layout[j ? `yaxis${j + 1}` : "yaxis"] = {
+        domain: cell.y,
+        anchor: j ? `x${j + 1}` : "x",
+        title: { text: cell.col ? "" : t("train.heatmap.unit") },
+        autorange: "reversed",
+      };
+      layout.annotations.push({ text: `<b>${m.name}</b>`, x: (cell.x[0] + cell.x[1]) / 2, y: cell.y[1], yshift: 4, yanchor: "bottom", xref: "paper", yref: "paper", showarrow: false });
     });
     window.Plotly.react(heatmaps, traces, layout, exportConfig(`gates-step-${checkpoint.step}`, { responsive: true }));
+    heatBox.update({
+      label: t("train.heatmaps.label", { step: checkpoint.step, names: maps.map((m) => m.name).join(", "), units: maps[0]?.units ?? 0, steps: maps[0]?.steps ?? 0 }),
+      tables: () =>
+        maps.map((m) => ({
+          caption: m.name,
+          head: [t("train.data.unit"), ...m.stepLabels.map((k) => `t = ${k}`)],
+          rows: m.z.map((row, u) => [m.unitLabels[u], ...row.map(tableNumber)]),
+        })),
+    });
+    view.heatLayout = `${grid.cols}/${grid.narrow}`;
     heatmaps.dataset.checkpoint = String(k);
     heatmaps.dataset.step = String(checkpoint.step);
     if (follow.checked && checkpoint.model_id && view.shown !== checkpoint.model_id) {
@@ -201,7 +264,8 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     const parts = [t(`train.done.${done.reason}`, { steps: done.step, elapsed, loss, error: done.error ?? "" })];
     if (done.accuracy !== null && done.accuracy !== undefined) parts.push(t("train.accuracy", { accuracy: `${Math.round(done.accuracy * 100)} %` }));
     outcome.textContent = parts.join(" ");
-    sample.textContent = done.sample ? t("train.sample", { sample: done.sample }) : "";
+    // A sample is what the saved model writes: a run that saved nothing shows none.
+    sample.textContent = done.sample && done.model_id ? t("train.sample", { sample: done.sample }) : "";
     openRow.hidden = !done.model_id;
   }
 
@@ -228,6 +292,8 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       cancel.disabled = true;
       section.dataset.state = "done";
       section.dataset.reason = data.reason;
+      // A saved run is in the saved models' list at once.
+      if (data.model_id) document.dispatchEvent(new CustomEvent("viz:models-changed"));
     }
   }
 
@@ -281,6 +347,14 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   });
 
   slider.addEventListener("input", drawCheckpoint);
+  // A narrower or wider panel may fit a different number of heatmaps per row.
+  new ResizeObserver(() => {
+    const s = view.state;
+    if (!s?.checkpoints.length || !view.heatLayout) return;
+    const n = heatmapNames(view.cellType).length;
+    const grid = heatmapGrid(n, heatmaps.clientWidth);
+    if (`${grid.cols}/${grid.narrow}` !== view.heatLayout) drawCheckpoint();
+  }).observe(heatBox.figure);
   play.addEventListener("click", () => {
     clearInterval(view.playTimer);
     slider.value = "0";
