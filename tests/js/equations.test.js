@@ -28,7 +28,7 @@ test("forward LSTM rows substitute the trace's numbers for the unit, by gate nam
   assert.equal(nums.A_o, L.a[2][9 + 1]);
   const c = rows.find((r) => r.id === "c");
   assert.equal(tokensText(c.sym), "c_t = f_t ⊙ c_t−1 + i_t ⊙ g_t");
-  assert.match(tokensText(c.num), /^= [−\d.e]+ × [−\d.e]+ \+ [−\d.e]+ × [−\d.e]+ = [−\d.e]+$/);
+  assert.match(tokensText(c.num), /^= [−\d.e]+ × \(?[−\d.e]+\)? \+ \(?[−\d.e]+\)? × \(?[−\d.e]+\)? = [−\d.e]+$/);
   // symbols carry their identity names for colouring
   assert.equal(c.sym[0].name, "c");
   assert.equal(c.sym[2].name, "f");

@@ -19,7 +19,7 @@ import {
   runGraph,
 } from "./cellgraph.js";
 import { addCellExport } from "./cellexport.js";
-import { mathPlain, mathSegments } from "./equations.js";
+import { mathSegments } from "./equations.js";
 import { sig4 } from "../core/format.js";
 import { t } from "../core/i18n.js";
 
@@ -36,6 +36,16 @@ function svg(tag, attrs = {}, parent = null) {
 }
 
 /** Fill a <text> with a math string: subscripts and superscripts as tspans. */
+/** A math string as HTML nodes (for the tooltip): text, <sub>, <sup>. */
+function mathNodes(text) {
+  return mathSegments(text).map((seg) => {
+    if (!seg.sub && !seg.sup) return document.createTextNode(seg.text);
+    const el = document.createElement(seg.sub ? "sub" : "sup");
+    el.textContent = seg.text;
+    return el;
+  });
+}
+
 function setMath(textEl, text) {
   textEl.replaceChildren();
   let shifted = false;
@@ -349,20 +359,21 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       const [a, b] = entry.cols[j];
       const vec = values[n.id];
       const v = columnValue(vec, [a, b]);
-      let name = mathPlain(nodeLabel(n, mode, dir));
+      let name = nodeLabel(n, mode, dir);
       let unitText;
       if (n.size === "4H") {
         const q = quarters(run).find((qq) => a >= qq.start && a < qq.end);
-        name = `${mode === "backward" ? "dA" : "A"}_${q.gate}`;
+        name = `${mode === "backward" ? "dA" : "A"}_{${q.gate}}`;
         const u0 = a - q.start;
         unitText = b - a === 1 ? t("hover.unit", { u: u0 + 1 }) : t("hover.units", { u0: u0 + 1, u1: b - q.start });
       } else {
         unitText = b - a === 1 ? t("hover.unit", { u: a + 1 }) : t("hover.units", { u0: a + 1, u1: b });
       }
-      lines.push(name);
+      // The name as math (real subscripts and superscripts, as in the graph and the equations).
+      lines.push({ math: name });
       const where = run.bidirectional ? t("hover.whereDir", { t: step + 1, k: k + 1, dir: t(`dir.${dir}`) }) : t("hover.where", { t: step + 1, k: k + 1 });
       lines.push(`${where} · ${unitText}`);
-      lines.push(b - a === 1 ? `${name} = ${sig4(v)}` : t("hover.mean", { value: sig4(v), min: sig4(Math.min(...vec.slice(a, b))), max: sig4(Math.max(...vec.slice(a, b))) }));
+      lines.push(b - a === 1 ? { math: name, after: ` = ${sig4(v)}` } : t("hover.mean", { value: sig4(v), min: sig4(Math.min(...vec.slice(a, b))), max: sig4(Math.max(...vec.slice(a, b))) }));
       const atStart = prevPosition(dir, step, run.steps) === null;
       if (atStart && mode === "forward" && (n.id === "c_prev" || n.id === "h_prev")) lines.push(t("cell.zero"));
       tooltip.dataset.node = n.id;
@@ -373,7 +384,8 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
     tooltip.replaceChildren(
       ...lines.map((line, i) => {
         const div = document.createElement(i === 0 ? "strong" : "div");
-        div.textContent = line;
+        if (typeof line === "string") div.textContent = line;
+        else div.append(...mathNodes(line.math), ...(line.after ? [document.createTextNode(line.after)] : []));
         return div;
       }),
     );

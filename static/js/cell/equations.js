@@ -283,12 +283,32 @@ export function equationRows(run, { k, dir = "forward", t, u, mode }) {
   if (run.cell === "lstm") rows = back ? lstmBackward(L, run, t, u, p) : lstmForward(L, run, t, u, p);
   else if (run.cell === "gru") rows = back ? gruBackward(L, t, u, p) : gruForward(L, t, u, p);
   else rows = back ? rnnBackward(L, t, u, p) : rnnForward(L, t, u);
-  return adapt(rows, dir, run.bias);
+  return adapt(rows, dir, run.bias).map((r) => ({ ...r, num: parenthesizeNegatives(r.num) }));
 }
+
+const OPERATOR_BEFORE = /[−+×⊙]\s*$/;
+const SQUARED_AFTER = /^²/;
+
+/**
+ * Negative numbers after an operator, or squared, in parentheses: "0 − (−0.1483)", not
+ * "0 − −0.1483"; "(1 − (−0.5)²)", not "(1 − −0.5²)".  Marks such a number token `paren`.
+ */
+export function parenthesizeNegatives(tokens) {
+  return tokens.map((tok, i) => {
+    if (tok.k !== "n" || !/^[−-]/.test(sig4(tok.value))) return tok;
+    const before = tokens[i - 1];
+    const after = tokens[i + 1];
+    const operand = (before && before.k !== "n" && OPERATOR_BEFORE.test(before.text)) || (after && after.k !== "n" && SQUARED_AFTER.test(after.text));
+    return operand ? { ...tok, paren: true } : tok;
+  });
+}
+
+/** A number token as printed (4 significant digits; in parentheses when marked so). */
+export const numberText = (tok) => (tok.paren ? `(${sig4(tok.value)})` : sig4(tok.value));
 
 /** A token list as plain text (numbers to 4 significant digits). */
 export function tokensText(tokens) {
-  return tokens.map((tok) => (tok.k === "n" ? sig4(tok.value) : tok.k === "m" ? mathPlain(tok.text) : tok.text)).join("");
+  return tokens.map((tok) => (tok.k === "n" ? numberText(tok) : tok.k === "m" ? mathPlain(tok.text) : tok.text)).join("");
 }
 
 /** Every number of a set of rows by its quantity name (first occurrence wins). */

@@ -27,7 +27,7 @@ function mathSpan(text, name) {
 }
 
 function tokens(list) {
-  return list.map((tok) => {
+  return list.flatMap((tok) => {
     if (tok.k === "m") return mathSpan(tok.text, tok.name);
     if (tok.k === "n") {
       const span = document.createElement("span");
@@ -35,7 +35,8 @@ function tokens(list) {
       span.textContent = sig4(tok.value);
       span.dataset.value = String(tok.value);
       if (tok.q) span.dataset.q = tok.q;
-      return span;
+      // A negative operand in parentheses, outside the number's own span (which stays a number).
+      return tok.paren ? [document.createTextNode("("), span, document.createTextNode(")")] : [span];
     }
     return document.createTextNode(tok.text);
   });

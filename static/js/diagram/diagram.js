@@ -3,7 +3,7 @@
 // the elements' sizes and the Plotly calls.
 
 import { diagramHeight, diagramLayout, leftMargin, staticLayout } from "./figure.js";
-import { buildFrame } from "./frames.js";
+import { buildFrame, hasHead } from "./frames.js";
 import { t } from "../core/i18n.js";
 import { DIAGRAM_CONFIG, STATIC_CONFIG } from "../core/plotconfig.js";
 import { geometry, MAX_TOP_K } from "./layout.js";
@@ -140,7 +140,8 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     const key = `${revisionOfRun}:${geom.size}:${layout.width}`;
     if (key !== underlayKey) {
       underlayKey = key;
-      const base = staticLayout(geom, { height: layout.height });
+      const head = hasHead(run);
+      const base = staticLayout(geom, { height: layout.height, output: head, targets: head });
       base.width = layout.width;
       jobs.push(Plotly().react(underlay, [], base, STATIC_CONFIG));
     }

@@ -61,7 +61,7 @@ function baseLayout(geom, height) {
  * row names, which are the same in every frame of a geometry (drawn once; shapes redrawn
  * on every step would cost about as much as all the traces together).
  */
-export function staticLayout(geom, { height }) {
+export function staticLayout(geom, { height, output = true, targets = true }) {
   // A bidirectional layer names each of its rows and the way its arrows run.
   const rowTicks =
     geom.directions === 2
@@ -74,7 +74,9 @@ export function staticLayout(geom, { height }) {
     ...rowTicks,
     [geom.y.input, tr("diagram.input")],
     [geom.y.step, "t"],
-    [geom.y.output, tr("diagram.output")],
+    // The output row and the target row over it, when the run has them (a dh run has neither).
+    ...(output ? [[geom.y.output, tr("diagram.output")]] : []),
+    ...(targets ? [[geom.y.target, tr("diagram.target")]] : []),
     ...(geom.y.topK.length ? [[(geom.y.topK[0] + geom.y.topK[geom.y.topK.length - 1]) / 2, tr("diagram.topKShort")]] : []),
   ];
   return {

@@ -80,11 +80,25 @@ function outputHover(run, t, mode) {
   return lines.join("<br>");
 }
 
+/** Does the run have an output head (a loss on its outputs)?  A dh run has none. */
+export const hasHead = (run) => Boolean(run.output) && run.lossKind !== "dh";
+
+/** Is step t scored (a target to compare the output with)?  Unscored steps get no output node. */
+export function scored(run, t) {
+  if (run.classTargets) return run.classTargets[t] !== null && run.classTargets[t] !== undefined;
+  if (run.valueTargets) {
+    const row = run.valueTargets[t];
+    return Boolean(row) && row.some((v) => v !== null);
+  }
+  return hasHead(run);
+}
+
 /** Output nodes: what the head made of the top h at each step (colour), or its gradient. */
 function outputTrace(run, geom, start, mode, step) {
   const end = Math.min(start + geom.size, run.steps);
   const pts = { x: [], y: [], color: [], line: [], text: [] };
-  for (let t = start; t < end; t += 1) {
+  for (let t = start; hasHead(run) && t < end; t += 1) {
+    if (!scored(run, t)) continue; // no target there: nothing is compared, no node drawn
     const done = outputDone(run, mode, step, t);
     let color = "#ffffff";
     if (done && mode === "forward") {
