@@ -156,4 +156,6 @@ test("the heatmaps fit the panel: one row when wide, rows of two or three on a p
     }
   }
   assert.ok(heatmapGrid(6, 344).narrow && heatmapGrid(6, 344).rows >= 2);
+  // Rows as even as they can be: six maps that fit four to a row go three and three.
+  assert.equal(heatmapGrid(6, 44 + 150 + 4 * 90 + 3 * 34 + 20).cols, 3);
 });

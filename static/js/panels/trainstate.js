@@ -97,8 +97,10 @@ export function heatmapGrid(n, width) {
   const margin = narrow ? { l: 44, r: 12, t: 26, b: 124 } : { l: 44, r: 150, t: 26, b: 40 };
   const gapX = HEATMAP.gapX;
   const avail = Math.max(HEATMAP.minWidth, width - margin.l - margin.r);
-  const cols = Math.max(1, Math.min(n, Math.floor((avail + gapX) / (HEATMAP.minWidth + gapX))));
-  const rows = Math.max(1, Math.ceil(n / cols));
+  const fit = Math.max(1, Math.min(n, Math.floor((avail + gapX) / (HEATMAP.minWidth + gapX))));
+  // Rows as even as they can be (six maps in 3 + 3, not 4 + 2).
+  const rows = Math.max(1, Math.ceil(n / fit));
+  const cols = Math.max(1, Math.ceil(n / rows));
   const plotHeight = rows * HEATMAP.rowHeight + (rows - 1) * HEATMAP.rowGap;
   const gx = gapX / avail;
   const cellW = (1 - gx * (cols - 1)) / cols;
