@@ -159,3 +159,12 @@ test("the heatmaps fit the panel: one row when wide, rows of two or three on a p
   // Rows as even as they can be: six maps that fit four to a row go three and three.
   assert.equal(heatmapGrid(6, 44 + 150 + 4 * 90 + 3 * 34 + 20).cols, 3);
 });
+
+test("the panels' strings write subscripts one way (Unicode), never raw _t, _{t−1} or ÷", async () => {
+  const { en, ko } = await import("../../static/js/panels/strings.js");
+  const raw = [];
+  for (const [lang, dict] of [["en", en], ["ko", ko]]) {
+    for (const [key, value] of Object.entries(dict)) if (/[A-Za-z]_[A-Za-z{]|÷/.test(value)) raw.push(`${lang} ${key}: ${value.slice(0, 60)}`);
+  }
+  assert.deepEqual(raw, []);
+});
