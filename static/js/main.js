@@ -146,6 +146,7 @@ async function main() {
       detail.selectLayer(layer, dir);
       player.jump(step);
     },
+    onOpenCell: () => detail.focusCell(),
   });
   const detail = createDetail({
     createExplain: createExplainView,

@@ -10,12 +10,34 @@ import { createCellDetail } from "./celldetail.js";
 import { renderEquations } from "./equationsview.js";
 import { visibleNodes } from "../explain/explain.js";
 import { createHeatmaps } from "./heatmaps.js";
-import { language, t } from "../core/i18n.js";
+import { language, registerStrings, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
 import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
 import { positionOf } from "../core/walk.js";
 
 const $ = (id) => document.getElementById(id);
+
+export const en = {
+  "cellKeys.heatLabel":
+    "Heatmaps of layer {k}: each quantity's units (rows, unit 1 on top) over the steps (columns), the current step t = {t} marked; unit {u} of {H} chosen. Up and down arrows choose the unit; its numbers are in the equations.",
+  "cellKeys.chartLabel": "The chosen units over the steps: {list}. Their numbers at the current step are in the equations.",
+};
+export const ko = {
+  "cellKeys.heatLabel":
+    "{k}층 히트맵: 값마다 유닛(행, 맨 위가 1번)을 시점(열)에 따라 보여 주고, 지금 시점 t = {t}를 표시해요. 유닛 {H}개 중 {u}번을 골랐어요. 위아래 화살표로 유닛을 골라요. 그 숫자는 수식에 있어요.",
+  "cellKeys.chartLabel": "고른 유닛의 시점에 따른 변화예요: {list}. 지금 시점의 숫자는 수식에 있어요.",
+};
+registerStrings({ en, ko });
+const tk = (key, params) => t(`cellKeys.${key}`, params); // (registered above)
+
+/** Plotly's SVG (a stream of tick labels) is hidden from screen readers, whenever it is (re)built. */
+function hideSvgOf(element) {
+  const hide = () => {
+    for (const el of element.querySelectorAll(".svg-container:not([aria-hidden])")) el.setAttribute("aria-hidden", "true");
+  };
+  new MutationObserver(hide).observe(element, { childList: true, subtree: true });
+  hide();
+}
 
 function legendBar(label, scale, ticks) {
   const box = document.createElement("div");
@@ -50,6 +72,31 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     onStep: (step) => applyStep(step, true),
     onDirection: (next) => selectLayer(layer, next),
   });
+  // Keyboard: the heatmaps take the focus; ↑ ↓ choose the unit (unit 1 is on top), as a click does.
+  const heatEl = $("heatmaps");
+  const chartEl = $("unit-chart");
+  heatEl.tabIndex = 0;
+  heatEl.setAttribute("role", "img");
+  heatEl.setAttribute("aria-keyshortcuts", "ArrowUp ArrowDown");
+  chartEl.setAttribute("role", "img");
+  hideSvgOf(heatEl);
+  hideSvgOf(chartEl);
+  heatEl.addEventListener("keydown", (event) => {
+    if (!run || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    event.preventDefault();
+    const u = units[units.length - 1] + (event.key === "ArrowDown" ? 1 : -1);
+    if (u >= 0 && u < run.hidden) selectUnit(u, { add: event.shiftKey });
+  });
+
+  /** The heatmaps' and the unit chart's names: what they show, which unit, how to choose. */
+  function labelCharts() {
+    if (!run) return;
+    const where = run.bidirectional ? `${layer + 1} (${t(`dir.${dir}`)})` : layer + 1;
+    heatEl.setAttribute("aria-label", tk("heatLabel", { k: where, t: position(), u: units[units.length - 1] + 1, H: run.hidden }));
+    chartEl.setAttribute("aria-label", tk("chartLabel", { list: units.map((u) => t("hover.unit", { u: u + 1 })).join(", ") }));
+  }
+
   const layerSelect = $("cell-layer");
   const dirSelect = $("cell-direction");
   const unitSelect = $("eq-unit");
@@ -75,6 +122,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     // (In a sentence the direction is a plain word: "the reverse direction", "역방향이에요".)
     $("heat-hint").textContent = t(run.bidirectional ? "heat.hintDir" : "heat.hint", { ...params, dir: t(`dirWord.${dir}`) });
     explain.setContext({ bidirectional: run.bidirectional, dir, layer, t: position(), projSize: run.projSize });
+    labelCharts();
     const legend = $("cell-legend");
     const legendKey = `${frame.mode}:${run.cell}:${language()}`;
     if (legend.dataset.key === legendKey) return;
@@ -126,6 +174,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     }
     unitSelect.value = String(units[units.length - 1] + 1);
     cell.setUnits(units);
+    labelCharts();
     equations();
     heatmaps.update({ units });
     chart.update({ units });
@@ -200,6 +249,14 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
       return Promise.all([heatmaps.update({ mode, step: position() }), chart.update({ mode, step: position() })]);
     },
     selectLayer,
+    /** Bring the cell view into sight and give it the focus (Enter on a diagram cell). */
+    focusCell() {
+      const view = $("cell-detail");
+      if (!view) return;
+      if (!view.hasAttribute("tabindex")) view.tabIndex = -1;
+      view.scrollIntoView({ block: "nearest" });
+      view.focus({ preventScroll: true });
+    },
     get layer() {
       return layer;
     },

@@ -4,7 +4,9 @@
 
 import { diagramHeight, diagramLayout, leftMargin, staticLayout } from "./figure.js";
 import { buildFrame, hasHead } from "./frames.js";
-import { t } from "../core/i18n.js";
+import { sig4 } from "../core/format.js";
+import { registerStrings, t } from "../core/i18n.js";
+import { diagramTable } from "./table.js";
 import { DIAGRAM_CONFIG, STATIC_CONFIG } from "../core/plotconfig.js";
 import { geometry, MAX_TOP_K } from "./layout.js";
 import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
@@ -13,7 +15,36 @@ import { positionOf, stepForPosition } from "../core/walk.js";
 
 const RIGHT_ROOM = 10; // beyond the y-axis labels and the initial-state labels
 
-export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell }) {
+export const en = {
+  "diagramTable.summary": "The diagram as a table (values at this step)",
+  "diagramTable.caption": "{mode} pass at t = {t}: units 1 to {n} of {H}, and the norm over all {H}.",
+  "diagramTable.where": "Layer",
+  "diagramTable.quantity": "Quantity",
+  "diagramTable.unit": "unit {u}",
+  "diagramTable.norm": "norm",
+  "diagramTable.keys":
+    "Keyboard: ← → move the step, ↑ ↓ choose the layer (and direction), Enter opens the chosen cell in the cell view.",
+  "diagramTable.selected": "Chosen cell: {where}, t = {t}.",
+};
+export const ko = {
+  "diagramTable.summary": "다이어그램을 표로 보기(이 시점의 값)",
+  "diagramTable.caption": "{mode}, t = {t}: 유닛 {H}개 중 1~{n}번과 {H}개 전체의 노름이에요.",
+  "diagramTable.where": "층",
+  "diagramTable.quantity": "값",
+  "diagramTable.unit": "유닛 {u}",
+  "diagramTable.norm": "노름",
+  "diagramTable.keys": "키보드: ← →로 시점을 옮기고, ↑ ↓로 층(과 방향)을 고르고, Enter로 고른 셀을 셀 보기에서 열어요.",
+  "diagramTable.selected": "고른 셀: {where}, t = {t}예요.",
+};
+registerStrings({ en, ko });
+const tt = (key, params) => t(`diagramTable.${key}`, params); // (registered above)
+
+/** Plotly's SVG (tick labels, hover layers) is hidden from screen readers: the element's label and the table speak for it. */
+export function hidePlotSvg(plot) {
+  for (const el of plot.querySelectorAll(".svg-container, .main-svg")) el.setAttribute("aria-hidden", "true");
+}
+
+export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell, onOpenCell = () => {} }) {
   const Plotly = () => window.Plotly; // read late: plotly.js may finish loading after this module
   let revisionOfRun = 0;
   let run = null;
@@ -32,6 +63,83 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
   let underlayKey = null; // the geometry and width the static graph was drawn for
   // The selected cell's layer and direction, and what the explanation points at.
   let focus = { layer: 0, dir: "forward", emphasis: null };
+
+  // The table alternative: a <details> after the diagram, its body built for the frame on
+  // screen while it is open (and when it opens).
+  const tableBox = document.createElement("details");
+  tableBox.className = "diagram-table";
+  tableBox.setAttribute("data-testid", "diagram-table");
+  const tableSummary = document.createElement("summary");
+  const table = document.createElement("table");
+  tableBox.append(tableSummary, table);
+  (element.closest(".diagram-stage") || element).insertAdjacentElement("afterend", tableBox);
+  let onScreen = null; // {run, mode, step} of the frame drawn last (step 0-based)
+  tableBox.addEventListener("toggle", () => renderTable());
+
+  function renderTable() {
+    tableSummary.textContent = tt("summary");
+    if (!onScreen) return;
+    const { run: r, mode, step } = onScreen;
+    Object.assign(tableBox.dataset, { mode, step: String(step + 1) });
+    if (!tableBox.open) return;
+    const data = diagramTable(r, { mode, step });
+    const cell = (tag, text, attrs = {}) => {
+      const el = document.createElement(tag);
+      el.textContent = text;
+      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+      return el;
+    };
+    const caption = cell("caption", tt("caption", {
+      mode: t(mode === "forward" ? "player.forward" : "player.backward"),
+      t: step + 1,
+      n: data.units,
+      H: data.hidden,
+    }));
+    const head = document.createElement("tr");
+    head.append(cell("th", tt("where"), { scope: "col" }), cell("th", tt("quantity"), { scope: "col" }));
+    for (let u = 0; u < data.units; u += 1) head.append(cell("th", tt("unit", { u: u + 1 }), { scope: "col" }));
+    head.append(cell("th", tt("norm"), { scope: "col" }));
+    const body = document.createElement("tbody");
+    for (const row of data.rows) {
+      const tr = document.createElement("tr");
+      tr.dataset.layer = String(row.layer + 1);
+      tr.dataset.direction = row.dir;
+      tr.dataset.name = row.name;
+      const where = r.bidirectional
+        ? `${t("diagram.layer", { k: row.layer + 1 })} ${t(`dir.${row.dir}`)} (t = ${row.position + 1})`
+        : t("diagram.layer", { k: row.layer + 1 });
+      const label = row.name === "a" ? "A" : ["c", "h", "m"].includes(row.name) ? t(`name.${row.name}`) : t(`gate.${row.name}`);
+      tr.append(cell("th", where, { scope: "row" }), cell("th", mode === "backward" ? `dL/d ${label}` : label, { scope: "row" }));
+      for (const v of row.values) tr.append(cell("td", sig4(v), { "data-value": String(v) }));
+      tr.append(cell("td", sig4(row.norm)));
+      body.append(tr);
+    }
+    const thead = document.createElement("thead");
+    thead.append(head);
+    table.replaceChildren(caption, thead, body);
+  }
+
+  // Keyboard: the diagram takes the focus; ← → are the player's (the step), ↑ ↓ choose the
+  // row (layer and direction) above or below, Enter opens the chosen cell in the cell view.
+  element.tabIndex = 0;
+  element.setAttribute("aria-keyshortcuts", "ArrowUp ArrowDown Enter");
+  element.addEventListener("keydown", (event) => {
+    if (!run || !geom || !wanted || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      onOpenCell();
+      return;
+    }
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    event.preventDefault();
+    // The rows bottom to top; the chosen one moves one up or down.
+    const order = Array.from({ length: geom.rows }, (_, r) => r).sort((a, b) => geom.rowBottom(a) - geom.rowBottom(b));
+    const dir = run.bidirectional ? focus.dir : "forward";
+    const at = order.findIndex((r) => geom.rowLayer(r) === focus.layer && geom.rowDir(r) === dir);
+    const next = order[Math.max(0, Math.min(order.length - 1, at + (event.key === "ArrowUp" ? 1 : -1)))];
+    if (next === order[at]) return;
+    onSelectCell(wanted.step + 1, geom.rowLayer(next), geom.rowDir(next));
+  });
 
   // Clicking a cell selects it: the walk's step at which its direction is at that position,
   // its layer and its direction (pixels to data units via the axes).
@@ -85,7 +193,11 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       t: step + 1,
       tr: positionOf("reverse", step, run.steps) + 1,
     };
-    element.setAttribute("aria-label", t(run.bidirectional ? "diagram.labelBi" : "diagram.label", params));
+    const where = run.bidirectional
+      ? `${t("diagram.layer", { k: focus.layer + 1 })} ${t(`dir.${focus.dir}`)}`
+      : t("diagram.layer", { k: focus.layer + 1 });
+    const chosen = tt("selected", { where, t: positionOf(run.bidirectional ? focus.dir : "forward", step, run.steps) + 1 });
+    element.setAttribute("aria-label", `${t(run.bidirectional ? "diagram.labelBi" : "diagram.label", params)} ${chosen} ${tt("keys")}`);
     overview.setAttribute("aria-label", t("diagram.overviewLabel", { T: run.steps }));
   }
 
@@ -190,6 +302,11 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       positions: run.directions.map((d) => `${d}:${positionOf(d, step, run.steps) + 1}`).join(" "),
       emphasis: (focus.emphasis || []).join(" "),
     });
+    hidePlotSvg(element);
+    hidePlotSvg(underlay);
+    if (showOverview) hidePlotSvg(overview);
+    onScreen = { run, mode, step };
+    renderTable();
     return frame.meta;
   }
 
@@ -221,6 +338,7 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     },
     /** Redraw everything in the current language (tick labels, hover texts, captions). */
     async refresh() {
+      tableSummary.textContent = tt("summary");
       if (!run || !wanted) return null;
       underlayKey = null;
       overviewKey = null;

@@ -1,0 +1,133 @@
+"""The diagram's text alternative and keyboard (issue 17): a table of the values at the current
+step, per layer (h, c, the gates; their gradients in the backward pass), kept up to date per
+frame; a diagram cell and a heatmap unit chosen with the keyboard; Plotly's SVG (a stream of
+tick labels) hidden from screen readers behind a label that says what the chart shows.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import READY_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+TABLE = """() => {
+  const box = document.querySelector('[data-testid=diagram-table]');
+  return {
+    mode: box.dataset.mode, step: box.dataset.step,
+    caption: box.querySelector('caption') ? box.querySelector('caption').textContent : null,
+    rows: [...box.querySelectorAll('tbody tr')].map((tr) => ({
+      layer: tr.dataset.layer, name: tr.dataset.name,
+      label: tr.querySelectorAll('th')[1].textContent,
+      values: [...tr.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value)),
+    })),
+  };
+}"""
+
+EQ_VALUE = """q => {
+  const el = document.querySelector(`[data-testid=equations] .eq-n[data-q="${q}"]`);
+  return el ? Number(el.dataset.value) : null;
+}"""
+
+
+def wait_table(probe, mode: str, step: int) -> dict:
+    probe.page.wait_for_function(
+        "([m, s]) => { const d = document.querySelector('[data-testid=diagram-table]').dataset;"
+        " return d.mode === m && d.step === String(s); }",
+        arg=[mode, step],
+        timeout=READY_TIMEOUT_MS,
+    )
+    return probe.page.evaluate(TABLE)
+
+
+def test_the_table_alternative_follows_every_frame(probe):
+    probe.open()
+    table = probe.testid("diagram-table")
+    assert table.locator("summary").inner_text()
+    table.locator("summary").click()
+    data = wait_table(probe, "forward", 1)
+    assert "t = 1" in data["caption"]
+    names = [r["name"] for r in data["rows"]]
+    assert names == ["f", "i", "g", "o", "c", "h"]
+    h = next(r for r in data["rows"] if r["name"] == "h")
+    assert len(h["values"]) == 8
+    # The same number as the equations print for unit 1 of layer 1.
+    probe.wait_attr("equations", "step", "1")
+    assert h["values"][0] == probe.page.evaluate(EQ_VALUE, "h")
+
+    probe.testid("step-next").click()
+    data = wait_table(probe, "forward", 2)
+    probe.wait_attr("equations", "step", "2")
+    h2 = next(r for r in data["rows"] if r["name"] == "h")
+    assert h2["values"][0] == probe.page.evaluate(EQ_VALUE, "h")
+    assert h2["values"] != h["values"]
+
+    probe.testid("mode-backward").click()
+    data = wait_table(probe, "backward", 10)
+    assert all(r["label"].startswith("dL/d") for r in data["rows"])
+    probe.wait_attr("equations", "mode", "backward")
+    dh = next(r for r in data["rows"] if r["name"] == "h")
+    assert dh["values"][0] == probe.page.evaluate(EQ_VALUE, "dh")
+
+
+def test_a_diagram_cell_is_chosen_with_the_keyboard_and_opened_in_the_cell_view(probe):
+    probe.open("?preset=hello&layers=2")
+    diagram = probe.testid("diagram")
+    diagram.focus()
+    assert probe.page.evaluate("() => document.activeElement.dataset.testid") == "diagram"
+    assert "Chosen cell: layer 1, t = 1" in diagram.get_attribute("aria-label")
+    probe.page.keyboard.press("ArrowRight")
+    probe.wait_drawn_step(2)
+    probe.page.keyboard.press("ArrowUp")
+    probe.wait_attr("diagram", "layer", "2")
+    assert probe.testid("cell-layer").input_value() == "2"
+    assert probe.drawn()["step"] == "2"
+    assert "Chosen cell: layer 2, t = 2" in diagram.get_attribute("aria-label")
+    probe.page.keyboard.press("ArrowUp")  # the top row: stays
+    probe.page.keyboard.press("ArrowDown")
+    probe.wait_attr("diagram", "layer", "1")
+    probe.page.keyboard.press("ArrowUp")
+    probe.wait_attr("diagram", "layer", "2")
+    probe.page.keyboard.press("Enter")
+    probe.page.wait_for_function("() => document.activeElement && document.activeElement.id === 'cell-detail'")
+    probe.wait_attr("equations", "layer", "2")
+
+
+def test_a_heatmap_unit_is_chosen_with_the_keyboard(probe):
+    probe.open()
+    heat = probe.testid("heatmaps")
+    probe.wait_attr("heatmaps", "units", "1")
+    heat.focus()
+    probe.page.keyboard.press("ArrowDown")
+    probe.wait_attr("equations", "unit", "2")
+    probe.wait_attr("heatmaps", "units", "2")
+    assert "unit 2 of 8" in heat.get_attribute("aria-label")
+    probe.page.keyboard.press("ArrowUp")
+    probe.wait_attr("equations", "unit", "1")
+    probe.page.keyboard.press("ArrowUp")  # unit 1 is the first
+    assert probe.testid("equations").get_attribute("data-unit") == "1"
+    # The arrows here choose units; the step did not move.
+    assert probe.drawn()["step"] == "1"
+
+
+def test_plotly_svg_is_hidden_behind_labelled_charts(probe):
+    probe.open("?preset=hello&text=" + "abcdefghij" * 4)  # long enough for the overview strip
+    probe.wait_attr("heatmaps", "units", "1")
+    probe.page.wait_for_function(
+        "() => document.querySelector('[data-testid=unit-chart] .svg-container') !== null", timeout=READY_TIMEOUT_MS
+    )
+    exposed = probe.page.evaluate(
+        """() => [...document.querySelectorAll('#diagram .svg-container, #diagram-static .svg-container,'
+              + ' #overview .svg-container, #heatmaps .svg-container, #unit-chart .svg-container')]
+              .filter((el) => el.closest('[aria-hidden=true]') === null).map((el) => el.parentElement.id)"""
+    )
+    assert exposed == []
+    for testid in ("diagram", "heatmaps", "unit-chart"):
+        label = probe.testid(testid).get_attribute("aria-label")
+        assert label and len(label) > 20, testid
+    probe.testid("step-next").click()
+    probe.wait_drawn_step(2)
+    assert probe.page.evaluate(
+        "() => [...document.querySelectorAll('#diagram .svg-container')].every((el) => el.getAttribute('aria-hidden') === 'true')"
+    )
