@@ -115,12 +115,12 @@ def test_plotly_svg_is_hidden_behind_labelled_charts(probe):
     probe.open("?preset=hello&text=" + "abcdefghij" * 4)  # long enough for the overview strip
     probe.wait_attr("heatmaps", "units", "1")
     probe.page.wait_for_function(
-        "() => document.querySelector('[data-testid=unit-chart] .svg-container') !== null", timeout=READY_TIMEOUT_MS
+        "() => document.querySelector('[data-testid=unit-chart] svg.main-svg') !== null", timeout=READY_TIMEOUT_MS
     )
     exposed = probe.page.evaluate(
-        """() => [...document.querySelectorAll('#diagram .svg-container, #diagram-static .svg-container,'
-              + ' #overview .svg-container, #heatmaps .svg-container, #unit-chart .svg-container')]
-              .filter((el) => el.closest('[aria-hidden=true]') === null).map((el) => el.parentElement.id)"""
+        """() => [...document.querySelectorAll('#diagram svg.main-svg, #diagram-static svg.main-svg,'
+              + ' #overview svg.main-svg, #heatmaps svg.main-svg, #unit-chart svg.main-svg')]
+              .filter((el) => el.closest('[aria-hidden=true]') === null).map((el) => (el.closest('[id]') || {}).id)"""
     )
     assert exposed == []
     for testid in ("diagram", "heatmaps", "unit-chart"):
@@ -129,5 +129,5 @@ def test_plotly_svg_is_hidden_behind_labelled_charts(probe):
     probe.testid("step-next").click()
     probe.wait_drawn_step(2)
     assert probe.page.evaluate(
-        "() => [...document.querySelectorAll('#diagram .svg-container')].every((el) => el.getAttribute('aria-hidden') === 'true')"
+        "() => [...document.querySelectorAll('#diagram svg.main-svg')].every((el) => el.getAttribute('aria-hidden') === 'true')"
     )

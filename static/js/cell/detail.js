@@ -33,7 +33,8 @@ const tk = (key, params) => t(`cellKeys.${key}`, params); // (registered above)
 /** Plotly's SVG (a stream of tick labels) is hidden from screen readers, whenever it is (re)built. */
 function hideSvgOf(element) {
   const hide = () => {
-    for (const el of element.querySelectorAll(".svg-container:not([aria-hidden])")) el.setAttribute("aria-hidden", "true");
+    // (The SVGs only: the toolbar beside them keeps its buttons, which must stay reachable.)
+    for (const el of element.querySelectorAll("svg.main-svg:not([aria-hidden])")) el.setAttribute("aria-hidden", "true");
   };
   new MutationObserver(hide).observe(element, { childList: true, subtree: true });
   hide();
@@ -76,9 +77,9 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
   const heatEl = $("heatmaps");
   const chartEl = $("unit-chart");
   heatEl.tabIndex = 0;
-  heatEl.setAttribute("role", "img");
+  heatEl.setAttribute("role", "group"); // (not img: its toolbar has buttons)
   heatEl.setAttribute("aria-keyshortcuts", "ArrowUp ArrowDown");
-  chartEl.setAttribute("role", "img");
+  chartEl.setAttribute("role", "group");
   hideSvgOf(heatEl);
   hideSvgOf(chartEl);
   heatEl.addEventListener("keydown", (event) => {

@@ -41,7 +41,8 @@ const tt = (key, params) => t(`diagramTable.${key}`, params); // (registered abo
 
 /** Plotly's SVG (tick labels, hover layers) is hidden from screen readers: the element's label and the table speak for it. */
 export function hidePlotSvg(plot) {
-  for (const el of plot.querySelectorAll(".svg-container, .main-svg")) el.setAttribute("aria-hidden", "true");
+  // (The SVGs only: the toolbar beside them keeps its buttons, which must stay reachable.)
+  for (const el of plot.querySelectorAll("svg.main-svg")) el.setAttribute("aria-hidden", "true");
 }
 
 export function createDiagram({ element, underlay, overview, overviewWrap, overviewCaptionEl, onJump, onSelectCell, onOpenCell = () => {} }) {
