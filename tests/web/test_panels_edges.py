@@ -302,6 +302,34 @@ ROWS_JS = """
 """
 
 
+SELECTS_JS = """
+() => {
+  // A drop-down shows its chosen option whole, whichever option is chosen (listboxes aside).
+  const ctx = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  for (const sel of document.querySelectorAll('#panels select:not([size])')) {
+    if (sel.closest('.gallery') || !sel.getClientRects().length) continue;
+    const cs = getComputedStyle(sel);
+    ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 18;  // the arrow
+    for (const option of sel.options) {
+      const w = ctx.measureText(option.text).width;
+      if (w > room) cut.push(`${option.text}: ${Math.round(w)} > ${Math.round(room)} px`);
+    }
+  }
+  return cut;
+}
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_drop_downs_show_their_options_whole_in_korean(width, request):
+    probe = request.getfixturevalue({390: "probe_390", 1280: "probe"}[width])
+    probe.open("?lang=ko")
+    probe.page.wait_for_selector("#panels[data-ready=true]", timeout=TIMEOUT)
+    assert probe.page.evaluate(SELECTS_JS) == []
+
+
 @pytest.mark.parametrize("width", [390, 768, 1280])
 def test_the_panels_fit_and_line_up_at_phone_tablet_and_desktop_widths(width, request):
     probe = request.getfixturevalue({390: "probe_390", 768: "probe_768", 1280: "probe"}[width])
@@ -314,6 +342,7 @@ def test_the_panels_fit_and_line_up_at_phone_tablet_and_desktop_widths(width, re
     assert found["out"] == [], found
     assert found["page"] <= found["view"], found
     assert probe.page.evaluate(ROWS_JS) == []
+    assert probe.page.evaluate(SELECTS_JS) == []
     # The heatmaps at this width: none narrower than 80 px.
     widths = probe.page.evaluate(
         """() => { const L = document.querySelector('[data-testid=checkpoint-heatmaps]')._fullLayout;

@@ -57,7 +57,7 @@ export function createGradflow(parent) {
   const holdLabel = el("label", { className: "check" }, [hold, el("span", { i18n: "flow.holdForget" })]);
   // novalidate: the API judges ranges and its message is shown; a browser bubble would not be.
   const form = el("form", { className: "panel-controls", novalidate: true }, [
-    field("flow.task", task),
+    wide(field("flow.task", task)), // "The sequence above" needs two columns
     lengthField,
     delayField,
     field("flow.forgetBias", bias),

@@ -36,7 +36,7 @@ export function createModels(parent, { readOnly }) {
       el("p", { className: "hint", i18n: "models.settings.hint" }),
       field("models.nonlinearity", nonlinearity),
       field("models.vocab", vocab, "models.vocab.hint"),
-      field("models.output", output),
+      wide(field("models.output", output)), // "logits (a softmax gives probabilities)"
     ]),
     el("div", { className: "panel-field panel-actions" }, [upload]),
   ]);

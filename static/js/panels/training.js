@@ -9,7 +9,7 @@ import { sig } from "../core/format.js";
 import { exportConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
-import { el, field, numberInput, select } from "./dom.js";
+import { el, field, numberInput, select, wide } from "./dom.js";
 import { chartBox } from "./chartbox.js";
 import { tableNumber } from "./flowdata.js";
 import { checkpointHeatmaps, fraction, heatmapGrid, initialState, lossRows, reduce, stepRange, stoppedEarly } from "./trainstate.js";
@@ -40,12 +40,12 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
   const textField = field("train.text", text);
   const form = el("form", { className: "panel-controls", novalidate: true }, [
-    field("train.task", task),
+    wide(field("train.task", task)), // its options are long ("Next character of a text")
     textField,
     field("train.seqLen", seqLen),
     field("train.cell", cell),
     field("train.hidden", hidden),
-    field("train.optimizer", optimizer),
+    wide(field("train.optimizer", optimizer)), // "SGD with momentum"
     field("train.lr", lr),
     field("train.steps", steps),
     field("train.batch", batch),
