@@ -43,7 +43,13 @@ def create_app() -> FastAPI:
     for r in (meta.router, presets.router, traces.router, compare.router, models.router, train.router, web.router):
         app.include_router(r)
     app.include_router(gallery.router)
-    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    # The page's assets under a version (web.ASSET_PREFIX), cached for a year; a plain
+    # /static/ URL redirects there (web.unversioned_static).  StaticFiles answers GET and HEAD.
+    app.mount(
+        f"{web.ASSET_PREFIX}/static",
+        web.CachedStaticFiles(directory=web.STATIC_DIR, cache_control=web.IMMUTABLE),
+        name="static",
+    )
     app.mount("/vendor/swagger", StaticFiles(directory=web.SWAGGER_DIR), name="swagger")
     return app
 
