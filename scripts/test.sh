@@ -38,6 +38,15 @@ if [ "${CI:-}" = "true" ] || [ "${FRESH_VENV:-}" = "1" ] || [ ! -x "$VENV/bin/py
 fi
 PY="$VENV/bin/python"
 
+# axe-core for the accessibility tests (package.json; node_modules/ is not committed): from
+# the npm registry with the committed lock, again whenever the lock changes.
+lock_stamp="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -d node_modules ] || [ "$(cat node_modules/.lock-stamp 2> /dev/null)" != "$lock_stamp" ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+  echo "$lock_stamp" > node_modules/.lock-stamp
+fi
+
 echo "== ruff"
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
