@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { CELL_LINE, contrast, hexToRgb } from "../../static/js/core/colors.js";
-import { exportConfig } from "../../static/js/core/plotconfig.js";
+import { chartConfig, exportConfig, toImageOptions } from "../../static/js/core/plotconfig.js";
 import { crossings, flowTable, flowTraces, legendItems, MARKERS, thresholdShapes } from "../../static/js/panels/flowdata.js";
 import { checkpointHeatmaps, fraction, heatmapGrid, initialState, lossRows, reduce, stepRange, stoppedEarly } from "../../static/js/panels/trainstate.js";
 
@@ -96,11 +96,17 @@ test("the page's legend names every line with its style, and the data table has 
   assert.equal(table.rows[29][1], "1");
 });
 
-test("every Plotly chart uses plotconfig.js: one PNG button, nothing sent to a cloud", () => {
+test("every Plotly chart uses plotconfig.js: no toolbar or one PNG button, nothing sent to a cloud", () => {
   const config = exportConfig("x", { responsive: true });
   assert.deepEqual(config.modeBarButtons.flat(), ["toImage"]);
-  assert.equal(config.displaylogo, false);
-  for (const key of ["showLink", "showSendToCloud", "showEditInChartStudio", "sendData"]) assert.ok(!config[key], key);
+  // The panels' charts have no toolbar (their own Download PNG button instead).
+  const panel = chartConfig();
+  assert.equal(panel.displayModeBar, false);
+  assert.deepEqual(toImageOptions("loss"), { format: "png", filename: "loss", scale: 2 });
+  for (const c of [config, panel]) {
+    assert.equal(c.displaylogo, false);
+    for (const key of ["showLink", "showSendToCloud", "showEditInChartStudio", "sendData"]) assert.ok(!c[key], key);
+  }
   const dir = new URL("../../static/js/", import.meta.url);
   const files = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith(".js"));
   let calls = 0;
@@ -110,7 +116,7 @@ test("every Plotly chart uses plotconfig.js: one PNG button, nothing sent to a c
     // Every drawing call hands Plotly one of plotconfig.js's configurations.
     for (const m of code.matchAll(/Plotly(?:\(\))?\.(?:react|newPlot|plot)\(([^;]*)\);/g)) {
       calls += 1;
-      assert.match(m[1], /exportConfig\(|DIAGRAM_CONFIG|STATIC_CONFIG/, `${f}: ${m[0].slice(0, 80)}`);
+      assert.match(m[1], /exportConfig\(|chartConfig\(|DIAGRAM_CONFIG|STATIC_CONFIG/, `${f}: ${m[0].slice(0, 80)}`);
     }
   }
   assert.ok(calls >= 5, `found ${calls} Plotly calls`);

@@ -21,6 +21,30 @@ export function exportConfig(filename, { responsive = false } = {}) {
   };
 }
 
+/**
+ * A chart of the panels: no Plotly toolbar at all (its buttons would be focusable inside a
+ * figure that is one image to assistive technology, role=img with the plot aria-hidden);
+ * the page puts its own "Download PNG" button beside the chart (`toImageOptions`).
+ */
+export function chartConfig({ responsive = true } = {}) {
+  return {
+    displayModeBar: false,
+    displaylogo: false,
+    responsive,
+    scrollZoom: false,
+    doubleClick: false,
+    showTips: false,
+    showLink: false,
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+  };
+}
+
+/** What Plotly.downloadImage is given for a chart's PNG. */
+export function toImageOptions(filename) {
+  return { format: "png", filename, scale: 2 };
+}
+
 /** The diagram's interactive layer (hover, clicks): no toolbar, no zoom. */
 export const DIAGRAM_CONFIG = Object.freeze({
   displayModeBar: false,

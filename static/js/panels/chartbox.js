@@ -5,24 +5,31 @@
 // would otherwise add thousands of cells to every redraw) and rebuilt on each redraw while open.
 
 import "./strings.js"; // the panels' strings, registered with i18n
+import { toImageOptions } from "../core/plotconfig.js";
+import { t } from "../core/i18n.js";
 import { el } from "./dom.js";
 
 /**
  * `plotProps` are the plot div's attributes (className, data-testid...).  Returns the parts
- * and `update({label, tables})`, where tables is [{caption?, head: [..], rows: [[..], ..]}]
- * (or a function returning them, called only when the table is open).
+ * and `update({label, tables, filename})`, where tables is [{caption?, head: [..], rows: [[..], ..]}]
+ * (or a function returning them, called only when the table is open) and filename names the
+ * PNG the chart's own "Download PNG" button saves (the chart has no Plotly toolbar).
  */
 export function chartBox(plotProps = {}) {
   const plot = el("div", { ...plotProps, "aria-hidden": "true" });
-  const figure = el("div", { className: "panel-chart-figure", role: "img", "aria-label": "" }, [plot]);
-  const body = el("div", { className: "panel-table-wrap chart-data" });
+  // role=img only once there is a picture to describe (an empty label is no name).
+  const figure = el("div", { className: "panel-chart-figure" }, [plot]);
+  // A table taller or wider than its box scrolls, so keyboard users can reach it too.
+  const body = el("div", { className: "panel-table-wrap chart-data", tabindex: "0", role: "region", "data-i18n-label": "chart.dataTable", "aria-label": t("chart.dataTable") });
   const summary = el("summary", { i18n: "chart.dataTable" });
   const details = document.createElement("details");
   details.className = "chart-table";
-  details.hidden = true;
   details.append(summary, body);
-  const root = el("div", { className: "panel-chart" }, [figure, details]);
+  const download = el("button", { type: "button", className: "chart-download", i18n: "chart.download" });
+  const tools = el("div", { className: "chart-tools", hidden: true }, [download, details]);
+  const root = el("div", { className: "panel-chart" }, [figure, tools]);
   let source = null;
+  let filename = "chart";
 
   function fill() {
     if (!details.open || !source) return;
@@ -42,25 +49,30 @@ export function chartBox(plotProps = {}) {
     );
   }
   details.addEventListener("toggle", fill);
+  download.addEventListener("click", () => window.Plotly.downloadImage(plot, toImageOptions(filename)));
 
   return {
     root,
     plot,
     figure,
     details,
-    /** A new picture: its description and its numbers. */
-    update({ label, tables }) {
+    download,
+    /** A new picture: its description, its numbers and its PNG's name. */
+    update({ label, tables, filename: name }) {
+      figure.setAttribute("role", "img");
       figure.setAttribute("aria-label", label);
       source = tables;
-      details.hidden = false;
+      if (name) filename = name;
+      tools.hidden = false;
       if (details.open) fill();
       else body.replaceChildren();
     },
-    /** Nothing drawn (yet): no label beyond what is said, no table. */
-    clear(label = "") {
+    /** Nothing drawn (yet): a label that says so, no table, nothing to download. */
+    clear(label) {
+      figure.setAttribute("role", "img");
       figure.setAttribute("aria-label", label);
       source = null;
-      details.hidden = true;
+      tools.hidden = true;
       body.replaceChildren();
     },
   };

@@ -4,7 +4,7 @@
 import { describeFailure } from "../core/api.js";
 import { api } from "../core/server.js";
 import { buildRequest } from "../core/config.js";
-import { exportConfig } from "../core/plotconfig.js";
+import { chartConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, numberInput, select, wide } from "./dom.js";
@@ -70,7 +70,7 @@ export function createGradflow(parent) {
   const chart = chartBox({ className: "panel-plot", id: "gradflow-plot", "data-testid": "gradflow-plot" });
   const plot = chart.plot;
   const legend = el("ul", { className: "chart-legend", "data-testid": "gradflow-legend" });
-  chart.root.insertBefore(legend, chart.details);
+  chart.figure.after(legend);
   const summary = el("p", { className: "panel-summary" });
   const head = el("tr", {}, ["cell", "loss", "first", "last", "ratio", "spectral", "clip", "saturation"].map((k) => el("th", { scope: "col", i18n: `flow.table.${k}` })));
   const tbody = el("tbody");
@@ -84,7 +84,8 @@ export function createGradflow(parent) {
     layerNote,
     chart.root,
     summary,
-    el("div", { className: "panel-table-wrap" }, [table]),
+    // It scrolls sideways on a phone: focusable, so a keyboard can scroll it.
+    el("div", { className: "panel-table-wrap", tabindex: "0", role: "region", "data-i18n-label": "flow.table.label", "aria-label": t("flow.table.label") }, [table]),
   ]);
   parent.append(section);
 
@@ -175,12 +176,13 @@ export function createGradflow(parent) {
       hovermode: "closest",
     };
     const traces = flowTraces(result, layer);
-    window.Plotly.react(plot, traces, layout, exportConfig("gradient-flow", { responsive: true }));
+    window.Plotly.react(plot, traces, layout, chartConfig());
     legend.replaceChildren(...legendItems(traces).map((item) => el("li", {}, [swatch(item), el("span", { text: item.name })])));
     const lines = traces.filter((tr) => tr.meta);
     chart.update({
       label: t("flow.chart.label", { steps: lines[0]?.x.length ?? 0, lines: lines.map((tr) => tr.name).join("; ") }),
       tables: () => [flowTable(result, layer)],
+      filename: "gradient-flow",
     });
     fillTable(
       tbody,

@@ -41,7 +41,8 @@ export function createModels(parent, { readOnly }) {
     el("div", { className: "panel-field panel-actions" }, [upload]),
   ]);
   const infoBody = el("tbody");
-  const info = el("div", { className: "panel-table-wrap", hidden: true }, [
+  // Table boxes scroll sideways on a phone: focusable regions, so a keyboard can scroll them.
+  const info = el("div", { className: "panel-table-wrap", hidden: true, tabindex: "0", role: "region", "data-i18n-label": "models.info", "aria-label": t("models.info") }, [
     el("h3", { i18n: "models.info" }),
     el("table", { className: "panel-table model-info", "data-testid": "model-info" }, [infoBody]),
   ]);
@@ -54,7 +55,7 @@ export function createModels(parent, { readOnly }) {
     ["source", "shape", "target", "blocks", "note"].map((k) => el("th", { scope: "col", i18n: `models.mapping.${k}` })),
   );
   const tbody = el("tbody");
-  const mapping = el("div", { className: "panel-table-wrap", hidden: true }, [
+  const mapping = el("div", { className: "panel-table-wrap", hidden: true, tabindex: "0", role: "region", "data-i18n-label": "models.mapping", "aria-label": t("models.mapping") }, [
     el("h3", { i18n: "models.mapping" }),
     el("table", { className: "panel-table", "data-testid": "model-mapping" }, [el("thead", {}, [head]), tbody]),
   ]);

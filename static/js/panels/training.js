@@ -6,7 +6,7 @@ import { api } from "../core/server.js";
 import { cellTypes, heatmapNames, isSigmoid } from "../core/cells.js";
 import { valueScale } from "../core/colors.js";
 import { sig } from "../core/format.js";
-import { exportConfig } from "../core/plotconfig.js";
+import { chartConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, numberInput, select, wide } from "./dom.js";
@@ -153,7 +153,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       showlegend: false,
     };
     const trace = { type: "scatter", mode: "lines", x: s.curve.step, y: s.curve.loss.map((v) => (v > 0 ? v : null)), line: { color: "#0072B2", width: 2 }, name: t("train.lossChart"), hovertemplate: `${t("train.axis.step")} %{x}: %{y:.4g}<extra></extra>` };
-    window.Plotly.react(chart, [trace], layout, exportConfig("training-loss", { responsive: true }));
+    window.Plotly.react(chart, [trace], layout, chartConfig());
     chart.dataset.points = String(s.curve.step.length);
     const n = s.curve.step.length;
     if (!n) lossBox.clear(t("train.chart.empty"));
@@ -161,6 +161,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       lossBox.update({
         label: t("train.chart.label", { points: n, from: s.curve.step[0], first: sig(s.curve.loss[0]), to: s.curve.step[n - 1], last: sig(s.curve.loss[n - 1]) }),
         tables: () => [{ head: [t("train.data.step"), t("train.data.loss")], rows: lossRows(s).map(([step, loss]) => [step, tableNumber(loss)]) }],
+        filename: "training-loss",
       });
   }
 
@@ -225,7 +226,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       };
       layout.annotations.push({ text: `<b>${m.name}</b>`, x: (cell.x[0] + cell.x[1]) / 2, y: cell.y[1], yshift: 4, yanchor: "bottom", xref: "paper", yref: "paper", showarrow: false });
     });
-    window.Plotly.react(heatmaps, traces, layout, exportConfig(`gates-step-${checkpoint.step}`, { responsive: true }));
+    window.Plotly.react(heatmaps, traces, layout, chartConfig());
     heatBox.update({
       label: t("train.heatmaps.label", { step: checkpoint.step, names: maps.map((m) => m.name).join(", "), units: maps[0]?.units ?? 0, steps: maps[0]?.steps ?? 0 }),
       tables: () =>
@@ -234,6 +235,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
           head: [t("train.data.unit"), ...m.stepLabels.map((k) => `t = ${k}`)],
           rows: m.z.map((row, u) => [m.unitLabels[u], ...row.map(tableNumber)]),
         })),
+      filename: `gates-step-${checkpoint.step}`,
     });
     view.heatLayout = `${grid.cols}/${grid.narrow}`;
     heatmaps.dataset.checkpoint = String(k);
