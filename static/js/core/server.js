@@ -18,13 +18,11 @@ let nextId = 0;
 let latest = null; // the id of the newest trace asked for: an older one still running is aborted
 const waiting = new Map(); // id -> resolve
 
-/** A macrotask boundary without setTimeout's clamping: the page may paint and handle input. */
+/** A task boundary: the page may paint and handle input (scheduler.yield where the browser has it). */
 function yieldToPage() {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
+  const scheduler = globalThis.scheduler;
+  if (scheduler && typeof scheduler.yield === "function") return scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function traceWorker() {
