@@ -141,7 +141,18 @@ def check_response_size(prob: Problem, with_grad: bool) -> None:
     if numbers * limits.bytes_per_number(req.precision) <= limits.MAX_RESPONSE_BYTES:
         return
     loc, hint = _what_would_fit(prob, with_grad, numbers)
+    steps = window_steps(prob, with_grad)
+    if steps >= 1:
+        hint += f"; or fetch it as `window`s of up to {steps} steps each with `param_grads` false"
     refuse_large_response(numbers, req.precision, loc, hint)
+
+
+def window_steps(prob: Problem, with_grad: bool) -> int:
+    """The most steps one window of this request holds under the cap, without the weights'
+    gradients, at the request's precision (0: not even one)."""
+    req = prob.request.model_copy(update={"param_grads": False, "window": None})
+    fixed, per_step = _numbers(replace(prob, request=req), with_grad)
+    return max(0, (limits.MAX_RESPONSE_BYTES // limits.bytes_per_number(req.precision) - fixed) // per_step)
 
 
 def _mib(size: int) -> str:

@@ -149,3 +149,26 @@ def test_a_run_over_the_cap_fits_as_windows(client):
         TraceRequest(**base, window={"start": 0, "stop": 500}, param_grads=False), ModelStore.__new__(ModelStore)
     )
     assert trace_json.estimate_numbers(prob, True) * limits.bytes_per_number(4) <= limits.MAX_RESPONSE_BYTES
+
+
+@pytest.mark.parametrize("extra", [{}, {"precision": 6}, {"precision": 6, "window": {"start": 100, "stop": 900}}])
+def test_the_413_names_the_longest_window_that_fits(client, extra):
+    """The refusal says how many steps a window may hold: that many fit, one more does not."""
+    from app.api.problem import build
+    from app.api.schemas import TraceRequest
+
+    text = ("the quick brown fox jumps over the lazy dog. " * 23)[:1001]
+    base = {"hidden_size": 256, "text": text, **extra}
+    r = client.post("/api/backward", json=base)
+    assert r.status_code == 413, r.text
+    msg = r.json()["detail"][0]["msg"]
+    steps = int(msg.split("`window`s of up to ")[1].split(" steps")[0])
+    assert "with `param_grads` false" in msg
+
+    def fits(n: int) -> bool:
+        req = TraceRequest(**{**base, "window": {"start": 0, "stop": n}, "param_grads": False})
+        prob = build(req, None)
+        size = trace_json.estimate_numbers(prob, True) * limits.bytes_per_number(req.precision)
+        return size <= limits.MAX_RESPONSE_BYTES
+
+    assert fits(steps) and not fits(steps + 1)

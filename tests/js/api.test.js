@@ -163,6 +163,23 @@ test("a 413 with nothing the page can take and one step too large is the server'
   assert.match(describeFailure(result, "text")[0].message, /shorten the sequence/);
 });
 
+test("windows as long as the 413 says fit: the fewest requests", async () => {
+  const resp = recordedResponse("lstm"); // 5 steps
+  const asked = [];
+  const fetchImpl = async (url, init) => {
+    const body = JSON.parse(init.body);
+    asked.push(body.window ? [body.window.start, body.window.stop] : "whole");
+    const win = body.window;
+    const n = win ? Math.min(win.stop, resp.steps) - win.start : resp.steps;
+    const answer = n > 3 ? TOO_LARGE("fields", "... or shorten the sequence; or fetch it as `window`s of up to 3 steps each with `param_grads` false").data : windowOf(resp, win.start, win.stop);
+    return { ok: n <= 3, status: n <= 3 ? 200 : 413, json: async () => answer };
+  };
+  const result = await fetchTrace(fetchImpl, "/api/backward", { text: "hello!", precision: 6 });
+  assert.equal(result.ok, true);
+  assert.deepEqual(asked, ["whole", [0, 3], [3, 5]]);
+  assert.equal(result.data.layers[0].h.length, 5);
+});
+
 test("the 413's suggestion is followed when the page can take it", () => {
   assert.deepEqual(suggestedChange(TOO_LARGE("full_output", "leave out `full_output` (...)"), { full_output: true }), { full_output: false });
   assert.deepEqual(suggestedChange(TOO_LARGE("precision", "set `precision` to 4 (about 56 MiB)"), {}), { precision: 4 });

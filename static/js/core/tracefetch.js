@@ -6,8 +6,8 @@
 // smallest change that fits.  The page draws every per-step array, so it cannot drop
 // `fields`; it follows a suggestion it can take (leaving out `full_output`) and otherwise
 // asks for the run as consecutive windows of steps (`window`), without the weights'
-// gradients (`param_grads: false`, which the page does not draw), halving the window
-// while the server still says it is too large.  The windows put together are one response
+// gradients (`param_grads: false`, which the page does not draw), of the length the 413
+// names (halving it while the server still says it is too large, should it not name one).  The windows put together are one response
 // of the same shape as a whole one.
 
 import { callAPI } from "./api.js";
@@ -71,6 +71,16 @@ function joinRows(parts) {
   return out;
 }
 
+/** The steps per window a 413 names ("`window`s of up to N steps"), or null. */
+export function suggestedWindow(result) {
+  if (!tooLarge(result)) return null;
+  for (const item of result.data.detail) {
+    const match = /`window`s of up to (\d+) steps/.exec(String(item.msg || ""));
+    if (match && Number(match[1]) >= 1) return Number(match[1]);
+  }
+  return null;
+}
+
 /** The steps a window's response holds: {start, stop}. */
 const span = (resp) => resp.window;
 
@@ -107,8 +117,9 @@ export async function fetchTrace(fetchImpl, url, body, { onPart } = {}) {
   }
   if (!tooLarge(result)) return result;
 
+  // As many steps per window as the server says fit; else halves, halved again while too large.
   let steps = stepsAtMost(request);
-  let size = Math.max(MIN_WINDOW, Math.ceil(steps / 2));
+  let size = suggestedWindow(result) || Math.max(MIN_WINDOW, Math.ceil(steps / 2));
   const parts = [];
   let start = 0;
   while (start < steps) {
