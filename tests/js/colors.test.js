@@ -95,3 +95,16 @@ test("one colour rule: forward gates 0..1, other values -1..1, gradients by sign
   assert.equal(scaleUnit(grad, 1e-8), 0.5); // at the bottom of the window: no colour either way
   assert.equal(scaleUnit(value, NaN), null);
 });
+
+test("an unbounded state's colour range is fixed for the run: 1 within -1..1, else 2, 5, 10, 20 ... above its peak", async () => {
+  const { stateRange, valueScale } = await import("../../static/js/core/colors.js");
+  assert.equal(stateRange([[0.3, -0.99]]), 1);
+  assert.equal(stateRange([[0.3], [-1.5]]), 2);
+  assert.equal(stateRange([[-7.86, 0.1]]), 10);
+  assert.equal(stateRange([[4.9]]), 5);
+  assert.equal(stateRange([[NaN, 21]]), 50);
+  assert.equal(stateRange(null), 1);
+  const rule = valueScale(false, "forward", 10);
+  assert.deepEqual([rule.zmin, rule.zmax], [-10, 10]);
+  assert.deepEqual([valueScale(true, "forward", 10).zmax, valueScale(false, "backward", 10).zmax], [1, 1]);
+});

@@ -225,11 +225,18 @@ def test_guided_path_of_the_parentheses_reber_and_code_models(probe):
     probe.wait_attr("gallery", "active", "adding")
     dyck = entry(probe, "dyck")
     open_entry(probe, dyck)
-    c = np.array(trace(probe, dyck)["layers"][0]["c"])[:, dyck["watch"][0]["unit"]]
+    layer_c = np.array(trace(probe, dyck)["layers"][0]["c"])
+    c = layer_c[:, dyck["watch"][0]["unit"]]
     depth = np.cumsum([1 if ch == "(" else -1 for ch in dyck["example"]["text"]])[: len(c)]
     texts = tour_texts(probe)
     assert js_sig(float(np.corrcoef(c, depth)[0, 1]), 4) in texts[2]
     assert f"reaches {depth.max()}" in texts[0]
+    # The counter is visible in the heatmap: the layer's c is coloured on a range that holds it
+    # (1, 2, 5, 10, 20 ... fixed for the run), not clipped at -1..1 into one saturated band.
+    zmax = probe.page.evaluate(
+        "() => document.querySelector('[data-testid=heatmaps]').data.find((d) => d.name === 'heat:c').zmax"
+    )
+    assert abs(c).max() > 1 and abs(layer_c).max() <= zmax < 2.5 * abs(layer_c).max()
     reber = entry(probe, "reber")
     open_entry(probe, reber)
     text = reber["example"]["text"]

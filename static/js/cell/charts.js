@@ -3,7 +3,7 @@
 // direction, mode and language change these; the current step is a marker the view
 // positions over them (no Plotly call per step).
 
-import { identity, identityText, valueScale } from "../core/colors.js";
+import { identity, identityText, stateRange, valueScale } from "../core/colors.js";
 import { heatmapNames, isSigmoid } from "../core/cells.js";
 import { FONT } from "../diagram/figure.js";
 import { t as tr } from "../core/i18n.js";
@@ -103,7 +103,10 @@ export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width
     const ys = Array.from({ length: H }, (_, u) => u + 1);
     const cellUnits = !(panel.name === "h" && run.projSize > 0);
     const forward = mode !== "backward";
-    const rule = valueScale(isSigmoid(run.cell, panel.name), mode);
+    const sigmoid = isSigmoid(run.cell, panel.name);
+    // Unbounded states (a trained LSTM's c counts far past 1) on a range fixed for the run.
+    const range = forward && !sigmoid ? stateRange(raw) : 1;
+    const rule = valueScale(sigmoid, mode, range);
     const z = raw ? raw.map((r) => r.map(rule.position)) : [[]];
     const symbol = forward ? panel.name : `dL/d${panel.name}`;
     data.push({
@@ -149,7 +152,7 @@ export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width
       yanchor: "bottom",
       showarrow: false,
       align: "left",
-      text: `<b>${panelTitle(panel.name, mode)}</b>`,
+      text: `<b>${panelTitle(panel.name, mode)}</b>${range > 1 ? ` (±${range})` : ""}`,
       font: { size: 12, color: identityText(panel.name === "a" ? "x" : panel.name) },
     });
     for (const u of cellUnits ? units : []) {

@@ -2,7 +2,8 @@
 //
 // Identity hues are Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on
 // white).  Value scales never rescale per frame: sigmoid gates on 0..1, tanh-range values
-// on -1..1, gradients by sign with their size on a log10 axis from 1e-8 to 1e0.
+// on -1..1 (the heatmaps' unbounded states on a wider range fixed for the run: stateRange),
+// gradients by sign with their size on a log10 axis from 1e-8 to 1e0.
 
 export const IDENTITY = Object.freeze({
   f: "#D55E00", // vermillion
@@ -100,10 +101,27 @@ export function signedLog(v) {
  * sigmoid output on 0..1, every other value (tanh outputs, c, h, A) on -1..1, clipped;
  * backward: a gradient by sign, its size on the log10 window (signedLog), on -1..1.
  */
-export function valueScale(sigmoid, mode) {
+export function valueScale(sigmoid, mode, range = 1) {
   if (mode === "backward") return { name: "grad", colorscale: SCALES.grad, zmin: -1, zmax: 1, position: signedLog };
   if (sigmoid) return { name: "sigmoid", colorscale: SCALES.sigmoid, zmin: 0, zmax: 1, position: finiteOrNull };
-  return { name: "tanh", colorscale: SCALES.tanh, zmin: -1, zmax: 1, position: finiteOrNull };
+  return { name: "tanh", colorscale: SCALES.tanh, zmin: -range, zmax: range, position: finiteOrNull };
+}
+
+const NICE_STEPS = [1, 2, 5];
+
+/**
+ * The symmetric range a whole run's unbounded values (an LSTM's c, a relu RNN's h, a projected
+ * h) are coloured on: 1 while they stay within -1..1, else the next of 1, 2, 5, 10, 20, 50 ...
+ * above their largest size.  Fixed for the run, so colours still never rescale per frame; a
+ * trained counter (c running to -8) is then a gradient of blues, not one saturated band.
+ */
+export function stateRange(rows) {
+  let peak = 0;
+  for (const row of rows || []) for (const v of row) if (Number.isFinite(v)) peak = Math.max(peak, Math.abs(v));
+  if (peak <= 1) return 1;
+  for (let scale = 1; ; scale *= 10) {
+    for (const step of NICE_STEPS) if (step * scale >= peak) return step * scale;
+  }
 }
 
 function finiteOrNull(v) {
