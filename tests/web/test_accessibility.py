@@ -3,11 +3,8 @@
 axe-core comes from the npm registry (package.json, `npm ci` in scripts/test.sh) and is
 injected by the test, never served by the app.  Each view is checked in English and Korean
 at 1280 and 390 px: the default page (the gallery's model), the backward pass, and with the
-panels below the cell view scrolled to and every disclosure on the page opened.
-
-A violation that lives in a file this test's authors do not own, and could not fix there, is
-listed in KNOWN with the exact rule and node selectors, and its test is an xfail(strict) for
-that rule only: it fails as soon as the owner's fix lands, so the entry is then removed.
+panels below the cell view scrolled to and every disclosure on the page opened.  None is
+excused: any serious or critical violation fails, with axe's own account of each node.
 """
 
 from __future__ import annotations
@@ -24,28 +21,6 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 WIDTHS = {1280: 900, 390: 844}
-
-# rule id -> the nodes axe names (its selectors), for violations in files owned elsewhere
-# (static/js/panels/, static/css/panels.css), reported to their owner.  Each rule has a
-# strict xfail below that fails once the nodes are gone, so this list cannot go stale.
-KNOWN: dict[str, set[str]] = {
-    # The gradient-flow chart's Plotly toolbar (focusable) inside aria-hidden (panels/gradflow.js).
-    "aria-hidden-focus": {"#gradflow-plot"},
-    # A role=img figure holding the toolbar's focusable buttons (panels/chartbox.js).
-    "nested-interactive": {'#gradflow > .panel-chart > .panel-chart-figure[role="img"]'},
-    # role=img with an empty aria-label before a chart is drawn (panels/chartbox.js).
-    "role-img-alt": {
-        '#train > .panel-chart > .panel-chart-figure[aria-label=""][role="img"]',
-        '#gradflow > .panel-chart > .panel-chart-figure[aria-label=""][role="img"]',
-    },
-    # Scrolling table boxes with no tabindex (panels/chartbox.js, panels/gradflow.js, panels.css).
-    "scrollable-region-focusable": {
-        '.chart-table[open=""] > .chart-data.panel-table-wrap',
-        "#gradflow > .panel-table-wrap",
-    },
-}
-# What axe found, by (width, lang, view): the strict xfails reuse the views' runs.
-FOUND: dict[tuple[int, str, str], list[dict]] = {}
 
 
 @pytest.fixture(scope="module", params=list(WIDTHS), ids=lambda w: f"{w}px")
@@ -82,24 +57,13 @@ def serious(probe: Probe) -> list[dict]:
     return result
 
 
-def unexpected(found: list[dict]) -> list[dict]:
-    """What is not a known violation in a file owned elsewhere."""
-    left = []
-    for v in found:
-        nodes = [n for n in v["nodes"] if n["target"] not in KNOWN.get(v["id"], set())]
-        if nodes:
-            left.append({**v, "nodes": nodes})
-    return left
-
-
 def open_default(probe: Probe, lang: str) -> None:
     probe.open(f"?lang={lang}", gallery=True)
     probe.page.wait_for_selector("[data-testid=diagram][data-step]", timeout=READY_TIMEOUT_MS)
 
 
 def check(probe: Probe, width: int, lang: str, view: str) -> None:
-    FOUND[width, lang, view] = found = serious(probe)
-    assert unexpected(found) == []
+    assert serious(probe) == [], f"{view} at {width} px in {lang}"
 
 
 def open_panels(probe: Probe) -> None:
@@ -133,33 +97,6 @@ def test_panels_opened(axe_probe, lang):
     open_default(probe, lang)
     open_panels(probe)
     check(probe, width, lang, "panels")
-
-
-@pytest.mark.parametrize(
-    "rule",
-    [
-        pytest.param(rule, marks=pytest.mark.xfail(strict=True, reason=f"{rule}: {sorted(nodes)}"))
-        for rule, nodes in KNOWN.items()
-    ],
-)
-def test_known_violations_elsewhere_are_gone(axe_probe, rule):
-    """Fails while a known violation is still there (so: xfail); passes, and so fails the
-    strict xfail, once its owner has fixed it: then its KNOWN entry goes."""
-    width, probe = axe_probe
-    if (width, "en", "panels") not in FOUND:
-        open_default(probe, "en")
-        open_panels(probe)
-        FOUND[width, "en", "panels"] = serious(probe)
-    seen = {
-        n["target"]
-        for found in (
-            FOUND.get((width, lang, view), []) for lang in ("en", "ko") for view in ("default", "backward", "panels")
-        )
-        for v in found
-        if v["id"] == rule
-        for n in v["nodes"]
-    }
-    assert not seen & KNOWN[rule], seen & KNOWN[rule]
 
 
 # The cell view's SVG text, which axe does not weigh: with the explanation's emphasis on (the
