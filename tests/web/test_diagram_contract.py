@@ -131,3 +131,34 @@ def test_plotly_svg_is_hidden_behind_labelled_charts(probe):
     assert probe.page.evaluate(
         "() => [...document.querySelectorAll('#diagram svg.main-svg')].every((el) => el.getAttribute('aria-hidden') === 'true')"
     )
+
+
+def test_the_cell_views_charts_have_table_alternatives(probe):
+    probe.open()
+    probe.wait_attr("heatmaps", "units", "1")
+    heat = probe.testid("heat-table")
+    heat.locator("summary").click()
+    probe.page.wait_for_selector("[data-testid=heat-table] tbody tr")
+    rows = heat.locator("tbody tr")
+    assert rows.count() == 8  # every unit
+    assert heat.get_attribute("data-step") == "1"
+    # Unit 1's h is the number the equations print.
+    probe.wait_attr("equations", "step", "1")
+    header = heat.locator("thead th").all_text_contents()
+    h_col = next(i for i, text in enumerate(header) if "hidden state" in text or text.strip().startswith("h"))
+    cell = rows.nth(0).locator("th, td").nth(h_col)
+    assert float(cell.get_attribute("data-value")) == probe.page.evaluate(
+        "() => Number(document.querySelector('[data-testid=equations] .eq-n[data-q=h]').dataset.value)"
+    )
+    probe.testid("step-next").click()
+    probe.wait_attr("heat-table", "step", "2")
+
+    chart = probe.testid("chart-table-alt")
+    chart.locator("summary").click()
+    probe.page.wait_for_selector("[data-testid=chart-table-alt] tbody tr")
+    assert chart.locator("tbody tr").count() == 10  # every step
+    heat_el = probe.testid("heatmaps")
+    heat_el.focus()
+    probe.page.keyboard.press("ArrowDown")
+    probe.wait_attr("chart-table-alt", "units", "2")
+    assert "unit 2" in chart.locator("thead").inner_text()

@@ -14,6 +14,7 @@ import { language, registerStrings, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
 import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
 import { positionOf } from "../core/walk.js";
+import { sig4 } from "../core/format.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,14 +22,58 @@ export const en = {
   "cellKeys.heatLabel":
     "Heatmaps of layer {k}: each quantity's units (rows, unit 1 on top) over the steps (columns), the current step t = {t} marked; unit {u} of {H} chosen. Up and down arrows choose the unit; its numbers are in the equations.",
   "cellKeys.chartLabel": "The chosen units over the steps: {list}. Their numbers at the current step are in the equations.",
+  "cellKeys.heatTable": "The heatmaps as a table (every unit at this step)",
+  "cellKeys.heatCaption": "Layer {k}, {mode} pass, t = {t}: each unit's values.",
+  "cellKeys.chartTable": "The chart as a table (the chosen units at every step)",
+  "cellKeys.chartCaption": "Layer {k}, {mode} pass: {name} of the chosen units at each step.",
+  "cellKeys.unit": "Unit",
+  "cellKeys.step": "Step",
 };
 export const ko = {
   "cellKeys.heatLabel":
     "{k}층 히트맵: 값마다 유닛(행, 맨 위가 1번)을 시점(열)에 따라 보여 주고, 지금 시점 t = {t}를 표시해요. 유닛 {H}개 중 {u}번을 골랐어요. 위아래 화살표로 유닛을 골라요. 그 숫자는 수식에 있어요.",
   "cellKeys.chartLabel": "고른 유닛의 시점에 따른 변화예요: {list}. 지금 시점의 숫자는 수식에 있어요.",
+  "cellKeys.heatTable": "히트맵을 표로 보기(이 시점의 모든 유닛)",
+  "cellKeys.heatCaption": "{k}층, {mode}, t = {t}: 유닛마다의 값이에요.",
+  "cellKeys.chartTable": "차트를 표로 보기(고른 유닛의 모든 시점)",
+  "cellKeys.chartCaption": "{k}층, {mode}: 고른 유닛의 시점마다의 {name}이에요.",
+  "cellKeys.unit": "유닛",
+  "cellKeys.step": "시점",
 };
 registerStrings({ en, ko });
 const tk = (key, params) => t(`cellKeys.${key}`, params); // (registered above)
+
+/** A <details> holding a table, placed after `anchor`; `fill(table)` runs while it is open. */
+function tableBox(anchor, testid) {
+  const box = document.createElement("details");
+  box.className = "chart-table-alt";
+  box.setAttribute("data-testid", testid);
+  const summary = document.createElement("summary");
+  const table = document.createElement("table");
+  box.append(summary, table);
+  anchor.insertAdjacentElement("afterend", box);
+  return { box, summary, table };
+}
+
+function tableOf(table, caption, head, rows) {
+  const cell = (tag, text, attrs = {}) => {
+    const el = document.createElement(tag);
+    el.textContent = text;
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    return el;
+  };
+  const thead = document.createElement("thead");
+  const tr = document.createElement("tr");
+  tr.append(...head.map((h) => cell("th", h, { scope: "col" })));
+  thead.append(tr);
+  const tbody = document.createElement("tbody");
+  for (const [label, values] of rows) {
+    const row = document.createElement("tr");
+    row.append(cell("th", label, { scope: "row" }), ...values.map((v) => cell("td", v === null ? "" : sig4(v), v === null ? {} : { "data-value": String(v) })));
+    tbody.append(row);
+  }
+  table.replaceChildren(cell("caption", caption), thead, tbody);
+}
 
 /** Plotly's SVG (a stream of tick labels) is hidden from screen readers, whenever it is (re)built. */
 function hideSvgOf(element) {
@@ -90,8 +135,62 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     if (u >= 0 && u < run.hidden) selectUnit(u, { add: event.shiftKey });
   });
 
+  // The charts' table alternatives (built while open): every unit at the current step (the
+  // heatmaps' column there), and the chosen units at every step (the unit chart's lines).
+  const heatTable = tableBox($("heat-stage"), "heat-table");
+  let runSerial = 0;
+  const chartTable = tableBox(chartEl.parentElement, "chart-table-alt");
+  heatTable.box.addEventListener("toggle", () => renderTables());
+  chartTable.box.addEventListener("toggle", () => {
+    delete chartTable.box.dataset.key;
+    renderTables();
+  });
+
+  const quantityLabel = (name, back) => {
+    const label = name === "a" ? "A" : ["c", "h", "m"].includes(name) ? t(`name.${name}`) : t(`gate.${name}`);
+    return back ? `dL/d ${label}` : label;
+  };
+
+  function renderTables() {
+    heatTable.summary.textContent = tk("heatTable");
+    chartTable.summary.textContent = tk("chartTable");
+    if (!run) return;
+    const back = frame.mode === "backward";
+    const L = run.data(layer, dir);
+    const src = back ? L.grad : L;
+    const pos = position() - 1;
+    const mode = t(back ? "player.backward" : "player.forward");
+    const k = run.bidirectional ? `${layer + 1} (${t(`dir.${dir}`)})` : layer + 1;
+    Object.assign(heatTable.box.dataset, { mode: frame.mode, step: String(pos + 1), layer: String(layer + 1) });
+    Object.assign(chartTable.box.dataset, { mode: frame.mode, units: units.map((u) => u + 1).join(","), layer: String(layer + 1) });
+    const names = run.heatmaps.filter((name) => src && src[name] && src[name][pos]);
+    if (heatTable.box.open) {
+      tableOf(
+        heatTable.table,
+        tk("heatCaption", { k, mode, t: pos + 1 }),
+        [tk("unit"), ...names.map((name) => quantityLabel(name, back))],
+        Array.from({ length: run.hidden }, (_, u) => [String(u + 1), names.map((name) => (src[name][pos][u] ?? null))]),
+      );
+    }
+    // (The chart's table does not change with the step: rebuilt only when what it shows does.)
+    const chartKey = `${runSerial}:${frame.mode}:${layer}:${dir}:${units.join(",")}:${language()}`;
+    if (chartTable.box.open && chartTable.box.dataset.key !== chartKey) {
+      chartTable.box.dataset.key = chartKey;
+      // What the chart draws: c and h (or their gradients), per chosen unit.
+      const shown = ["c", "h"].filter((name) => src && src[name]);
+      const columns = units.flatMap((u) => shown.map((name) => [u, name]));
+      tableOf(
+        chartTable.table,
+        tk("chartCaption", { k, mode, name: shown.map((name) => quantityLabel(name, back)).join(", ") }),
+        [tk("step"), ...columns.map(([u, name]) => `${t("hover.unit", { u: u + 1 })}: ${quantityLabel(name, back)}`)],
+        Array.from({ length: run.steps }, (_, s) => [String(s + 1), columns.map(([u, name]) => (src[name][s] ? (src[name][s][u] ?? null) : null))]),
+      );
+    }
+  }
+
   /** The heatmaps' and the unit chart's names: what they show, which unit, how to choose. */
   function labelCharts() {
+    renderTables();
     if (!run) return;
     const where = run.bidirectional ? `${layer + 1} (${t(`dir.${dir}`)})` : layer + 1;
     heatEl.setAttribute("aria-label", tk("heatLabel", { k: where, t: position(), u: units[units.length - 1] + 1, H: run.hidden }));
@@ -220,6 +319,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     /** A new run: take the layer, direction and units asked for (0-based), else keep the current ones, when they exist. */
     async setRun(nextRun, { mode, step, layer: askedLayer = null, dir: askedDir = null, units: askedUnits = null }) {
       run = nextRun;
+      runSerial += 1;
       frame = { mode, step };
       if (Number.isInteger(askedLayer)) layer = askedLayer;
       if (askedDir) dir = askedDir;
@@ -280,6 +380,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
       return Promise.all([heatmaps.refresh(), chart.refresh()]);
     },
     start() {
+      renderTables();
       explain.start();
     },
   };
