@@ -1,6 +1,12 @@
 // The unrolled diagram and the overview strip on the page (DOM glue around Plotly).
 // frames.js and overview.js compute the traces; this module owns the window's position,
 // the elements' sizes and the Plotly calls.
+//
+// Contract: the diagram element (data-testid=diagram) carries data-mode (forward|backward)
+// and data-step (1-based t) of the frame it has drawn, set once that frame's Plotly.react
+// has finished, never before.  Draws are serialised and coalesced: while one is in progress
+// only the newest frame asked for is remembered and drawn next, so the frame that ends up on
+// screen is always the last one asked for (tests/web/test_player_edges.py).
 
 import { diagramHeight, diagramLayout, leftMargin, staticLayout } from "./figure.js";
 import { buildFrame, hasHead } from "./frames.js";
