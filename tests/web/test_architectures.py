@@ -108,7 +108,7 @@ def test_a_bidirectional_model_from_the_controls_draws_both_directions(probe):
     # their gradients flow against their own arrows.
     probe.testid("mode-backward").click()
     wait_positions(probe, f"forward:{T} reverse:1")
-    probe.testid("step-next").click()
+    probe.testid("step-prev").click()  # t - 1: the next step of the backward walk
     wait_positions(probe, f"forward:{T - 1} reverse:2")
     heads = probe.page.evaluate(ARROWHEADS)
     assert {s for s, _ in heads["c:forward"]} == {"triangle-left"}

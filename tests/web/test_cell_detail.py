@@ -109,7 +109,7 @@ def test_cell_view_follows_the_step_and_the_mode(probe):
     labels = probe.page.locator("[data-testid=cell-detail] text.label").all_text_contents()
     for want in ("dht", "dct", "dft", "dit", "dgt", "dot", "dA", "dxt", "dht−1", "dct−1"):
         assert any(label.replace(" ", "").startswith(want) for label in labels), want
-    probe.page.keyboard.press("ArrowRight")
+    probe.page.keyboard.press("ArrowLeft")  # leftwards, t - 1, in both passes
     wait_cell(probe, step=9, mode="backward")
     assert probe.testid("equations").get_attribute("data-step") == "9"
 
@@ -162,7 +162,7 @@ def test_numbers_shown_equal_the_api_trace(probe, server_url):
     assert float(tip["value"]) == grad["h_from_above"][t][3]
     tip = hover_brick(probe, "affine", 2)  # A's first quarter: the API's first block, i
     assert float(tip["value"]) == grad["a"][t][1]
-    assert tip["text"].startswith("dA_" + order[0])
+    assert tip["text"].startswith("dA" + order[0])  # a real subscript: dAᵢ
 
 
 def test_clicking_a_heatmap_unit_highlights_it_everywhere(probe):

@@ -107,7 +107,7 @@ def test_backward_mode_walks_from_T_to_1(probe):
     assert probe.testid("mode-backward").get_attribute("aria-pressed") == "true"
     # Gradients: only the last cell so far, then the walk goes right to left.
     assert probe.page.evaluate(FILLED_STRIP_COLUMNS, "strip:f") == 8
-    probe.testid("step-next").click()
+    probe.testid("step-prev").click()  # the buttons move by position: t - 1, leftwards
     probe.wait_drawn_step(9)
     assert step_text(probe) == "t = 9 / 10"
     assert probe.page.evaluate(FILLED_STRIP_COLUMNS, "strip:f") == 16
@@ -121,7 +121,7 @@ def test_backward_mode_walks_from_T_to_1(probe):
         "() => document.querySelector('[data-testid=diagram]').data.find((d) => d.name === 'arrowheads').marker.symbol"
     )
     assert set(heads) <= {"triangle-left", "triangle-down"}
-    probe.testid("step-last").click()
+    probe.testid("step-first").click()  # t = 1, the backward walk's end
     probe.wait_drawn_step(1)
     assert step_text(probe) == "t = 1 / 10"
     assert probe.page.evaluate(HIGHLIGHT_CENTRE) == 0
@@ -177,7 +177,7 @@ def test_configuration_survives_a_reload(probe):
     assert step_text(probe) == "t = 1 / 7"
     probe.testid("mode-backward").click()
     probe.wait_drawn_step(7)
-    probe.testid("step-next").click()
+    probe.testid("step-prev").click()
     probe.wait_drawn_step(6)
     probe.page.wait_for_function("() => location.search.includes('t=6')")
     query = parse_qs(urlparse(probe.page.url).query)
