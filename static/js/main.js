@@ -190,9 +190,12 @@ async function main() {
   // Another panel asks to run a saved model (its id, optionally a sequence of its own).
   // The asker is usually far below (a panel's button): once the model is drawn, bring the
   // diagram into view and move the focus there, so something visible answers the click.
+  // The gallery's cards sit right above the diagram with the model's own explanation, which
+  // scrolling would hide: a model opened from the gallery stays where it is.
   document.addEventListener("viz:use-model", async (event) => {
-    const shown = await useModel((event && event.detail) || {});
-    if (!shown) return;
+    const ask = (event && event.detail) || {};
+    const shown = await useModel(ask);
+    if (!shown || ask.gallery) return;
     const panel = $("diagram-panel");
     panel.scrollIntoView({ block: "start" });
     panel.focus({ preventScroll: true });

@@ -225,6 +225,10 @@ def test_guided_path_of_the_parentheses_reber_and_code_models(probe):
     probe.wait_attr("gallery", "active", "adding")
     dyck = entry(probe, "dyck")
     open_entry(probe, dyck)
+    # Opened from its card, the model's explanation and path stay in view (no scroll away).
+    assert probe.page.evaluate(
+        "() => { const r = document.querySelector('[data-testid=gallery-look]').getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
+    )
     layer_c = np.array(trace(probe, dyck)["layers"][0]["c"])
     c = layer_c[:, dyck["watch"][0]["unit"]]
     depth = np.cumsum([1 if ch == "(" else -1 for ch in dyck["example"]["text"]])[: len(c)]
