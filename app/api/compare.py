@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..model_settings import RunConfig
 from ..nn import flow, stack
@@ -60,6 +60,24 @@ class CompareRequest(TraceRequest):
     hold_forget: bool = Field(False, description="LSTM what-if: the forget gate held at 1 at every step.")
     clip: Finite | None = Field(None, gt=0, le=1e6, description="Gradient-norm clipping threshold (global norm).")
     overrides: dict[Literal[CELLS], CellOverride] | None = None  # type: ignore[valid-type]
+
+    # A comparison sends per-step norms for the whole run and no weight gradients, so a window
+    # or param_grads would silently do nothing: refused by name instead.
+    @field_validator("window")
+    @classmethod
+    def _no_window(cls, value: object) -> object:
+        if value is not None:
+            raise ValueError(
+                "a comparison covers the whole run: leave out `window` (it is for /api/backward and /api/forward)"
+            )
+        return value
+
+    @field_validator("param_grads")
+    @classmethod
+    def _no_param_grads(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("a comparison sends no weight gradients to leave out: leave out `param_grads`")
+        return value
 
 
 class GradNorm(BaseModel):

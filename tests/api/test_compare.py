@@ -213,3 +213,13 @@ def test_a_scaled_cell_gets_new_arrays_and_the_problem_it_came_from_is_untouched
     np.testing.assert_array_equal(scaled.params["weight_hh_l0"], 2.0 * before["weight_hh_l0"])
     assert scaled.model.layers[0].weight_hh is scaled.params["weight_hh_l0"]
     np.testing.assert_array_equal(scaled.params["weight_ih_l0"], before["weight_ih_l0"])
+
+
+@pytest.mark.parametrize(("field", "value"), [("window", {"start": 0, "stop": 2}), ("param_grads", False)])
+def test_trace_only_options_are_refused_by_name_not_ignored(client, field, value):
+    """`window` and `param_grads` shape a trace's response; a comparison has neither to shape."""
+    body = {"inputs": [[0.5], [-0.2], [0.1]], "hidden_size": 2, "seed": 0, field: value}
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 422
+    assert field in r.text
+    assert client.post("/api/compare", json={k: v for k, v in body.items() if k != field}).status_code == 200

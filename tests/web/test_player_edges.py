@@ -267,3 +267,31 @@ def test_opening_a_model_from_a_panel_shows_the_diagram_and_focuses_it(probe):
         " return { top: r.top, bottom: r.bottom, h: innerHeight }; }"
     )
     assert 0 <= box["top"] < box["h"], f"the diagram panel is in view: {box}"
+
+
+def test_playback_waits_for_each_frame_and_says_when_it_falls_short_of_the_speed(probe):
+    """With drawing slowed (Chromium's CPU throttled) and 30 steps/s asked for, every step is
+    drawn once, in order, none queued behind a slow frame, and the player says the rate it
+    reaches instead of pretending."""
+    probe.open()
+    probe.page.evaluate(
+        "() => { window.__frames = []; document.addEventListener('viz:frame', (e) => window.__frames.push(e.detail.step)); }"
+    )
+    cdp = probe.page.context.new_cdp_session(probe.page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 8})
+    try:
+        probe.page.select_option("#speed", "30")
+        note = probe.testid("playback-rate")
+        assert note.is_hidden()
+        probe.testid("play").click()
+        probe.page.wait_for_function(
+            "() => document.querySelector('[data-testid=play]').getAttribute('aria-pressed') === 'false'",
+            timeout=4 * READY_TIMEOUT_MS,
+        )
+    finally:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    assert probe.page.evaluate("() => window.__frames") == list(range(2, 11))
+    assert note.is_visible()
+    assert float(note.get_attribute("data-steps-per-second")) < 0.85 * 30
+    assert "not the 30 asked for" in note.inner_text()
+    assert probe.unexpected_errors() == []

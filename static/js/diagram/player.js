@@ -19,6 +19,7 @@ export const en = {
   "playerMove.last": "Go to t = T (End)",
   "playerMove.keys":
     "Keys, in both passes: ← → one step left or right (t − 1, t + 1), Home/End t = 1 / t = T, space plays the pass (forward 1 → T, backward T → 1).",
+  "player.slow": "Playing at {got} steps/s, not the {asked} asked for: each frame takes longer to draw than that allows. Every step is still shown.",
 };
 export const ko = {
   "playerMove.first": "t = 1로 가요 (Home)",
@@ -27,12 +28,18 @@ export const ko = {
   "playerMove.last": "t = T로 가요 (End)",
   "playerMove.keys":
     "키보드는 두 방향 모두 같아요. ← →는 왼쪽·오른쪽으로 한 단계(t − 1, t + 1), Home/End는 t = 1 / t = T로 가요. 스페이스는 진행 방향대로 재생해요(순전파 1 → T, 역전파 T → 1).",
+  "player.slow": "요청한 초당 {asked} 단계가 아니라 초당 {got} 단계로 재생하고 있어요. 프레임 하나를 그리는 데 그보다 오래 걸려요. 단계를 건너뛰지는 않아요.",
 };
 registerStrings({ en, ko });
 
 const $ = (id) => document.getElementById(id);
 const SPEEDS = [1, 2, 4, 8, 16, 30];
 const DEFAULT_SPEED = 4;
+// Playback is paced by the drawing: the next step is asked for only once the frame is drawn
+// (never queued behind a slow one), and when the rate over the last RATE_FRAMES frames stays
+// under SLOW_SHARE of the speed asked for, the page says what it reaches.
+const RATE_FRAMES = 6;
+const SLOW_SHARE = 0.85;
 
 export function createPlayer({ onChange }) {
   let steps = 1;
@@ -42,6 +49,16 @@ export function createPlayer({ onChange }) {
   let playing = false;
   let timer = null;
   let ready = false;
+  let frameDone = null; // what onChange returned for the step on screen: settles once it is drawn
+  let frameTimes = []; // when the last frames of this playback were drawn (ms)
+
+  // The rate note: under the player, spoken politely, shown only while playback falls short.
+  const slowNote = document.createElement("p");
+  slowNote.className = "hint playback-rate";
+  slowNote.setAttribute("data-testid", "playback-rate");
+  slowNote.setAttribute("aria-live", "polite");
+  slowNote.hidden = true;
+  $("player").append(slowNote);
 
   const slider = $("step-slider");
   const speedEl = $("speed");
@@ -87,7 +104,7 @@ export function createPlayer({ onChange }) {
     if (clamped === step && reason !== "mode" && reason !== "load") return;
     step = clamped;
     render();
-    onChange({ step, mode, reason });
+    frameDone = onChange({ step, mode, reason });
   }
 
   function stop() {
@@ -97,14 +114,40 @@ export function createPlayer({ onChange }) {
     render();
   }
 
+  function labelSlow() {
+    const got = Number(slowNote.dataset.stepsPerSecond);
+    slowNote.textContent = t("player.slow", { got: got < 10 ? got.toFixed(1) : Math.round(got), asked: slowNote.dataset.asked });
+  }
+
+  /** The rate of the last frames drawn; the note says it when it falls short of the speed. */
+  function noteRate() {
+    frameTimes.push(performance.now());
+    if (frameTimes.length > RATE_FRAMES + 1) frameTimes.shift();
+    if (frameTimes.length <= RATE_FRAMES) return;
+    const asked = Number(speedEl.value);
+    const got = (1000 * RATE_FRAMES) / (frameTimes[frameTimes.length - 1] - frameTimes[0]);
+    const slow = got < SLOW_SHARE * asked;
+    slowNote.hidden = !slow;
+    slowNote.dataset.stepsPerSecond = got.toFixed(1);
+    slowNote.dataset.asked = String(asked);
+    if (slow) labelSlow();
+  }
+
   function tick() {
     if (!playing) return;
     if (step === walkEnd(mode, steps)) {
       stop();
       return;
     }
+    const started = performance.now();
     go(walkStep(mode, step, steps, 1), "play");
-    timer = setTimeout(tick, 1000 / Number(speedEl.value));
+    // The next step waits for this frame: a slow frame slows playback, it never piles up.
+    Promise.resolve(frameDone).then(() => {
+      if (!playing) return;
+      noteRate();
+      const spent = performance.now() - started;
+      timer = setTimeout(tick, Math.max(0, 1000 / Number(speedEl.value) - spent));
+    });
   }
 
   function togglePlay() {
@@ -114,6 +157,8 @@ export function createPlayer({ onChange }) {
       return;
     }
     playing = true;
+    frameTimes = [];
+    slowNote.hidden = true;
     if (step === walkEnd(mode, steps)) go(walkStart(mode, steps), "play");
     render();
     timer = setTimeout(tick, 1000 / Number(speedEl.value));
@@ -195,6 +240,7 @@ export function createPlayer({ onChange }) {
       steps = total;
       bidirectional = bi;
       mode = nextMode === "backward" ? "backward" : "forward";
+      slowNote.hidden = true;
       step = Math.max(1, Math.min(total, nextStep ?? walkStart(mode, total)));
       render();
     },
@@ -218,6 +264,7 @@ export function createPlayer({ onChange }) {
     /** Re-render the texts in the current language. */
     refresh() {
       labelSpeeds();
+      if (!slowNote.hidden) labelSlow();
       render();
     },
     stop,
