@@ -266,7 +266,8 @@ def test_opening_a_model_from_a_panel_shows_the_diagram_and_focuses_it(probe):
         "() => { const r = document.getElementById('diagram-panel').getBoundingClientRect();"
         " return { top: r.top, bottom: r.bottom, h: innerHeight }; }"
     )
-    assert 0 <= box["top"] < box["h"], f"the diagram panel is in view: {box}"
+    # scrollIntoView leaves it at the top, give or take a sub-pixel of layout rounding.
+    assert -1 <= box["top"] < box["h"], f"the diagram panel is in view: {box}"
 
 
 def test_playback_waits_for_each_frame_and_says_when_it_falls_short_of_the_speed(probe):
