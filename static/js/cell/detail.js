@@ -14,6 +14,7 @@ import { language, registerStrings, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
 import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
 import { positionOf } from "../core/walk.js";
+import { yieldToPage } from "../core/tasks.js";
 import { sig4 } from "../core/format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -139,6 +140,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
   // heatmaps' column there), and the chosen units at every step (the unit chart's lines).
   const heatTable = tableBox($("heat-stage"), "heat-table");
   let runSerial = 0;
+  const pending = new Set(); // charts a run has yet to draw (each takes the frame on screen then)
   const chartTable = tableBox(chartEl.parentElement, "chart-table-alt");
   heatTable.box.addEventListener("toggle", () => renderTables());
   chartTable.box.addEventListener("toggle", () => {
@@ -337,8 +339,18 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
       explain.setCell(run.cell);
       applyStep(explain.current, false);
       setFocus({ layer, dir });
-      const state = { k: layer, dir, mode, step: position(), units };
-      await Promise.all([heatmaps.setRun(run, state), chart.setRun(run, state)]);
+      // The heatmaps and the unit chart are drawn each in a task of its own (the cell view and
+      // the diagram have painted first), with the frame on screen by then; a newer run's
+      // setRun ends this one's.
+      const serial = runSerial;
+      const views = [heatmaps, chart];
+      views.forEach((view) => pending.add(view));
+      for (const view of views) {
+        await yieldToPage();
+        if (serial !== runSerial) return;
+        await view.setRun(run, { k: layer, dir, mode: frame.mode, step: position(), units });
+        pending.delete(view);
+      }
     },
     /** A frame of the walk (step 1-based).  Heatmaps and chart redraw only when the mode changed. */
     show({ mode, step }) {
@@ -347,7 +359,9 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
       cell.show({ mode, step: position() });
       header();
       equations();
-      return Promise.all([heatmaps.update({ mode, step: position() }), chart.update({ mode, step: position() })]);
+      // A chart a run has yet to draw takes this frame when its turn comes.
+      const next = { mode, step: position() };
+      return Promise.all([heatmaps, chart].filter((view) => !pending.has(view)).map((view) => view.update(next)));
     },
     selectLayer,
     /** Bring the cell view into sight and give it the focus (Enter on a diagram cell). */

@@ -9,6 +9,7 @@
 import { callAPI } from "./api.js";
 import { fetchTrace } from "./tracefetch.js";
 import { unpackMatrices } from "./transfer.js";
+import { yieldToPage } from "./tasks.js";
 
 const TRACES = new Set(["/api/backward", "/api/forward"]);
 
@@ -18,12 +19,6 @@ let nextId = 0;
 let latest = null; // the id of the newest trace asked for: an older one still running is aborted
 const waiting = new Map(); // id -> resolve
 
-/** A task boundary: the page may paint and handle input (scheduler.yield where the browser has it). */
-function yieldToPage() {
-  const scheduler = globalThis.scheduler;
-  if (scheduler && typeof scheduler.yield === "function") return scheduler.yield();
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 function traceWorker() {
   if (worker || workerFailed) return worker;
