@@ -18,6 +18,7 @@ import { geometry, MAX_TOP_K } from "./layout.js";
 import { buildOverview, overviewCaption, overviewHeight, overviewLayout, overviewMarks } from "./overview.js";
 import { centerWindow, followWindow, windowSize } from "./window.js";
 import { positionOf, stepForPosition } from "../core/walk.js";
+import { yieldToPage } from "../core/tasks.js";
 
 const RIGHT_ROOM = 10; // beyond the y-axis labels and the initial-state labels
 
@@ -258,20 +259,24 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     const jobs = [];
     const key = `${revisionOfRun}:${geom.size}:${layout.width}`;
     if (key !== underlayKey) {
+      // A new run or width: the static boxes, then the frame, each in a task of its own.
       underlayKey = key;
       const head = hasHead(run);
       const base = staticLayout(geom, { height: layout.height, output: head, targets: head });
       base.width = layout.width;
-      jobs.push(Plotly().react(underlay, [], base, STATIC_CONFIG));
+      await Plotly().react(underlay, [], base, STATIC_CONFIG);
+      await yieldToPage();
     }
     jobs.push(Plotly().react(element, frame.data, layout, DIAGRAM_CONFIG));
     const showOverview = geom.size < run.steps;
     overviewWrap.hidden = !showOverview;
     if (showOverview) {
       const height = overviewHeight(run.rows.length);
-      const key = `${revisionOfRun}:${mode}:${layout.width}`;
+      const key = `${revisionOfRun}:${mode}:${layout.width}`; // read before any yield: a newer run may bump it
       if (key !== overviewKey) {
         overviewKey = key;
+        await Promise.all(jobs); // the frame first; the overview strip in the next task
+        await yieldToPage();
         const ovLayout = overviewLayout(run, { height });
         ovLayout.width = layout.width;
         ovLayout.datarevision = revision;
