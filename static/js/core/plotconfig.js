@@ -4,20 +4,25 @@
 // ten tab stops and items that send the chart to a cloud service, which a local tool must
 // not offer.  The diagram has no toolbar; its box layer is static.
 
+/** What every chart turns off: zooming by wheel or double click, tips, and every cloud link. */
+const QUIET = Object.freeze({
+  displaylogo: false,
+  scrollZoom: false,
+  doubleClick: false,
+  showTips: false,
+  showLink: false,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+});
+
 /** A chart with only the PNG button; `responsive` charts follow their container's width. */
 export function exportConfig(filename, { responsive = false } = {}) {
   return {
+    ...QUIET,
     displayModeBar: true,
-    displaylogo: false,
     responsive,
-    scrollZoom: false,
-    doubleClick: false,
-    showTips: false,
-    showLink: false,
-    showSendToCloud: false,
-    showEditInChartStudio: false,
     modeBarButtons: [["toImage"]],
-    toImageButtonOptions: { format: "png", filename, scale: 2 },
+    toImageButtonOptions: toImageOptions(filename),
   };
 }
 
@@ -27,17 +32,7 @@ export function exportConfig(filename, { responsive = false } = {}) {
  * the page puts its own "Download PNG" button beside the chart (`toImageOptions`).
  */
 export function chartConfig({ responsive = true } = {}) {
-  return {
-    displayModeBar: false,
-    displaylogo: false,
-    responsive,
-    scrollZoom: false,
-    doubleClick: false,
-    showTips: false,
-    showLink: false,
-    showSendToCloud: false,
-    showEditInChartStudio: false,
-  };
+  return { ...QUIET, displayModeBar: false, responsive };
 }
 
 /** What Plotly.downloadImage is given for a chart's PNG. */
