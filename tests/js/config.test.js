@@ -136,6 +136,14 @@ test("using a saved model keeps the sequence unless one is given; a text model g
   assert.equal(c.loss, "mse");
   c = configForModel(nums, { id: MODEL, inputs: [[1], [2]] }, numModel, presets);
   assert.deepEqual(c.inputs, [[1], [2]]);
+  // targets belong to their sequence: another sequence drops them (and the loss that read them)
+  assert.equal(c.targets, null);
+  assert.equal(c.loss, "dh");
+  const scored = { ...text, loss: "mse", targets: [[1], [0]] };
+  c = configForModel(scored, { id: MODEL, text: "def f():" }, textModel, presets);
+  assert.deepEqual([c.loss, c.targets], ["cross_entropy", null]);
+  c = configForModel(scored, { id: MODEL, text: scored.text }, textModel, presets);
+  assert.deepEqual([c.loss, c.targets], ["mse", [[1], [0]]]);
   // the model summary could not be read: still runs the id with the current sequence
   c = configForModel(text, { id: MODEL }, null, presets);
   assert.equal(c.modelId, MODEL);

@@ -173,7 +173,12 @@ export function configForModel(config, detail, model, presets = []) {
     next.source = "numbers";
     next.inputs = probeInputs(model.input_size);
   }
-  if (next.source !== config.source) {
+  // Targets (and the loss that reads them) belong to a sequence: another source or another
+  // sequence starts from its source's default loss, unless the asker names one.
+  const sameSequence =
+    next.source === config.source &&
+    (next.source === "text" ? next.text === config.text : JSON.stringify(next.inputs) === JSON.stringify(config.inputs));
+  if (!sameSequence) {
     next.targets = null;
     next.numClasses = null;
     next.loss = next.source === "text" ? "cross_entropy" : "dh";
