@@ -99,8 +99,8 @@ export function openRequest(entry) {
   const detail = { id: entry.model_id, gallery: entry.task, mode: "forward" };
   if (typeof example.text === "string") detail.text = example.text;
   else if (Array.isArray(example.inputs)) detail.inputs = example.inputs;
-  // Always a loss: without one the previous run's (another model's targets) would stay.
-  // An example without one is text read with the server's default, next-token cross-entropy.
+  // Always the example's own loss, named: an example without one is text read with the
+  // server's default, next-token cross-entropy.
   if (example.loss && typeof example.loss.kind === "string") detail.loss = example.loss;
   else if (typeof example.text === "string") detail.loss = { kind: "cross_entropy" };
   const { layer, units } = watchSelection(entry);
