@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
+from tests.web.conftest import READY_TIMEOUT_MS
+
 pytestmark = pytest.mark.browser
 
 
@@ -141,7 +143,12 @@ def trace(probe, item: dict) -> dict:
 
 
 def open_entry(probe, item: dict) -> None:
+    """Open a model by its card and wait for its own path: the task alone does not tell the
+    adding LSTM from the adding RNN, so wait for this card to be the pressed one."""
     probe.testid(f"gallery-open-{item['name']}").click()
+    probe.page.wait_for_selector(
+        f'[data-testid="gallery-open-{item["name"]}"][aria-pressed="true"]', timeout=READY_TIMEOUT_MS
+    )
     probe.wait_attr("gallery", "active", item["task"])
     probe.page.wait_for_selector("[data-testid=gallery-tour-stop]")
 
