@@ -242,9 +242,11 @@ test("equations in reverse read t+1 for the previous step, and projected rows sh
 test("heatmaps per direction: m gets a panel, h is proj_size rows without the unit outline", () => {
   const run = makeRun(BI);
   const fig = heatmapFigure(run, { k: 0, dir: "reverse", mode: "forward", units: [1], width: 1000 });
-  assert.deepEqual(fig.data.map((d) => d.name), ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:m", "heat:h"]);
-  assert.equal(fig.data[0].z[1][4], BI.layers[0].reverse.f[4][1]);
-  assert.equal(fig.data[6].z.length, 2); // h: P = 2 rows
+  assert.deepEqual(fig.panels.map((p) => p.name), ["f", "i", "g", "o", "c", "m", "h"]);
+  assert.equal(fig.panels[0].rows[4][1], BI.layers[0].reverse.f[4][1]);
+  assert.equal(fig.panels[6].units, 2); // h: P = 2 rows
+  assert.equal(fig.panels[6].cellUnits, false);
+  assert.deepEqual(fig.layout.yaxis7.range, [2.5, 0.5]);
   assert.equal(fig.layout.shapes.length, 6); // outlined in every panel but h
   const narrow = heatmapGrid(run.heatmaps, 400);
   assert.equal(narrow.cols, 1);

@@ -1,25 +1,34 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { heatmapFigure, heatmapGrid, panelBox, unitChartFigure } from "../../static/js/cell/charts.js";
+import { heatmapFigure, heatmapGrid, heatmapPanels, panelBox, unitChartFigure } from "../../static/js/cell/charts.js";
 import { makeRun } from "../../static/js/core/run.js";
 import { fakeResponse } from "./fixtures.js";
 
 test("LSTM heatmaps: f, i, g, o, c, h as unit x time, fixed scales", () => {
   const run = makeRun(fakeResponse({ cell: "lstm", steps: 5, hidden: 3, layers: 2 }));
-  const fig = heatmapFigure(run, { k: 1, mode: "forward", units: [2], width: 900 });
-  assert.deepEqual(fig.data.map((d) => d.name), ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:h"]);
-  const f = fig.data[0];
-  assert.equal(f.z.length, 3); // units
-  assert.equal(f.z[0].length, 5); // steps
-  assert.equal(f.z[2][4], run.layers[1].f[4][2]);
-  assert.deepEqual([f.zmin, f.zmax], [0, 1]);
-  assert.deepEqual([fig.data[4].zmin, fig.data[4].zmax], [-1, 1]);
+  const images = Object.fromEntries(run.heatmaps.map((n) => [n, `data:image/png;base64,${n}`]));
+  const fig = heatmapFigure(run, { k: 1, mode: "forward", units: [2], width: 900, images });
+  assert.deepEqual(fig.data, []); // the bricks are pictures, not a Plotly trace
+  assert.deepEqual(fig.layout.images.map((d) => d.name), ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:h"]);
+  const f = fig.layout.images[0];
+  // The picture covers steps 1..5 and units 1..3 of its own axes, unit 1 on top.
+  assert.deepEqual([f.source, f.xref, f.yref, f.x, f.sizex, f.y, f.sizey, f.yanchor], [images.f, "x", "y", 0.5, 5, 0.5, 3, "top"]);
+  assert.deepEqual(fig.layout.yaxis.range, [3.5, 0.5]);
+  assert.equal(fig.layout.images[1].xref, "x2");
+  const panels = heatmapPanels(run, { k: 1, mode: "forward" });
+  assert.equal(panels[0].rows, run.layers[1].f); // the trace's own rows, not a copy
+  assert.equal(panels[0].units, 3);
+  assert.deepEqual([panels[0].rule.zmin, panels[0].rule.zmax], [0, 1]);
+  assert.deepEqual([panels[4].rule.zmin, panels[4].rule.zmax], [-1, 1]);
   assert.equal(fig.layout.shapes.length, 6); // the selected unit, once per panel
   assert.equal(fig.layout.shapes[0].y0, 2.5);
-  const back = heatmapFigure(run, { k: 0, mode: "backward", units: [], width: 900 });
-  assert.equal(back.data[0].customdata[1][2], run.layers[0].grad.f[2][1]);
-  assert.ok(back.data.every((d) => d.zmin === -1 && d.zmax === 1));
+  const back = heatmapPanels(run, { k: 0, mode: "backward" });
+  assert.equal(back[0].rows, run.layers[0].grad.f);
+  assert.equal(back[0].symbol, "dL/df");
+  assert.ok(back.every((p) => p.rule.zmin === -1 && p.rule.zmax === 1 && p.rule.name === "grad"));
+  // A panel without its picture yet is left out, never drawn from stale data.
+  assert.equal(heatmapFigure(run, { k: 1, mode: "forward", units: [], width: 900 }).layout.images.length, 0);
 });
 
 test("panels tile the figure without overlapping", () => {

@@ -103,7 +103,9 @@ def test_cell_view_follows_the_step_and_the_mode(probe):
     assert "backward" in probe.page.locator("[data-testid=cell-detail] svg").get_attribute("class")
     probe.wait_attr("heatmaps", "mode", "backward")
     probe.wait_attr("unit-chart", "mode", "backward")
-    names = probe.page.evaluate("() => document.querySelector('[data-testid=heatmaps]').data.map((d) => d.name)")
+    names = probe.page.evaluate(
+        "() => document.querySelector('[data-testid=heatmaps]').layout.images.map((d) => d.name)"
+    )
     assert names == ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:h"]
     # Backward labels: gradients at every node.
     labels = probe.page.locator("[data-testid=cell-detail] text.label").all_text_contents()
@@ -163,6 +165,55 @@ def test_numbers_shown_equal_the_api_trace(probe, server_url):
     tip = hover_brick(probe, "affine", 2)  # A's first quarter: the API's first block, i
     assert float(tip["value"]) == grad["a"][t][1]
     assert tip["text"].startswith("dA" + order[0])  # a real subscript: dAᵢ
+
+
+# The colour a heatmap panel's picture has at brick (t, u) (1-based), and the colour the
+# page's own value rule (core/colors.js, imported from the page's scripts) gives `value`.
+BRICK_COLOUR = r"""async ([name, t, u, steps, units, value, sigmoid, mode, range]) => {
+  const gd = document.querySelector('[data-testid=heatmaps]');
+  const image = gd.layout.images.find((d) => d.name === 'heat:' + name);
+  const img = new Image();
+  img.src = image.source;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const x = Math.floor(((t - 0.5) / steps) * img.width);
+  const y = Math.floor(((u - 0.5) / units) * img.height);
+  const got = Array.from(ctx.getImageData(x, y, 1, 1).data);
+  const base = document.querySelector('script[type=module][src*="/static/js/main.js"]').src.replace(/main\.js$/, '');
+  const colors = await import(base + 'core/colors.js');
+  const rule = colors.valueScale(sigmoid, mode, range);
+  const want = [...colors.hexToRgb(colors.colorAt(rule.colorscale, colors.scaleUnit(rule, value))), 255];
+  return { got, want };
+}"""
+
+
+def test_heatmap_bricks_are_coloured_from_the_trace_and_tell_their_value(probe, server_url):
+    """The pictures the page paints itself: each brick's colour is the value rule's colour for
+    the trace's value at that step and unit, and hovering it tells that value."""
+    api = trace(server_url, HELLO)["layers"][0]
+    probe.open()
+    probe.wait_attr("heatmaps", "units", "1")
+    steps = len(api["f"])
+    for name, sigmoid in (("f", True), ("g", False), ("c", False)):
+        for t, u in ((1, 1), (4, 6), (steps, H)):
+            value = api[name][t - 1][u - 1]
+            got = probe.page.evaluate(BRICK_COLOUR, [name, t, u, steps, H, value, sigmoid, "forward", 1])
+            assert all(abs(a - b) <= 2 for a, b in zip(got["got"], got["want"], strict=True)), (name, t, u, got)
+    probe.testid("heatmaps").scroll_into_view_if_needed()
+    point = probe.page.evaluate(PLOT_POINT, ["[data-testid=heatmaps]", 4, 6, "3"])  # panel 3: g
+    probe.page.mouse.move(point["x"], point["y"])
+    tip = probe.page.locator(".heat-tip")
+    tip.wait_for(state="visible")
+    text = tip.inner_text()
+    assert "t = 4" in text and "unit 6" in text
+    shown = text.split("=")[-1].strip().replace("\u2212", "-")
+    assert float(shown) == pytest.approx(api["g"][3][5], rel=1e-3)
+    probe.page.mouse.move(1, 1)
+    tip.wait_for(state="hidden")
 
 
 def test_clicking_a_heatmap_unit_highlights_it_everywhere(probe):

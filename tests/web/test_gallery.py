@@ -244,9 +244,11 @@ def test_guided_path_of_the_parentheses_reber_and_code_models(probe):
     assert f"reaches {depth.max()}" in texts[0]
     # The counter is visible in the heatmap: the layer's c is coloured on a range that holds it
     # (1, 2, 5, 10, 20 ... fixed for the run), not clipped at -1..1 into one saturated band.
-    zmax = probe.page.evaluate(
-        "() => document.querySelector('[data-testid=heatmaps]').data.find((d) => d.name === 'heat:c').zmax"
+    ranges = dict(
+        (item.split(":")[0], float(item.split(":")[2]))
+        for item in probe.testid("heatmaps").get_attribute("data-ranges").split()
     )
+    zmax = ranges["c"]
     assert abs(c).max() > 1 and abs(layer_c).max() <= zmax < 2.5 * abs(layer_c).max()
     reber = entry(probe, "reber")
     open_entry(probe, reber)

@@ -1,4 +1,5 @@
-// The heatmaps (hidden unit x time, one panel per quantity) and the selected units' line
+// The heatmaps (hidden unit x time, one panel per quantity: its axes, title and unit
+// outlines, the bricks being a picture heatimage.js paints) and the selected units' line
 // chart, as Plotly figures, for one layer and direction.  Pure: no DOM.  Only run, layer,
 // direction, mode and language change these; the current step is a marker the view
 // positions over them (no Plotly call per step).
@@ -61,26 +62,45 @@ export function heatmapGrid(cellOrNames, width = 1000) {
 
 const axisId = (k) => (k === 0 ? "" : String(k + 1));
 
-/** The data matrix (unit x time) a panel shows, raw. */
-function matrix(layer, name, mode) {
-  const rows = mode === "backward" ? layer.grad && layer.grad[name] : layer[name];
-  if (!rows) return null;
-  const T = rows.length;
-  const H = rows[0].length;
-  return Array.from({ length: H }, (_, u) => Array.from({ length: T }, (_, t) => rows[t][u]));
+/**
+ * The panels of layer k's direction `dir` in a mode, in the grid's order: [{name, rows,
+ * units, rule, range, symbol, cellUnits}], rows being the trace's own rows[t][u] (null when
+ * the trace lacks that quantity), `rule` the value rule it is coloured by (colors.js
+ * valueScale; an unbounded state on the run's `range`), `units` its row count.  With a
+ * projection, h has proj_size rows (not the cell's units: `cellUnits` false) and m, the
+ * cell's own o ⊙ tanh(c), has a panel.
+ */
+export function heatmapPanels(run, { k, dir = "forward", mode }) {
+  const layer = run.data(k, dir);
+  const forward = mode !== "backward";
+  return run.heatmaps.map((name) => {
+    const source = forward ? layer[name] : layer.grad && layer.grad[name];
+    const rows = source && source.length ? source : null;
+    const sigmoid = isSigmoid(run.cell, name);
+    // Unbounded states (a trained LSTM's c counts far past 1) on a range fixed for the run.
+    const range = forward && !sigmoid ? stateRange(rows) : 1;
+    return {
+      name,
+      rows,
+      units: rows ? rows[0].length : run.hidden,
+      rule: valueScale(sigmoid, mode, range),
+      range,
+      symbol: forward ? name : `dL/d${name}`,
+      cellUnits: !(name === "h" && run.projSize > 0),
+    };
+  });
 }
 
 /**
  * The heatmaps of layer k's direction `dir` in a mode, for a figure `width` px wide, with the
- * selected units outlined: {data, layout}.  With a projection, h has proj_size rows (not the
- * cell's units, so no outline there) and m, the cell's own o ⊙ tanh(c), has a panel.
+ * selected units outlined: {data, layout, panels}.  Each panel is an image (`images[name]`,
+ * a URL of heatimage.js's picture) placed on its axes, brick (t, u) over step t and unit u;
+ * no trace, so Plotly draws the axes, titles and outlines only (heatmaps.js hovers).
  */
-export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width }) {
+export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width, images = {} }) {
   const grid = heatmapGrid(run.heatmaps, width);
-  const layer = run.data(k, dir);
+  const panels = heatmapPanels(run, { k, dir, mode });
   const T = run.steps;
-  const xs = Array.from({ length: T }, (_, t) => t + 1);
-  const data = [];
   const layout = {
     width,
     height: grid.height,
@@ -89,73 +109,62 @@ export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width
     paper_bgcolor: "#ffffff",
     plot_bgcolor: "#ffffff",
     dragmode: false,
-    hovermode: "closest",
-    hoverlabel: { bgcolor: "#ffffff", bordercolor: "#888888", font: { family: FONT, size: 12, color: "#222222" }, align: "left" },
+    hovermode: false,
     showlegend: false,
     annotations: [],
     shapes: [],
+    images: [],
   };
-  const unitWord = tr("hover.unit", { u: "%{y}" });
-  grid.panels.forEach((panel, j) => {
-    const raw = matrix(layer, panel.name, mode);
+  grid.panels.forEach((cell, j) => {
+    const panel = panels[j];
     const id = axisId(j);
-    const H = raw ? raw.length : run.hidden;
-    const ys = Array.from({ length: H }, (_, u) => u + 1);
-    const cellUnits = !(panel.name === "h" && run.projSize > 0);
-    const forward = mode !== "backward";
-    const sigmoid = isSigmoid(run.cell, panel.name);
-    // Unbounded states (a trained LSTM's c counts far past 1) on a range fixed for the run.
-    const range = forward && !sigmoid ? stateRange(raw) : 1;
-    const rule = valueScale(sigmoid, mode, range);
-    const z = raw ? raw.map((r) => r.map(rule.position)) : [[]];
-    const symbol = forward ? panel.name : `dL/d${panel.name}`;
-    data.push({
-      type: "heatmap",
-      name: `heat:${panel.name}`,
-      xaxis: `x${id}`,
-      yaxis: `y${id}`,
-      x: xs,
-      y: ys,
-      z,
-      customdata: raw || [[]],
-      colorscale: rule.colorscale,
-      zmin: rule.zmin,
-      zmax: rule.zmax,
-      zsmooth: false,
-      showscale: false,
-      hovertemplate: `<b>${symbol}</b><br>t = %{x} · ${unitWord}<br>${symbol} = %{customdata:.4g}<extra></extra>`,
-      hoverlabel: { bordercolor: identityText(panel.name) },
-    });
+    const H = panel.units;
+    if (images[panel.name]) {
+      layout.images.push({
+        name: `heat:${panel.name}`,
+        source: images[panel.name],
+        xref: `x${id}`,
+        yref: `y${id}`,
+        x: 0.5,
+        y: 0.5, // unit 1's top edge (the axis runs downwards)
+        sizex: T,
+        sizey: H,
+        xanchor: "left",
+        yanchor: "top",
+        sizing: "stretch",
+        layer: "below",
+      });
+    }
     layout[`xaxis${id}`] = {
       ...PANEL_AXIS,
-      domain: panel.domain.x,
+      domain: cell.domain.x,
       range: [0.5, T + 0.5],
       anchor: `y${id}`,
       nticks: Math.min(T, 12),
-      title: panel.row === grid.rows - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
+      title: cell.row === grid.rows - 1 ? { text: "t", font: { size: 11 }, standoff: 2 } : undefined,
     };
     layout[`yaxis${id}`] = {
       ...PANEL_AXIS,
-      domain: panel.domain.y,
+      domain: cell.domain.y,
       range: [H + 0.5, 0.5], // unit 1 on top
       anchor: `x${id}`,
       nticks: Math.min(H, 6),
-      title: panel.col === 0 ? { text: tr("heat.unit"), font: { size: 11 }, standoff: 2 } : undefined,
+      title: cell.col === 0 ? { text: tr("heat.unit"), font: { size: 11 }, standoff: 2 } : undefined,
     };
     layout.annotations.push({
       xref: "paper",
       yref: "paper",
-      x: panel.domain.x[0],
-      y: panel.domain.y[1],
+      x: cell.domain.x[0],
+      y: cell.domain.y[1],
       yshift: 4,
       xanchor: "left",
       yanchor: "bottom",
       showarrow: false,
       align: "left",
-      text: `<b>${panelTitle(panel.name, mode)}</b>${range > 1 ? ` (±${range})` : ""}`,
+      text: `<b>${panelTitle(panel.name, mode)}</b>${panel.range > 1 ? ` (±${panel.range})` : ""}`,
       font: { size: 12, color: identityText(panel.name === "a" ? "x" : panel.name) },
     });
-    for (const u of cellUnits ? units : []) {
+    for (const u of panel.cellUnits ? units : []) {
       layout.shapes.push({
         type: "rect",
         xref: `x${id}`,
@@ -169,7 +178,7 @@ export function heatmapFigure(run, { k, dir = "forward", mode, units = [], width
       });
     }
   });
-  return { data, layout };
+  return { data: [], layout, panels };
 }
 
 /** The pixel box of panel j's plot area in a figure of `width` px: {left, top, width, height}. */
