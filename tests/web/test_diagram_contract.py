@@ -33,8 +33,9 @@ EQ_VALUE = """q => {
 
 def wait_table(probe, mode: str, step: int) -> dict:
     probe.page.wait_for_function(
-        "([m, s]) => { const d = document.querySelector('[data-testid=diagram-table]').dataset;"
-        " return d.mode === m && d.step === String(s); }",
+        "([m, s]) => { const box = document.querySelector('[data-testid=diagram-table]');"
+        # (the table is filled once opened: its toggle event comes after the click)
+        " return box.dataset.mode === m && box.dataset.step === String(s) && box.querySelector('caption'); }",
         arg=[mode, step],
         timeout=READY_TIMEOUT_MS,
     )
