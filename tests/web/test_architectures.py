@@ -283,7 +283,7 @@ def test_an_embedding_model_from_the_models_panel_shows_its_words(probe, server_
     probe.testid("model-vocab").fill(json.dumps(words))
     probe.testid("model-upload").click()
     probe.page.wait_for_selector('[data-testid="model-mapping"] tbody tr', timeout=READY_TIMEOUT_MS)
-    model_id = probe.testid("model-list").input_value()
+    model_id = probe.testid("model-list").locator("input:checked").input_value()
     try:
         probe.testid("model-open").click()
         probe.page.wait_for_function(f"() => location.search.includes('model={model_id}')", timeout=READY_TIMEOUT_MS)

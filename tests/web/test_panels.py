@@ -107,9 +107,9 @@ def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
     rows = probe.testid("model-mapping").locator("tbody tr")
     assert rows.count() == 4
     assert "weight_hh_l0" in rows.nth(1).inner_text() and "r, z, n" in rows.nth(1).inner_text()
-    listed = probe.testid("model-list").locator("option:checked").inner_text()
+    listed = probe.testid("model-list").locator("label:has(input:checked)").inner_text()
     assert listed.startswith("<img src=x onerror=alert(1)>")  # shown as text, never as markup
-    model_id = probe.testid("model-list").input_value()
+    model_id = probe.testid("model-list").locator("input:checked").input_value()
 
     href = probe.testid("model-download").get_attribute("href")
     assert href == f"/api/models/{model_id}/export?layout=pytorch&format=safetensors"
@@ -123,7 +123,7 @@ def test_upload_see_the_mapping_open_export_and_delete(probe, server_url):
 
     probe.testid("model-delete").click()
     probe.page.wait_for_function(
-        f"() => ![...document.querySelectorAll('[data-testid=model-list] option')].some(o => o.value === '{model_id}')",
+        f"() => ![...document.querySelectorAll('[data-testid=model-list] input')].some(o => o.value === '{model_id}')",
         timeout=TIMEOUT,
     )
 
@@ -161,11 +161,11 @@ def test_an_onnx_upload_shows_what_was_read_and_its_parity_then_opens_with_text(
     assert ("5 tokens" if lang == "en" else "토큰 5개") in info
     parity = "matches onnxruntime to" if lang == "en" else "onnxruntime 계산과의 차이가"
     assert parity in info, info
-    assert "✓ onnxruntime" in probe.testid("model-list").locator("option:checked").inner_text()
+    assert "✓ onnxruntime" in probe.testid("model-list").locator("label:has(input:checked)").inner_text()
     if take_screenshots():
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         probe.page.locator("#models").screenshot(path=str(SCREENSHOTS / f"models-onnx-upload-{lang}.png"))
-    model_id = probe.testid("model-list").input_value()
+    model_id = probe.testid("model-list").locator("input:checked").input_value()
     probe.testid("model-open").click()
     probe.page.wait_for_function(f"() => location.search.includes('model={model_id}')", timeout=TIMEOUT)
     probe.wait_ready()

@@ -200,11 +200,11 @@ def test_saved_models_are_named_from_their_run_or_as_the_user_says(probe):
     train(probe, steps=20, text="second words", name="my own name")
     # The list refreshes itself once a run has saved a model.
     probe.page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=model-list] option')].some(o => o.textContent.startsWith('my own name'))",
+        "() => [...document.querySelectorAll('[data-testid=model-list] label')].some(o => o.textContent.startsWith('my own name'))",
         timeout=TIMEOUT,
     )
     options = probe.page.evaluate(
-        "() => [...document.querySelectorAll('[data-testid=model-list] option')].map(o => o.textContent)"
+        "() => [...document.querySelectorAll('[data-testid=model-list] label')].map(o => o.textContent)"
     )
     assert any("first text here" in o and o.startswith("LSTM 1×32") for o in options), options
     assert any(o.startswith("my own name") for o in options), options

@@ -249,12 +249,12 @@ def test_back_returns_to_the_view_before_each_meaningful_change(probe):
 
 def test_opening_a_model_from_a_panel_shows_the_diagram_and_focuses_it(probe):
     probe.open()
-    options = probe.testid("model-list").locator("option")
+    options = probe.testid("model-list").locator("input[type=radio]")
     probe.page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=model-list] option').length > 0", timeout=READY_TIMEOUT_MS
+        "() => document.querySelectorAll('[data-testid=model-list] input').length > 0", timeout=READY_TIMEOUT_MS
     )
-    probe.testid("model-list").select_option(options.first.get_attribute("value"))
-    model_id = probe.testid("model-list").input_value()
+    options.first.check()
+    model_id = probe.testid("model-list").locator("input:checked").input_value()
     probe.testid("model-open").scroll_into_view_if_needed()
     below = probe.page.evaluate("() => window.scrollY")
     assert below > 0, "the models panel is below the fold"

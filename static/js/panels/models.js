@@ -3,10 +3,10 @@
 import { describeFailure } from "../core/api.js";
 import { openingText, probeInputs } from "../core/config.js";
 import { api } from "../core/server.js";
-import { t } from "../core/i18n.js";
+import { language, t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select, wide } from "./dom.js";
-import { describeUpload, openable, parityMark, remedyKey } from "./modelinfo.js";
+import { describeUpload, galleryTitles, isGalleryModel, openable, parityMark, remedyKey, shownName } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
 const FORMATS = ["safetensors", "npz", "json"];
@@ -59,8 +59,12 @@ export function createModels(parent, { readOnly }) {
     el("h3", { i18n: "models.mapping" }),
     el("table", { className: "panel-table", "data-testid": "model-mapping" }, [el("thead", {}, [head]), tbody]),
   ]);
-  const list = el("select", { "data-testid": "model-list", size: 5, className: "model-list" });
-  const listField = field("models.saved", list);
+  // The saved models: a group of radio buttons whose labels wrap, so every name reads whole
+  // at any width (a <select size> clips its options on one line, and a phone shows it as a
+  // one-line box).  Arrow keys choose, as in any radio group; Tab goes on to "Open".
+  const list = el("fieldset", { className: "model-list", "data-testid": "model-list" }, [el("legend", { i18n: "models.saved" })]);
+  const listItems = el("div", { className: "model-list-items" });
+  list.append(listItems);
   const empty = el("p", { className: "hint", i18n: "models.none" });
   const open = el("button", { type: "button", i18n: "models.open", "data-testid": "model-open" });
   const remove = el("button", { type: "button", i18n: "models.delete", "data-testid": "model-delete" });
@@ -82,14 +86,15 @@ export function createModels(parent, { readOnly }) {
     status,
     info,
     mapping,
-    listField,
+    list,
     empty,
     actions,
     openHint,
   ]);
   parent.append(section);
 
-  const view = { models: [], config: null, detail: null, statusKey: null };
+  // titles: gallery model id -> {en, ko} (GET /api/gallery), so a gallery model reads in the page's language.
+  const view = { models: [], config: null, detail: null, statusKey: null, titles: new Map() };
 
   function showError(result) {
     const [first] = describeFailure(result, "numbers");
@@ -101,8 +106,16 @@ export function createModels(parent, { readOnly }) {
     section.dataset.state = "error";
   }
 
+  const radios = () => [...listItems.querySelectorAll("input[type=radio]")];
+  const chosenId = () => radios().find((r) => r.checked)?.value ?? "";
+
   function chosen() {
-    return view.models.find((m) => m.id === list.value) || null;
+    const id = chosenId();
+    return view.models.find((m) => m.id === id) || null;
+  }
+
+  function choose(id) {
+    for (const radio of radios()) radio.checked = radio.value === id;
   }
 
   function syncActions() {
@@ -122,9 +135,11 @@ export function createModels(parent, { readOnly }) {
     } else download.removeAttribute("href");
   }
 
+  const nameOf = (m) => shownName(m, view.titles, language());
+
   function entryText(m) {
     return t("models.entry", {
-      name: m.name,
+      name: nameOf(m),
       cell: m.cell.toUpperCase(),
       layers: m.num_layers,
       hidden: m.hidden_size,
@@ -133,16 +148,44 @@ export function createModels(parent, { readOnly }) {
     });
   }
 
+  function item(m) {
+    const radio = el("input", { type: "radio", name: "saved-model", value: m.id });
+    radio.addEventListener("change", syncActions);
+    return el("label", { className: "model-item", "data-testid": "model-item" }, [radio, el("span", { className: "model-item-text" })]);
+  }
+
+  /** The list from view.models, in the page's language, keeping the choice and the focus. */
+  function renderList(keep = chosenId()) {
+    const focused = radios().find((r) => r === document.activeElement)?.value;
+    const items = new Map(radios().map((r) => [r.value, r.closest("label")]));
+    listItems.replaceChildren(
+      ...view.models.map((m) => {
+        const label = items.get(m.id) || item(m);
+        label.querySelector(".model-item-text").textContent = entryText(m);
+        return label;
+      }),
+    );
+    choose(keep);
+    if (focused) radios().find((r) => r.value === focused)?.focus();
+    empty.hidden = view.models.length > 0;
+    list.hidden = view.models.length === 0;
+    syncActions();
+  }
+
+  /** The gallery's titles, asked for once there is a gallery model whose titles are not known. */
+  async function loadTitles() {
+    if (view.models.every((m) => !isGalleryModel(m) || view.titles.has(m.id))) return;
+    const result = await api("/api/gallery");
+    // Without an answer a gallery model keeps its stored (English) name.
+    if (result.ok) view.titles = galleryTitles(result.data);
+  }
+
   async function refresh(selectId = null) {
     const result = await api("/api/models");
     if (!result.ok) return showError(result);
     view.models = result.data.models;
-    const keep = selectId ?? list.value;
-    list.replaceChildren(...view.models.map((m) => el("option", { value: m.id, text: entryText(m) })));
-    if (view.models.some((m) => m.id === keep)) list.value = keep;
-    empty.hidden = view.models.length > 0;
-    listField.hidden = view.models.length === 0;
-    syncActions();
+    await loadTitles();
+    renderList(selectId ?? chosenId());
   }
 
   function showMapping(detail) {
@@ -215,11 +258,11 @@ export function createModels(parent, { readOnly }) {
     const result = await api(`/api/models/${model.id}`, { method: "DELETE" });
     if (!result.ok) return showError(result);
     error.hidden = true;
-    status.textContent = t("models.deleted", { name: model.name });
+    status.textContent = t("models.deleted", { name: nameOf(model) });
     await refresh();
   });
 
-  for (const control of [list, exportLayout, exportFormat]) control.addEventListener("change", syncActions);
+  for (const control of [exportLayout, exportFormat]) control.addEventListener("change", syncActions);
   refresh();
 
   return {
@@ -228,11 +271,8 @@ export function createModels(parent, { readOnly }) {
     },
     refresh,
     redraw() {
-      const keep = list.value;
-      list.replaceChildren(...view.models.map((m) => el("option", { value: m.id, text: entryText(m) })));
-      list.value = keep;
+      renderList();
       if (view.detail) showMapping(view.detail);
-      syncActions();
     },
   };
 }
