@@ -44,6 +44,13 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
 # Gradient check: (scalars perturbed) x T x layers, about four forward passes each.
 MAX_GRADCHECK_COST = 150_000
+# Traces kept so the windows of one long run are computed once (app/api/tracecache.py), per
+# worker process: bytes of their arrays (a T = 1000, H = 256 character LSTM's backward trace
+# is about 55 MB, a 1-layer H = 1024 one over 1000 steps about 240 MB; a trace larger than
+# the bound is not kept), and seconds an entry lives (the page asks for the next window as
+# soon as one arrives).  Not MAX_ names: /api/limits does not serve them.
+TRACE_CACHE_BYTES = 512 * 1024 * 1024
+TRACE_CACHE_SECONDS = 120.0
 
 # Bytes of JSON per number: full precision "-0.12345678901234567," vs "d.ddde-05,".
 BYTES_PER_NUMBER_FULL = 22

@@ -16,6 +16,7 @@ from .. import limits
 from ..nn import gradcheck, stack
 from ..nn.spec import EMBEDDING
 from ..store import ModelStore
+from . import tracecache
 from .deps import Store
 from .errors import FieldError, error_responses
 from .numbers import NumpyJSONResponse
@@ -38,12 +39,24 @@ SHRINK_GRADCHECK = "check a smaller model (hidden_size, num_layers) over a short
 
 
 def _trace(req: TraceRequest, store: ModelStore, backward: bool, token: Token) -> NumpyJSONResponse:
-    """In a worker thread: inputs, size check, the run, the JSON (rendering a large one takes time too)."""
+    """In a worker thread: inputs, size check, the run, the JSON (rendering a large one takes time too).
+
+    A `window` of a run computed a moment ago is cut from that run's trace (api/tracecache.py):
+    the inputs are still built and checked afresh (a deleted model is a 404, a replaced one
+    another key), only `stack.run` is skipped.
+    """
     prob = build(req, store)
     check_response_size(prob, backward)
-    with np.errstate(over="ignore", invalid="ignore"):
-        trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward, stop=token.check)
-    token.check()
+    cache = tracecache.cache
+    cache.sweep()
+    key = tracecache.key_for(req, prob, backward) if req.window is not None else None
+    trace = cache.get(key) if key is not None else None
+    if trace is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            trace = stack.run(prob.model, prob.x, prob.loss, prob.h0, prob.c0, backward=backward, stop=token.check)
+        token.check()  # a run stopped (client gone, out of time) is neither kept nor sent
+        if key is not None:
+            cache.put(key, trace)
     return NumpyJSONResponse(build_response(prob, trace))
 
 
