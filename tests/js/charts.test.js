@@ -58,3 +58,11 @@ test("unit chart: c and h per selected unit; gradients as |value| on a log axis"
   const rnn = makeRun(fakeResponse({ cell: "rnn", steps: 3, hidden: 2, layers: 1 }));
   assert.equal(unitChartFigure(rnn, { k: 0, mode: "forward", units: [0], width: 400 }).data.length, 1);
 });
+
+test("unit chart: a marker per step on short runs, lines alone on long ones", () => {
+  const short = makeRun(fakeResponse({ cell: "lstm", steps: 4, hidden: 2, layers: 1 }));
+  assert.ok(unitChartFigure(short, { k: 0, mode: "forward", units: [0], width: 500 }).data.every((d) => d.mode === "lines+markers"));
+  const long = makeRun(fakeResponse({ cell: "lstm", steps: 201, hidden: 2, layers: 1 }));
+  const fig = unitChartFigure(long, { k: 0, mode: "forward", units: [0], width: 500 });
+  assert.ok(fig.data.every((d) => d.mode === "lines" && d.y.length === 201));
+});

@@ -163,3 +163,27 @@ def test_the_cell_views_charts_have_table_alternatives(probe):
     probe.page.keyboard.press("ArrowDown")
     probe.wait_attr("chart-table-alt", "units", "2")
     assert "unit 2" in chart.locator("thead").inner_text()
+
+
+def test_a_run_draws_the_diagrams_frame_once(probe):
+    """The cell view restating the focus a frame was built with draws nothing again: a Run
+    costs one frame of the diagram (each drawn frame sets data-step)."""
+    probe.open()
+    probe.page.evaluate(
+        """() => { window.__frames = 0; window.__states = [];
+             new MutationObserver((records) => { window.__frames += records.length; })
+               .observe(document.querySelector('[data-testid=diagram]'), { attributes: true, attributeFilter: ['data-step'] });
+             new MutationObserver(() => window.__states.push(document.body.dataset.state))
+               .observe(document.body, { attributes: true, attributeFilter: ['data-state'] }); }"""
+    )
+    probe.testid("run").click()
+    probe.page.wait_for_function(
+        "() => window.__states.includes('loading') && document.body.dataset.state === 'ready'", timeout=READY_TIMEOUT_MS
+    )
+    probe.wait_attr("heatmaps", "units", "1")
+    probe.page.wait_for_timeout(500)  # anything still queued would land by now
+    assert probe.page.evaluate("() => window.__frames") == 1
+    # A new frame still draws.
+    probe.testid("step-next").click()
+    probe.wait_drawn_step(2)
+    assert probe.page.evaluate("() => window.__frames") == 2

@@ -196,6 +196,7 @@ export function panelBox(cellOrNames, j, width) {
 }
 
 const DASHES = ["solid", "dash", "dot", "dashdot"];
+const MARKERS_UP_TO = 200; // steps (at 1280 px a marker is then about 3 px apart)
 export const UNIT_CHART_MARGIN = { l: 58, r: 12, t: 40, b: 40 };
 export const UNIT_CHART_HEIGHT = 300;
 
@@ -217,7 +218,8 @@ export function unitChartFigure(run, { k, dir = "forward", mode, units, width })
       const symbol = back ? `dL/d${name}` : name;
       data.push({
         type: "scatter",
-        mode: "lines+markers",
+        // A marker per step while steps are apart; past MARKERS_UP_TO they merge into the line.
+        mode: run.steps <= MARKERS_UP_TO ? "lines+markers" : "lines",
         name: `${symbol} · ${tr("hover.unit", { u: u + 1 })}`,
         x: xs,
         y: back ? raw.map((v) => (v === 0 ? null : Math.abs(v))) : raw,

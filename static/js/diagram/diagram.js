@@ -342,8 +342,10 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     },
     /** Select a layer and direction and/or set what the explanation emphasises; redraws the frame on screen. */
     async setFocus(next) {
+      const same = Object.entries(next).every(([k, v]) => sameFocus(focus[k], v));
       focus = { ...focus, ...next };
-      if (!run || !wanted) return null;
+      // Nothing new to draw (a Run's cell view restates the focus the frame was built with).
+      if (!run || !wanted || same) return loop;
       // The frame asked for last (not the one on screen: a newer one may be on its way).
       follow(wanted.step);
       return request(wanted.mode, wanted.step);
@@ -366,6 +368,12 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       return request(wanted.mode, wanted.step);
     },
   };
+
+  /** Whether two values of a focus field (a layer, a direction, an emphasis list or null) are the same. */
+  function sameFocus(a, b) {
+    if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, k) => v === b[k]);
+    return a === b;
+  }
 
   /** Keep the followed direction's current cell in view (moving the window as little as possible). */
   function follow(step) {
