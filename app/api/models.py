@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, 
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from .. import limits, model_files, model_settings, parity
+from .. import gallery, limits, model_files, model_settings, parity
 from ..model_settings import FORM_FIELDS, RunConfig
 from ..nn import layouts
 from ..nn.architecture import MERGE_MODES, Architecture
@@ -112,6 +112,11 @@ class ModelSummary(SavedModel):
         "bidirectional model's: concat, sum, ave, mul).",
     )
     parity: Parity | None = None
+    title: dict[str, str] | None = Field(
+        None,
+        description="A gallery model's title in each language (en, ko); its `name` is the English one. "
+        "Null for every other model: a name someone gave is shown as given.",
+    )
 
 
 class ModelDetail(ModelSummary):
@@ -135,7 +140,14 @@ def _summary(record: ModelRecord) -> dict:
         "architecture": meta.get("architecture") or ArchitectureSummary().model_dump(),
         "vocab_size": meta.get("vocab_size"),
         "parity": (check | {"summary": parity.describe(check)}) if check else None,
+        "title": _gallery_title(meta),
     }
+
+
+def _gallery_title(meta: dict) -> dict[str, str] | None:
+    """The title a gallery model is shown under in each language, from the shipped manifest."""
+    tag = meta.get("gallery")
+    return gallery.titles().get(tag["name"]) if isinstance(tag, dict) and "name" in tag else None
 
 
 def _detail(record: ModelRecord) -> ModelDetail:

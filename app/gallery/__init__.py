@@ -7,6 +7,7 @@ training script."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -27,3 +28,11 @@ def manifest() -> dict:
     if not MANIFEST.exists():
         return {"models": []}
     return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+@cache
+def titles() -> dict[str, dict[str, str]]:
+    """Manifest name -> the model's title in each language ({"en": ..., "ko": ...}), read once:
+    the store keeps a gallery model under its English title, the page shows the one in its
+    language."""
+    return {entry["name"]: dict(entry["title"]) for entry in manifest()["models"]}

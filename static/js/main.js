@@ -47,6 +47,7 @@ const page = {
   urlTimer: null,
   firstDrawn: false,
   modelName: null, // the saved model's name, once known
+  modelTitle: null, // a gallery model's title in each language (GET /api/models/{id})
 };
 
 function setState(state) {
@@ -207,6 +208,7 @@ async function main() {
     const info = await api(`/api/models/${ask.id}`);
     const model = info.ok ? info.data : null;
     page.modelName = model ? model.name : null;
+    page.modelTitle = model ? model.title : null;
     const base = page.config || decodeState("", page.presets, page.defaultName);
     const mode = ask.mode === "forward" || ask.mode === "backward" ? ask.mode : player.state.mode;
     const config = { ...configForModel({ ...base, mode }, ask, model, page.presets), ...lossConfig(ask.loss) };
@@ -218,7 +220,7 @@ async function main() {
     }
     if (Number.isInteger(ask.step)) config.step = ask.step;
     controls.write(config);
-    controls.setSavedModel({ id: ask.id, name: page.modelName });
+    controls.setSavedModel({ id: ask.id, name: page.modelName, title: page.modelTitle });
     return run(config);
   }
 
@@ -226,6 +228,7 @@ async function main() {
   document.addEventListener("viz:random", () => {
     const preset = page.presets.find((p) => p.name === page.defaultName) || page.presets[0];
     page.modelName = null;
+    page.modelTitle = null;
     controls.setSavedModel(null);
     controls.write(configFromPreset(preset));
     runFromControls({ seeded: true });
@@ -285,7 +288,7 @@ async function main() {
         projSize: runData.projSize,
         bias: runData.bias,
       });
-      controls.setSavedModel({ id: config.modelId, name: page.modelName });
+      controls.setSavedModel({ id: config.modelId, name: page.modelName, title: page.modelTitle });
       if (!page.modelName) nameModel(config.modelId);
     } else {
       controls.setSavedModel(null);
@@ -339,6 +342,7 @@ async function main() {
       return;
     }
     page.modelName = null;
+    page.modelTitle = null;
     controls.setSavedModel(wanted.modelId ? { id: wanted.modelId, name: null } : null);
     controls.write(wanted);
     await run({ ...wanted, lang: language() }, { push: false });
@@ -349,7 +353,8 @@ async function main() {
     const info = await api(`/api/models/${id}`);
     if (info.ok && info.data && page.config && page.config.modelId === id) {
       page.modelName = info.data.name;
-      controls.setSavedModel({ id, name: page.modelName });
+      page.modelTitle = info.data.title;
+      controls.setSavedModel({ id, name: page.modelName, title: page.modelTitle });
     }
   }
 
@@ -359,6 +364,7 @@ async function main() {
     const modelId = seeded || !page.config ? null : page.config.modelId || null;
     if (seeded) {
       page.modelName = null;
+      page.modelTitle = null;
       controls.setSavedModel(null);
     }
     const read = controls.read({ mode, step: null, modelId });

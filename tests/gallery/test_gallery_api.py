@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app import model_files
 from app.gallery import install as I
 from app.gallery import manifest
 from app.main import create_app
+from app.nn import params as P
 from app.store import ModelStore
 
 NAMES = [m["name"] for m in manifest()["models"]]
@@ -94,3 +96,23 @@ def test_a_changed_manifest_entry_replaces_its_model(tmp_path):
     assert second[NAMES[0]] != first[NAMES[0]] and store.get(first[NAMES[0]]) is None
     assert store.get(second[NAMES[0]]).name == "renamed"
     assert len(store.list()) == len(NAMES)
+
+
+def test_a_gallery_model_is_listed_with_its_titles_and_other_models_without(client):
+    """GET /api/models names a gallery model by its English title and gives `title` in each
+    language (the page shows the one in its language); a model someone saved has none."""
+    gallery = {m["model_id"]: m for m in client.get("/api/gallery").json()}
+    # A model someone saved, named like a gallery model.
+    first = next(iter(gallery.values()))
+    data = model_files.write(P.init_params("lstm", 2, 3, 1, 0), "npz")
+    r = client.post("/api/models", files={"file": ("m.npz", data)}, data={"name": first["title"]["en"]})
+    assert r.status_code == 201, r.text
+    mine = r.json()["id"]
+    listed = {m["id"]: m for m in client.get("/api/models").json()["models"]}
+    for model_id, entry in gallery.items():
+        assert listed[model_id]["title"] == entry["title"]
+        assert listed[model_id]["name"] == entry["title"]["en"]
+        assert client.get(f"/api/models/{model_id}").json()["title"] == entry["title"]
+    assert listed[mine]["name"] == first["title"]["en"] and listed[mine]["title"] is None
+    assert client.get(f"/api/models/{mine}").json()["title"] is None
+    assert client.delete(f"/api/models/{mine}").status_code == 204

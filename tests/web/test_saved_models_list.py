@@ -157,7 +157,18 @@ def test_a_gallery_model_is_listed_under_its_title_in_the_pages_language(probe, 
     # its English title.
     chosen = gallery[0]["model_id"]
     probe.page.locator(f"[data-testid=model-list] input[value='{chosen}']").check()
+    # Opened, the note beside the controls names it in the page's language too.
+    probe.testid("model-open").click()
+    probe.page.wait_for_function(f"() => location.search.includes('model={chosen}')", timeout=READY_TIMEOUT_MS)
+    note = probe.page.locator("#model-name")
+    probe.page.wait_for_function(
+        "t => document.querySelector('#model-name').textContent.includes(t)", arg=gallery[0]["title"]["ko"]
+    )
+    assert gallery[0]["title"]["en"] not in note.inner_text()
     probe.testid("lang").click()
+    probe.page.wait_for_function(
+        "t => document.querySelector('#model-name').textContent.includes(t)", arg=gallery[0]["title"]["en"]
+    )
     probe.page.wait_for_function(
         "t => [...document.querySelectorAll('[data-testid=model-item]')].some(i => i.textContent.startsWith(t))",
         arg=gallery[0]["title"]["en"],

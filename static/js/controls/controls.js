@@ -10,7 +10,8 @@
 
 import { buildRequest, lossOptions, presetOf } from "../core/config.js";
 import { applies, ELEMENT_OF, OTHER_FIELDS, SCALAR_FIELDS } from "../core/fields.js";
-import { hasKey, registerStrings, t } from "../core/i18n.js";
+import { hasKey, language, registerStrings, t } from "../core/i18n.js";
+import { shownName } from "../panels/modelinfo.js";
 import { relabel } from "../core/labels.js";
 import { formatRows, parseRows } from "../core/sequence.js";
 
@@ -349,12 +350,15 @@ export function createControls({ presets, limits, onRun, onPreset, onSeeded, sum
     window.dispatchEvent(new Event("resize"));
   });
 
-  /** A saved model is in use ({id, name}; name may be null until known), or none (null). */
+  /**
+   * A saved model is in use ({id, name, title}; name may be null until known, title is a
+   * gallery model's in each language), or none (null).
+   */
   function setSavedModel(model) {
     saved = model;
     const note = $("model-note");
     note.hidden = !saved;
-    if (saved) $("model-name").textContent = t("controls.savedModel", { name: saved.name || saved.id });
+    if (saved) $("model-name").textContent = t("controls.savedModel", { name: shownName(saved, language()) || saved.id });
     syncVisibility();
     showStale();
   }

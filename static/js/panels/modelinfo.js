@@ -128,24 +128,11 @@ export function remedyKey(result) {
   return REMEDY[field] || null;
 }
 
-/** Whether a saved model is one the gallery installed (app/gallery/install.py marks its source). */
-export function isGalleryModel(model) {
-  return Boolean(model && model.source && model.source.format === "gallery");
-}
-
-/** model id -> its title in each language ({en, ko}), from GET /api/gallery's list. */
-export function galleryTitles(entries) {
-  const titles = new Map();
-  for (const entry of Array.isArray(entries) ? entries : []) {
-    if (entry && typeof entry.model_id === "string" && entry.title && typeof entry.title === "object") titles.set(entry.model_id, entry.title);
-  }
-  return titles;
-}
-
 /** The name a saved model is shown under in `lang`: a gallery model's title in that language
- * (the store keeps its English title as the name), any other model's name as it was given. */
-export function shownName(model, titles, lang) {
-  const title = titles && typeof titles.get === "function" ? titles.get(model.id) : null;
-  if (!title) return model.name;
+ * (GET /api/models gives its `title`; the store keeps the English one as its name), any other
+ * model's name as it was given. */
+export function shownName(model, lang) {
+  const title = model && model.title;
+  if (!title || typeof title !== "object") return model ? model.name : "";
   return title[lang] || title.en || model.name;
 }

@@ -6,7 +6,7 @@ import { api } from "../core/server.js";
 import { language, t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
 import { el, field, fillTable, select, wide } from "./dom.js";
-import { describeUpload, galleryTitles, isGalleryModel, openable, parityMark, remedyKey, shownName } from "./modelinfo.js";
+import { describeUpload, openable, parityMark, remedyKey, shownName } from "./modelinfo.js";
 
 const LAYOUTS = ["pytorch", "keras", "onnx", "book"];
 const FORMATS = ["safetensors", "npz", "json"];
@@ -93,8 +93,7 @@ export function createModels(parent, { readOnly }) {
   ]);
   parent.append(section);
 
-  // titles: gallery model id -> {en, ko} (GET /api/gallery), so a gallery model reads in the page's language.
-  const view = { models: [], config: null, detail: null, statusKey: null, titles: new Map() };
+  const view = { models: [], config: null, detail: null, statusKey: null };
 
   function showError(result) {
     const [first] = describeFailure(result, "numbers");
@@ -135,7 +134,8 @@ export function createModels(parent, { readOnly }) {
     } else download.removeAttribute("href");
   }
 
-  const nameOf = (m) => shownName(m, view.titles, language());
+  // A gallery model reads under its title in the page's language.
+  const nameOf = (m) => shownName(m, language());
 
   function entryText(m) {
     return t("models.entry", {
@@ -172,19 +172,10 @@ export function createModels(parent, { readOnly }) {
     syncActions();
   }
 
-  /** The gallery's titles, asked for once there is a gallery model whose titles are not known. */
-  async function loadTitles() {
-    if (view.models.every((m) => !isGalleryModel(m) || view.titles.has(m.id))) return;
-    const result = await api("/api/gallery");
-    // Without an answer a gallery model keeps its stored (English) name.
-    if (result.ok) view.titles = galleryTitles(result.data);
-  }
-
   async function refresh(selectId = null) {
     const result = await api("/api/models");
     if (!result.ok) return showError(result);
     view.models = result.data.models;
-    await loadTitles();
     renderList(selectId ?? chosenId());
   }
 
