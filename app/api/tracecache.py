@@ -84,7 +84,8 @@ def _feed(h: Any, obj: Any) -> None:
         h.update(struct.pack(f"<{arr.ndim}Q", *arr.shape))
         if arr.dtype.hasobject:
             raise Unhashable("an object array")
-        h.update(memoryview(arr).cast("B"))
+        if arr.size:
+            h.update(arr.reshape(-1).view(np.uint8))
     elif isinstance(obj, int):
         h.update(b"I")
         text(str(obj))
@@ -133,7 +134,7 @@ def key_for(req: TraceRequest, prob: Problem, backward: bool) -> Key | None:
     """The cache key of running `prob` (built from `req`), or None when it cannot be keyed."""
     try:
         inputs = inputs_digest(prob)
-    except Unhashable:
+    except (Unhashable, TypeError, ValueError):  # not kept rather than a failed request
         return None
     request = canonical_request(req)
     h = hashlib.sha256(b"backward" if backward else b"forward")

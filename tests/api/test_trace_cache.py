@@ -9,6 +9,7 @@ computed again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -369,3 +370,37 @@ def test_threads_keep_the_bound_and_the_count():
     assert not errors
     assert 0 < cache.bytes <= cache.max_bytes
     assert cache.bytes == sum(e.size for e in cache._entries.values())
+
+
+def digest(obj) -> str:
+    h = hashlib.sha256()
+    tracecache._feed(h, obj)
+    return h.hexdigest()
+
+
+def test_the_inputs_digest_tells_apart_what_differs_and_only_that():
+    a = np.arange(6.0).reshape(2, 3)
+    assert digest(a[:, ::2]) == digest(a[:, ::2].copy())  # the numbers, not the memory layout
+    different = [
+        np.zeros((0, 3)),
+        np.zeros((3, 0)),
+        np.zeros(3),
+        np.zeros((1, 3)),
+        np.zeros(3, dtype=np.int64),
+        np.zeros(3).astype(">f8"),
+        -np.zeros(3),
+        [[1.0], [2.0]],
+        [[1.0, 2.0]],
+        [1.0, 2.0],
+        (1.0, 2.0),
+        [1, 2],
+        None,
+        [],
+        "ab",
+        ["a", "b"],
+        {"a": 1},
+        {"a": 1.0},
+    ]
+    assert len({digest(x) for x in different}) == len(different)
+    with pytest.raises(tracecache.Unhashable):
+        digest(object())
