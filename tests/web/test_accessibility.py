@@ -2,8 +2,9 @@
 
 axe-core comes from the npm registry (package.json, `npm ci` in scripts/test.sh) and is
 injected by the test, never served by the app.  Each view is checked in English and Korean
-at 1280 and 390 px: the default page (the gallery's model), the backward pass, and with the
-panels below the cell view scrolled to and every disclosure on the page opened.  None is
+at 1280 and 390 px: the default page (the gallery's model), the backward pass, with the
+panels below the cell view scrolled to and every disclosure on the page opened, and the random
+network with its controls shown (the drawer on a phone) and a refused Run's error.  None is
 excused: any serious or critical violation fails, with axe's own account of each node.
 """
 
@@ -97,6 +98,25 @@ def test_panels_opened(axe_probe, lang):
     open_default(probe, lang)
     open_panels(probe)
     check(probe, width, lang, "panels")
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_random_network_with_the_controls_open_and_an_error(axe_probe, lang):
+    """The random network (no gallery card chosen), its controls shown (the drawer opened on a
+    phone) and a refused Run's error beside them."""
+    width, probe = axe_probe
+    probe.allow_error("422")
+    probe.open(f"?lang={lang}")
+    probe.page.wait_for_selector("[data-testid=diagram][data-step]", timeout=READY_TIMEOUT_MS)
+    drawer = probe.testid("controls-drawer")
+    if drawer.is_visible():
+        drawer.click()
+        assert drawer.get_attribute("aria-expanded") == "true"
+    check(probe, width, lang, "random network, controls")
+    probe.testid("text-input").fill("a")
+    probe.testid("run").click()
+    probe.page.wait_for_selector("[data-testid=error]:not([hidden])", timeout=READY_TIMEOUT_MS)
+    check(probe, width, lang, "random network, error")
 
 
 # The cell view's SVG text, which axe does not weigh: with the explanation's emphasis on (the
