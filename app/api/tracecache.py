@@ -192,10 +192,15 @@ class TraceCache:
         max_bytes: int = limits.TRACE_CACHE_BYTES,
         ttl_seconds: float = limits.TRACE_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        timer: bool = False,
     ):
         self.max_bytes = max_bytes
         self.ttl_seconds = ttl_seconds
         self.clock = clock
+        # With `timer`, a daemon thread sweeps when the oldest entry expires, so a server left
+        # idle after a large run lets go of its traces (the process's cache; tests drive the clock).
+        self.timer = timer
+        self._timer: threading.Timer | None = None
         self.stats = CacheStats()
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._bytes = 0
@@ -216,9 +221,23 @@ class TraceCache:
             self._drop(digest)
             self.stats.expired += 1
 
+    def _schedule(self) -> None:
+        """(Under the lock.)  With `timer`, sweep once the oldest entry has expired."""
+        if not self.timer or self._timer is not None or not self._entries:
+            return
+        delay = max(0.0, min(e.expires for e in self._entries.values()) - self.clock()) + 0.5
+        self._timer = threading.Timer(delay, self._on_timer)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._expire(self.clock())
+            self._schedule()
+
     def sweep(self) -> None:
-        """Drop what has expired.  Every trace request calls it: there is no timer, so an idle
-        worker holds its last entries (at most the bound) until its next trace request."""
+        """Drop what has expired (every trace request calls it; with `timer` a thread does too)."""
         with self._lock:
             self._expire(self.clock())
 
@@ -251,6 +270,7 @@ class TraceCache:
             self._entries[key.digest] = _Entry(key, trace, size, now + self.ttl_seconds)
             self._bytes += size
             self.stats.stored += 1
+            self._schedule()
             return True
 
     def clear(self) -> None:
@@ -260,4 +280,4 @@ class TraceCache:
 
 
 # The process's cache (app/api/traces.py); tests put one of their own in its place.
-cache = TraceCache()
+cache = TraceCache(timer=True)

@@ -40,6 +40,10 @@ class Clock:
         return self.now
 
 
+# The process's own cache, before each test puts one of its own in its place.
+PROCESS_CACHE = tracecache.cache
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     app = create_app()
@@ -307,6 +311,24 @@ def test_entries_expire_after_their_time_to_live():
     assert cache.get(key) is trace
     clock.now += 0.1
     assert cache.get(key) is None and len(cache) == 0 and cache.bytes == 0
+
+
+def test_an_idle_cache_lets_go_of_its_traces_when_they_expire():
+    """With its timer (the process's cache has one), nothing has to ask: a server left idle
+    after a large run frees the trace once its time to live has passed."""
+    assert PROCESS_CACHE.timer
+    cache = tracecache.TraceCache(ttl_seconds=0.05, timer=True)
+    key, trace = traced("abcdefgh")
+    cache.put(key, trace)
+    assert len(cache) == 1
+    emptied = threading.Event()
+    for _ in range(100):  # up to 10 s on a loaded machine; done well before on any other
+        if len(cache) == 0:
+            emptied.set()
+            break
+        threading.Event().wait(0.1)
+    assert emptied.is_set() and cache.bytes == 0 and cache.stats.expired == 1
+    assert cache._timer is None  # nothing left to wait for
 
 
 def test_a_key_is_compared_whole_not_by_its_digest_alone():
