@@ -37,7 +37,7 @@ def test_typed_text_makes_the_preset_custom_and_the_link_drops_it(probe):
     probe.testid("text-input").fill("안녕하세요 여러분")
     assert preset.input_value() == "custom"
     assert preset.locator("option:checked").inner_text() == "Custom"
-    assert "Your own sequence" in probe.page.locator("#preset-description").inner_text()
+    assert "A custom sequence" in probe.page.locator("#preset-description").inner_text()
     probe.testid("run").click()
     wait_url(probe, "q.get('text') === '안녕하세요 여러분'")
     probe.wait_ready()

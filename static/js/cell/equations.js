@@ -81,8 +81,9 @@ function lstmForward(L, run, t, u, p) {
   return [
     row(
       "A",
-      [m("A"), o(" = "), m("W_{ih} x_t + b_{ih} + W_{hh} h_{t−1} + b_{hh}"), o("  →  "), m("A_f", "f"), o(", "), m("A_i", "i"), o(", "), m("A_g", "g"), o(", "), m("A_o", "o")],
-      [m("A_f", "f"), o(" = "), n(A("f"), "A_f"), o(",  "), m("A_i", "i"), o(" = "), n(A("i"), "A_i"), o(",  "), m("A_g", "g"), o(" = "), n(A("g"), "A_g"), o(",  "), m("A_o", "o"), o(" = "), n(A("o"), "A_o")],
+      // A's blocks in the book's slicing order (f, g, i, o), as the rows below take them.
+      [m("A"), o(" = "), m("W_{ih} x_t + b_{ih} + W_{hh} h_{t−1} + b_{hh}"), o("  →  "), m("A_f", "f"), o(", "), m("A_g", "g"), o(", "), m("A_i", "i"), o(", "), m("A_o", "o")],
+      [m("A_f", "f"), o(" = "), n(A("f"), "A_f"), o(",  "), m("A_g", "g"), o(" = "), n(A("g"), "A_g"), o(",  "), m("A_i", "i"), o(" = "), n(A("i"), "A_i"), o(",  "), m("A_o", "o"), o(" = "), n(A("o"), "A_o")],
     ),
     row("f", [m("f_t", "f"), o(" = σ("), m("A_f", "f"), o(")")], [o("= σ("), n(A("f"), "A_f"), o(") = "), n(f, "f")]),
     row("g", [m("g_t", "g"), o(" = tanh("), m("A_g", "g"), o(")")], [o("= tanh("), n(A("g"), "A_g"), o(") = "), n(g, "g")]),

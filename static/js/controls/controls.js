@@ -17,7 +17,7 @@ import { formatRows, parseRows } from "../core/sequence.js";
 
 export const en = {
   "controlsMore.custom": "Custom",
-  "controlsMore.customDescription": "Your own sequence, not a preset's. Choose a preset to start from one again.",
+  "controlsMore.customDescription": "A custom sequence, not one of the presets. Choose a preset to start from one again.",
   "controlsMore.stale": "Changed: press Run to see it.",
   "controlsMore.summaryStale": "Out of date, the controls have changed:",
   "controlsMore.count": "{n} / {max} characters",
@@ -27,7 +27,7 @@ export const en = {
 };
 export const ko = {
   "controlsMore.custom": "직접 입력",
-  "controlsMore.customDescription": "프리셋이 아닌 직접 만든 시퀀스예요. 프리셋을 고르면 그 시퀀스로 다시 시작해요.",
+  "controlsMore.customDescription": "예제가 아닌 직접 만든 시퀀스예요. 예제를 고르면 그 시퀀스로 다시 시작해요.",
   "controlsMore.stale": "바뀌었어요. 실행을 눌러야 보여요.",
   "controlsMore.summaryStale": "지금 컨트롤과 달라요:",
   "controlsMore.count": "{n} / {max}자",
