@@ -107,6 +107,9 @@ def test_cell_view_follows_the_step_and_the_mode(probe):
         "() => document.querySelector('[data-testid=heatmaps]').layout.images.map((d) => d.name)"
     )
     assert names == ["heat:f", "heat:i", "heat:g", "heat:o", "heat:c", "heat:h"]
+    # The heatmaps' colour key follows the pass: one signed-log scale for every gradient.
+    probe.page.wait_for_selector("[data-testid=heat-legend][data-scales='grad:-1:1']")
+    assert "dL/df, dL/di, dL/dg, dL/do, dL/dc, dL/dh" in probe.testid("heat-legend").inner_text()
     # Backward labels: gradients at every node.
     labels = probe.page.locator("[data-testid=cell-detail] text.label").all_text_contents()
     for want in ("dht", "dct", "dft", "dit", "dgt", "dot", "dA", "dxt", "dht−1", "dct−1"):
@@ -214,6 +217,10 @@ def test_heatmap_bricks_are_coloured_from_the_trace_and_tell_their_value(probe, 
     assert float(shown) == pytest.approx(api["g"][3][5], rel=1e-3)
     probe.page.mouse.move(1, 1)
     tip.wait_for(state="hidden")
+    # The colour key beside them: the gates on 0..1, the rest on -1..1 (this untrained c stays within 1).
+    legend = probe.testid("heat-legend")
+    assert legend.get_attribute("data-scales") == "sigmoid:0:1 tanh:-1:1"
+    assert "f, i, o: 0..1" in legend.inner_text() and "g, c, h: −1..1" in legend.inner_text()
 
 
 def test_clicking_a_heatmap_unit_highlights_it_everywhere(probe):

@@ -249,6 +249,8 @@ def test_guided_path_of_the_parentheses_reber_and_code_models(probe):
         for item in probe.testid("heatmaps").get_attribute("data-ranges").split()
     )
     zmax = ranges["c"]
+    # ... and the heatmaps' own colour key names that range (the cell view's key is −1..1).
+    assert f"c: −{zmax:g}..{zmax:g}" in probe.testid("heat-legend").inner_text()
     assert abs(c).max() > 1 and abs(layer_c).max() <= zmax < 2.5 * abs(layer_c).max()
     reber = entry(probe, "reber")
     open_entry(probe, reber)

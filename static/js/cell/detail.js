@@ -10,6 +10,7 @@ import { createCellDetail } from "./celldetail.js";
 import { renderEquations } from "./equationsview.js";
 import { visibleNodes } from "../explain/explain.js";
 import { createHeatmaps } from "./heatmaps.js";
+import { heatmapPanels } from "./charts.js";
 import { language, registerStrings, t } from "../core/i18n.js";
 import { createUnitChart } from "./unitchart.js";
 import { MAX_SELECTED_UNITS as MAX_UNITS } from "../core/urlstate.js";
@@ -29,6 +30,8 @@ export const en = {
   "cellKeys.chartCaption": "Layer {k}, {mode} pass: {name} of the chosen units at each step.",
   "cellKeys.unit": "Unit",
   "cellKeys.step": "Step",
+  "cellKeys.heatScale": "Colours of these heatmaps:",
+  "cellKeys.scaleOf": "{names}: {lo}..{hi}",
 };
 export const ko = {
   "cellKeys.heatLabel":
@@ -40,6 +43,8 @@ export const ko = {
   "cellKeys.chartCaption": "{k}층, {mode}: 고른 유닛의 시점마다의 {name}이에요.",
   "cellKeys.unit": "유닛",
   "cellKeys.step": "시점",
+  "cellKeys.heatScale": "이 히트맵의 색:",
+  "cellKeys.scaleOf": "{names}: {lo}..{hi}",
 };
 registerStrings({ en, ko });
 const tk = (key, params) => t(`cellKeys.${key}`, params); // (registered above)
@@ -225,6 +230,7 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
     $("heat-hint").textContent = t(run.bidirectional ? "heat.hintDir" : "heat.hint", { ...params, dir: t(`dirWord.${dir}`) });
     explain.setContext({ bidirectional: run.bidirectional, dir, layer, t: position(), projSize: run.projSize });
     labelCharts();
+    heatLegend();
     const legend = $("cell-legend");
     const legendKey = `${frame.mode}:${run.cell}:${language()}`;
     if (legend.dataset.key === legendKey) return;
@@ -237,6 +243,46 @@ export function createDetail({ setMode, setFocus, createExplain, onSelect = () =
             legendBar(t("cell.legend.tanh"), SCALES.tanh, ["−1", "0", "1"]),
           ]),
     );
+  }
+
+  /**
+   * The heatmaps' own colour key: one bar per scale their panels use, named by the panels on
+   * it, with its real ends (a trained counter's c on ±20 reads there, not on the cell view's
+   * −1..1).  Redrawn when the run, layer, direction, mode or language changes.
+   */
+  function heatLegend() {
+    const box = heatLegendBox();
+    const key = `${runSerial}:${layer}:${dir}:${frame.mode}:${language()}`;
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    const groups = new Map();
+    for (const panel of heatmapPanels(run, { k: layer, dir, mode: frame.mode })) {
+      const id = `${panel.rule.name}:${panel.rule.zmin}:${panel.rule.zmax}`;
+      if (!groups.has(id)) groups.set(id, { rule: panel.rule, names: [] });
+      groups.get(id).names.push(frame.mode === "backward" ? `dL/d${panel.name}` : panel.name);
+    }
+    const bars = [...groups.values()].map(({ rule, names }) => {
+      const ticks = rule.name === "grad" ? ["−1", "±1e−8", "1"] : rule.zmin === 0 ? ["0", "1"] : [`−${rule.zmax}`, "0", String(rule.zmax)];
+      const label = rule.name === "grad" ? `${names.join(", ")}: ${t("cell.legend.grad")}` : tk("scaleOf", { names: names.join(", "), lo: ticks[0], hi: ticks[ticks.length - 1] });
+      return legendBar(label, rule.colorscale, ticks);
+    });
+    const title = document.createElement("span");
+    title.className = "heat-legend-title";
+    title.textContent = tk("heatScale");
+    box.replaceChildren(title, ...bars);
+    box.dataset.scales = [...groups.keys()].join(" ");
+  }
+
+  function heatLegendBox() {
+    let box = $("heat-legend");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "heat-legend";
+      box.className = "mini-legend heat-legend";
+      box.dataset.testid = "heat-legend";
+      $("heat-stage").before(box);
+    }
+    return box;
   }
 
   function equations() {
