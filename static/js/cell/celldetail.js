@@ -19,6 +19,7 @@ import {
   runGraph,
 } from "./cellgraph.js";
 import { addCellExport } from "./cellexport.js";
+import { createCellScroll } from "./cellscroll.js";
 import { mathSegments } from "./equations.js";
 import { sig4 } from "../core/format.js";
 import { t } from "../core/i18n.js";
@@ -78,6 +79,8 @@ function brickColor(scale, mode, v) {
 
 export function createCellDetail({ element, tooltip, onSelectUnit }) {
   addCellExport(element); // PNG and SVG downloads, as the charts have
+  // Scaled to the box while its text stays legible, then scrolled sideways, with fades and a hint.
+  const scroller = createCellScroll(element);
   /** Does a node's strip run over the cell's hidden units (so a selected unit is outlined there)? */
   const unitStrip = (n) => n.size !== "D" && !(n.size === "P" && run.projSize > 0);
 
@@ -94,6 +97,7 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
   let units = [0];
   let emphasis = null;
   let builtFor = null;
+  let revealed = null; // the emphasis the box last scrolled to
 
   function stripGeometry(n, cols) {
     const x0 = n.x - n.w / 2 + 7;
@@ -223,6 +227,8 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
     builtFor = { run, k, dir };
     labels();
     placeSelection();
+    scroller.fit(root);
+    revealed = null;
     applyEmphasis();
   }
 
@@ -325,6 +331,11 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       e.line.classList.toggle("emph", hit);
     }
     element.dataset.emphasis = on ? [...set].filter((id) => nodes.has(id)).join(" ") : "";
+    // A box that scrolls (a phone) brings the emphasised nodes into sight.
+    // Only when the emphasis (or the drawing) changes: a box the reader scrolled stays put.
+    const key = element.dataset.emphasis;
+    if (on && key !== revealed) scroller.reveal([...set].map((id) => nodes.get(id)?.group).filter(Boolean));
+    revealed = key;
   }
 
   // ---- hover and click ----
@@ -390,11 +401,16 @@ export function createCellDetail({ element, tooltip, onSelectUnit }) {
       }),
     );
     tooltip.hidden = false;
+    // The tip is placed in its positioned ancestor (the stage, which holds the export buttons
+    // above the cell and does not scroll), within the visible part of the cell's box.
+    const frame = (tooltip.offsetParent || element).getBoundingClientRect();
     const box = element.getBoundingClientRect();
-    const x = event.clientX - box.left;
-    const y = event.clientY - box.top;
+    const x = event.clientX - frame.left;
+    const y = event.clientY - frame.top;
     const w = tooltip.offsetWidth;
-    tooltip.style.left = `${Math.max(0, Math.min(box.width - w, x + 14))}px`;
+    const lo = box.left - frame.left;
+    const hi = box.right - frame.left - w;
+    tooltip.style.left = `${Math.max(lo, Math.min(hi, x + 14))}px`;
     tooltip.style.top = `${y + 16}px`;
   }
 
