@@ -174,3 +174,20 @@ test("the panels' strings write subscripts one way (Unicode), never raw _t, _{tâ
   }
   assert.deepEqual(raw, []);
 });
+
+test("the LSTM's two paths show where they coincide, and the dotted guides have a legend entry", () => {
+  const traces = flowTraces(answer(60), 0);
+  const h = traces.find((tr) => tr.meta === "h" && tr.line.color === CELL_LINE.lstm);
+  const c = traces.find((tr) => tr.meta === "c");
+  // A wide band under a thin line drawn over it (c comes after h), big diamonds under small triangles.
+  assert.ok(h.line.width >= c.line.width + 2, `${h.line.width} vs ${c.line.width}`);
+  assert.ok(h.marker.size >= c.marker.size + 3);
+  assert.ok(traces.indexOf(c) > traces.indexOf(h));
+  const items = legendItems(traces, thresholdShapes(answer(60), 0));
+  const guide = items.find((i) => i.kind === "guide");
+  assert.ok(guide, "a legend entry for the dotted lines at 1e-8 and 1e8");
+  assert.match(guide.name, /1e-8.*1e8/);
+  assert.equal(guide.dash, "dot");
+  // No guide drawn, no entry.
+  assert.equal(legendItems(traces).filter((i) => i.kind === "guide").length, 0);
+});

@@ -92,9 +92,11 @@ def test_why_lstm_lines_have_their_own_colours_and_stay_lines_at_T_1000(probe):
     legend = probe.testid("gradflow-legend").locator("li")
     assert legend.count() >= 4
     strokes = probe.page.evaluate(
-        "() => [...document.querySelectorAll('[data-testid=gradflow-legend] li svg line')].map(l => l.getAttribute('stroke'))"
+        "() => [...document.querySelectorAll('[data-testid=gradflow-legend] li[data-kind=line] svg line')].map(l => l.getAttribute('stroke'))"
     )
     assert len(set(strokes)) == 4
+    # The dotted guides at 1e-8 and 1e8 have an entry of their own, in their grey.
+    assert probe.testid("gradflow-legend").locator("li[data-kind=guide]").count() == 1
 
 
 def test_the_charts_offer_no_cloud_no_tab_stops_inside_and_a_png_button_of_their_own(probe):
@@ -297,7 +299,7 @@ ROWS_JS = """
     const rows = new Map();
     for (const f of form.querySelectorAll(':scope > .panel-field')) {
       if (!f.getClientRects().length) continue;
-      const control = f.querySelector(':scope > input, :scope > select');
+      const control = f.querySelector(':scope > input, :scope > select, :scope > .file-picker');
       if (!control) continue;
       const top = Math.round(f.getBoundingClientRect().top);
       const key = [...rows.keys()].find(k => Math.abs(k - top) < 4) ?? top;

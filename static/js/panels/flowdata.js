@@ -51,9 +51,12 @@ function line(name, values, key, meta) {
     name,
     x: steps,
     y: values.map(logSafe),
-    line: { color, dash, width: meta === "c" ? 3 : 2 },
+    // The LSTM's two paths often carry nearly the same norm: its hidden path is a wide band
+    // with large diamonds, its cell path a thin dash-dot line with small triangles drawn over
+    // it, so both show where they coincide.
+    line: { color, dash, width: key === "lstm" ? 5 : 2 },
     // maxdisplayed thins the markers, never the line.
-    marker: { symbol, size: 7, color, maxdisplayed: values.length > MARKERS * 3 ? MARKERS : 0, line: { color: "#ffffff", width: 1 } },
+    marker: { symbol, size: key === "lstm" ? 11 : key === "c" ? 6 : 7, color, maxdisplayed: values.length > MARKERS * 3 ? MARKERS : 0, line: { color: "#ffffff", width: 1 } },
     hovertemplate: t("flow.hover", { name, t: "%{x}", value: "%{y:.4g}" }) + "<extra></extra>",
     meta,
   };
@@ -110,14 +113,17 @@ export function flowTraces(result, layer) {
 }
 
 /** The legend, drawn by the page under the chart (it wraps on a phone; Plotly's overlapped the axis title). */
-export function legendItems(traces) {
+export function legendItems(traces, shapes = []) {
   const lines = traces
     .filter((tr) => tr.meta)
     .map((tr) => ({ kind: "line", name: tr.name, color: tr.line.color, dash: tr.line.dash, width: tr.line.width, symbol: tr.marker.symbol }));
   const marks = traces
     .filter((tr) => !tr.meta && tr.showlegend)
     .map((tr) => ({ kind: "mark", name: tr.name, color: tr.marker.color, symbol: tr.marker.symbol }));
-  return [...lines, ...marks];
+  // The dotted guides at 1e-8 and 1e8 (thresholdShapes) are named too.
+  const guide = shapes.find((sh) => sh.type === "line");
+  const guides = guide ? [{ kind: "guide", name: t("flow.guides"), color: guide.line.color, dash: guide.line.dash }] : [];
+  return [...lines, ...marks, ...guides];
 }
 
 /** SVG stroke-dasharray for a Plotly dash name. */

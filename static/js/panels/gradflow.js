@@ -7,13 +7,15 @@ import { buildRequest } from "../core/config.js";
 import { chartConfig } from "../core/plotconfig.js";
 import { t } from "../core/i18n.js";
 import "./strings.js"; // the panels' strings, registered with i18n
-import { el, field, fillTable, numberInput, select, wide } from "./dom.js";
+import { el, field, numberInput, select, wide } from "./dom.js";
 import { chartBox } from "./chartbox.js";
 import { dashArray, flowRows, flowSummary, flowTable, flowTraces, legendItems, thresholdShapes } from "./flowdata.js";
 
 const TASKS = ["adding", "copy", "temporal_order", "current"];
 const DEFAULT_LENGTH = { adding: 100, temporal_order: 100, copy: null };
 const REDRAW_DELAY_MS = 250;
+
+const COLUMNS = ["cell", "loss", "first", "last", "ratio", "spectral", "clip", "saturation"];
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -27,6 +29,10 @@ function svg(tag, attrs) {
 function swatch(item) {
   const box = svg("svg", { width: 40, height: 16, viewBox: "0 0 40 16", "aria-hidden": "true", focusable: "false" });
   const { color } = item;
+  if (item.kind === "guide") {
+    box.append(svg("line", { x1: 1, y1: 8, x2: 39, y2: 8, stroke: color, "stroke-width": 1.5, "stroke-dasharray": dashArray(item.dash) }));
+    return box;
+  }
   if (item.kind === "line") box.append(svg("line", { x1: 1, y1: 8, x2: 39, y2: 8, stroke: color, "stroke-width": item.width, "stroke-dasharray": dashArray(item.dash) }));
   const s = item.kind === "line" ? 4 : 6;
   const fill = item.kind === "line" ? color : "none";
@@ -54,17 +60,18 @@ export function createGradflow(parent) {
   const run = el("button", { type: "submit", className: "primary", i18n: "flow.run" });
   const lengthField = field("flow.length", length);
   const delayField = field("flow.delay", delay);
+  const biasField = field("flow.forgetBias", bias);
   const holdLabel = el("label", { className: "check" }, [hold, el("span", { i18n: "flow.holdForget" })]);
   // novalidate: the API judges ranges and its message is shown; a browser bubble would not be.
-  const form = el("form", { className: "panel-controls", novalidate: true }, [
+  const form = el("form", { className: "panel-controls form-grid", novalidate: true }, [
     wide(field("flow.task", task)), // "The sequence above" needs two columns
     lengthField,
     delayField,
-    field("flow.forgetBias", bias),
+    biasField,
     wide(field("flow.scale", scale, "flow.scale.hint")),
     field("flow.clip", clip, "flow.clip.hint"),
     el("div", { className: "panel-field" }, [holdLabel]),
-    el("div", { className: "panel-field panel-actions" }, [run]),
+    el("div", { className: "panel-field panel-actions form-row" }, [run]),
   ]);
   const layerNote = el("p", { className: "hint" });
   const chart = chartBox({ className: "panel-plot", id: "gradflow-plot", "data-testid": "gradflow-plot" });
@@ -72,9 +79,13 @@ export function createGradflow(parent) {
   const legend = el("ul", { className: "chart-legend", "data-testid": "gradflow-legend" });
   chart.figure.after(legend);
   const summary = el("p", { className: "panel-summary" });
-  const head = el("tr", {}, ["cell", "loss", "first", "last", "ratio", "spectral", "clip", "saturation"].map((k) => el("th", { scope: "col", i18n: `flow.table.${k}` })));
-  const tbody = el("tbody");
-  const table = el("table", { className: "panel-table" }, [el("thead", {}, [head]), tbody]);
+  const head = el("tr", { role: "row" }, COLUMNS.map((k) => el("th", { scope: "col", role: "columnheader", i18n: `flow.table.${k}` })));
+  const tbody = el("tbody", { role: "rowgroup" });
+  // Below ~700 px of panel the table becomes a card per cell, each value under its column's
+  // name (panels.css .flow-table): eight columns do not fit a phone, and a sideways scroll
+  // hides the columns a reader came for.  The roles keep it a table for assistive technology
+  // when CSS displays its parts as blocks.
+  const table = el("table", { className: "panel-table flow-table", role: "table", "data-testid": "gradflow-table" }, [el("thead", { role: "rowgroup" }, [head]), tbody]);
   const error = el("p", { className: "panel-error", role: "alert", hidden: true });
   const section = el("section", { id: "gradflow", className: "panel", "data-testid": "gradflow", dataset: { state: "idle", drawn: "0" } }, [
     el("h2", { i18n: "flow.heading" }),
@@ -85,7 +96,7 @@ export function createGradflow(parent) {
     chart.root,
     summary,
     // It scrolls sideways on a phone: focusable, so a keyboard can scroll it.
-    el("div", { className: "panel-table-wrap", tabindex: "0", role: "region", "data-i18n-label": "flow.table.label", "aria-label": t("flow.table.label") }, [table]),
+    el("div", { className: "panel-table-wrap flow-table-wrap", tabindex: "0", role: "region", "data-i18n-label": "flow.table.label", "aria-label": t("flow.table.label") }, [table]),
   ]);
   parent.append(section);
 
@@ -95,6 +106,8 @@ export function createGradflow(parent) {
     const name = task.value;
     lengthField.hidden = !(name in DEFAULT_LENGTH) || name === "copy";
     delayField.hidden = name !== "copy";
+    // "The sequence above" has neither a length nor a delay: the bias fills their column.
+    biasField.classList.toggle("wide", lengthField.hidden && delayField.hidden);
   }
 
   async function requestBody() {
@@ -166,27 +179,38 @@ export function createGradflow(parent) {
         : top > 1
           ? t("flow.layer", { layer: top, layers: result.num_layers })
           : "";
+    const shapes = thresholdShapes(result, layer);
     const layout = {
-      margin: { l: 70, r: 20, t: 10, b: 50 },
+      // automargin and a standoff: the axis titles keep clear of the tick labels at any width.
+      margin: { l: 10, r: 20, t: 10, b: 10 },
       height: 380,
-      xaxis: { title: { text: t("flow.axis.x") }, zeroline: false },
-      yaxis: { title: { text: t("flow.axis.y") }, type: "log", exponentformat: "power" },
+      xaxis: { title: { text: t("flow.axis.x"), standoff: 8 }, zeroline: false, automargin: true },
+      yaxis: { title: { text: t("flow.axis.y"), standoff: 10 }, type: "log", exponentformat: "power", automargin: true },
       showlegend: false, // the page's own legend, under the chart
-      shapes: thresholdShapes(result, layer),
+      shapes,
       hovermode: "closest",
     };
     const traces = flowTraces(result, layer);
     window.Plotly.react(plot, traces, layout, chartConfig());
-    legend.replaceChildren(...legendItems(traces).map((item) => el("li", {}, [swatch(item), el("span", { text: item.name })])));
+    legend.replaceChildren(...legendItems(traces, shapes).map((item) => el("li", { dataset: { kind: item.kind } }, [swatch(item), el("span", { text: item.name })])));
     const lines = traces.filter((tr) => tr.meta);
     chart.update({
       label: t("flow.chart.label", { steps: lines[0]?.x.length ?? 0, lines: lines.map((tr) => tr.name).join("; ") }),
       tables: () => [flowTable(result, layer)],
       filename: "gradient-flow",
     });
-    fillTable(
-      tbody,
-      flowRows(result, layer).map((r) => [r.label, r.loss, r.first, r.last, r.ratio, r.spectral, r.clip, r.saturation]),
+    tbody.replaceChildren(
+      ...flowRows(result, layer).map((r) =>
+        el(
+          "tr",
+          { role: "row" },
+          COLUMNS.map((k, j) =>
+            j
+              ? el("td", { role: "cell", "data-label": t(`flow.table.${k}`), text: r[k === "cell" ? "label" : k] })
+              : el("th", { scope: "row", role: "rowheader", text: r.label }),
+          ),
+        ),
+      ),
     );
     summary.textContent = flowSummary(result, layer);
     section.dataset.cells = Object.keys(result.cells).join(" ");

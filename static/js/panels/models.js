@@ -16,7 +16,12 @@ const ACCEPT = ".pt,.pth,.bin,.ckpt,.keras,.h5,.hdf5,.onnx,.npz,.safetensors,.js
 
 
 export function createModels(parent, { readOnly }) {
-  const file = el("input", { type: "file", accept: ACCEPT, "data-testid": "model-file" });
+  // The native file input says "Choose File / No file chosen" in the browser's language, not
+  // the page's: it is visually hidden (still focusable, and what tests set files on), and a
+  // label styled as a button and a line with the chosen file's name speak the page's language.
+  const file = el("input", { type: "file", accept: ACCEPT, className: "file-input", "data-testid": "model-file" });
+  const fileName = el("span", { className: "file-name", i18n: "models.file.none", "data-testid": "model-file-name" });
+  const fileButton = el("label", { className: "button file-button", i18n: "models.file.choose", "data-testid": "model-file-button" });
   const layout = select([["", "models.layout.auto"], ...LAYOUTS.map((l) => [l, `models.layout.${l}`])]);
   const name = el("input", { type: "text", maxlength: 100, autocomplete: "off", "data-testid": "model-name" });
   const nonlinearity = select([["", "models.nonlinearity.auto"], ["tanh", "text:tanh"], ["relu", "text:relu"]], {
@@ -26,9 +31,26 @@ export function createModels(parent, { readOnly }) {
   const output = select([["", "models.output.auto"], ...OUTPUTS.map((o) => [o, `models.output.${o}`])], {
     "data-testid": "model-output",
   });
+  const fileField = wide(field("models.file", file));
+  fileButton.htmlFor = file.id;
+  fileName.id = `${file.id}-name`;
+  file.setAttribute("aria-describedby", fileName.id);
+  // The input moves into the picker's row (field() put it there for its label's sake).
+  fileField.append(el("div", { className: "file-picker" }, [file, fileButton, fileName]));
+  function showFileName() {
+    const chosen = file.files?.[0];
+    if (chosen) {
+      delete fileName.dataset.i18n; // a file's name is not translated
+      fileName.textContent = chosen.name;
+    } else {
+      fileName.dataset.i18n = "models.file.none";
+      fileName.textContent = t("models.file.none");
+    }
+  }
+  file.addEventListener("change", showFileName);
   const upload = el("button", { type: "submit", className: "primary", i18n: "models.upload", "data-testid": "model-upload" });
-  const form = el("form", { className: "panel-controls", novalidate: true }, [
-    wide(field("models.file", file)),
+  const form = el("form", { className: "panel-controls form-grid", novalidate: true }, [
+    fileField,
     field("models.layout", layout),
     field("models.name", name),
     el("fieldset", { className: "panel-fieldset" }, [
@@ -38,7 +60,7 @@ export function createModels(parent, { readOnly }) {
       field("models.vocab", vocab, "models.vocab.hint"),
       wide(field("models.output", output)), // "logits (a softmax gives probabilities)"
     ]),
-    el("div", { className: "panel-field panel-actions" }, [upload]),
+    el("div", { className: "panel-field panel-actions form-row" }, [upload]),
   ]);
   const infoBody = el("tbody");
   // Table boxes scroll sideways on a phone: focusable regions, so a keyboard can scroll them.
@@ -71,11 +93,11 @@ export function createModels(parent, { readOnly }) {
   const exportLayout = select(LAYOUTS.map((l) => [l, `models.layout.${l}`]), { "data-testid": "export-layout" });
   const exportFormat = select(FORMATS.map((f) => [f, `text:.${f}`]), { "data-testid": "export-format" });
   const download = el("a", { className: "button", i18n: "models.download", "data-testid": "model-download", download: "" });
-  const actions = el("div", { className: "panel-controls" }, [
-    el("div", { className: "panel-field panel-actions" }, [open, remove]),
-    field("models.layout", exportLayout),
-    field("models.format", exportFormat),
-    el("div", { className: "panel-field panel-actions" }, [download]),
+  // Open and Delete, then the export: its two selects and the Download that uses them stay
+  // together on one line (wrapping as a group), their bottoms aligned.
+  const actions = el("div", { className: "model-actions" }, [
+    el("div", { className: "panel-actions" }, [open, remove]),
+    el("div", { className: "model-export", "data-testid": "model-export" }, [field("models.layout", exportLayout), field("models.format", exportFormat), download]),
   ]);
   const section = el("section", { id: "models", className: "panel", "data-testid": "models", dataset: { state: "idle" } }, [
     el("h2", { i18n: "models.heading" }),
@@ -138,12 +160,14 @@ export function createModels(parent, { readOnly }) {
   const nameOf = (m) => shownName(m, language());
 
   function entryText(m) {
-    return t("models.entry", {
+    // A model with no parity check (trained here, or nothing to compare with) says nothing of it.
+    const parity = parityMark(m.parity);
+    return t(parity ? "models.entry" : "models.entry.unchecked", {
       name: nameOf(m),
       cell: m.cell.toUpperCase(),
       layers: m.num_layers,
       hidden: m.hidden_size,
-      parity: parityMark(m.parity) || "—",
+      parity,
       date: m.created_at.replace("T", " ").slice(0, 16),
     });
   }

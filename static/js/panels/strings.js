@@ -34,9 +34,9 @@ export const en = {
   "flow.hover": "{name}<br>t = {t}<br>{value}",
   "flow.table.cell": "Cell",
   "flow.table.loss": "Loss",
-  "flow.table.first": "‖dL/dh‖ at t = 1",
-  "flow.table.last": "‖dL/dh‖ at t = T",
-  "flow.table.ratio": "t = 1 as a share of t = T",
+  "flow.table.first": "‖dL/dh‖ at t\u00a0=\u00a01",
+  "flow.table.last": "‖dL/dh‖ at t\u00a0=\u00a0T",
+  "flow.table.ratio": "t\u00a0=\u00a01 as a share of t\u00a0=\u00a0T",
   "flow.table.spectral": "Wₕₕ: spectral radius / largest singular value",
   "flow.table.clip": "Parameter gradient norm: before → after clipping",
   "flow.table.noClip": "{before} (no clipping)",
@@ -201,6 +201,11 @@ export const en = {
   "train.reason.error": "the run failed",
   "train.name": "Name (optional)",
   "train.name.hint": "Empty: named from the cell, its size, the task and the text.",
+  "flow.guides": "dotted grey lines at 1e-8 and 1e8: the thresholds for vanished and exploded",
+  "train.chart.placeholder": "The loss chart appears here once training starts.",
+  "models.entry.unchecked": "{name} · {cell} {layers} × {hidden} · {date}",
+  "models.file.choose": "Choose a file…",
+  "models.file.none": "No file chosen",
 };
 
 export const ko = {
@@ -232,9 +237,9 @@ export const ko = {
   "flow.hover": "{name}<br>t = {t}<br>{value}",
   "flow.table.cell": "셀",
   "flow.table.loss": "손실",
-  "flow.table.first": "t = 1에서 ‖dL/dh‖",
-  "flow.table.last": "t = T에서 ‖dL/dh‖",
-  "flow.table.ratio": "t = T 대비 t = 1의 비율",
+  "flow.table.first": "t\u00a0=\u00a01에서 ‖dL/dh‖",
+  "flow.table.last": "t\u00a0=\u00a0T에서 ‖dL/dh‖",
+  "flow.table.ratio": "t\u00a0=\u00a0T 대비 t\u00a0=\u00a01의 비율",
   "flow.table.spectral": "Wₕₕ의 스펙트럼 반지름 / 최대 특잇값",
   "flow.table.clip": "매개변수 기울기 노름: 클리핑 전 → 후",
   "flow.table.noClip": "{before} (클리핑 안 함)",
@@ -397,6 +402,11 @@ export const ko = {
   "train.reason.error": "학습이 실패했어요",
   "train.name": "이름(선택)",
   "train.name.hint": "비워 두면 셀, 크기, 과제, 텍스트로 이름을 지어요.",
+  "flow.guides": "1e-8과 1e8의 회색 점선: 소실과 폭발을 가르는 기준",
+  "train.chart.placeholder": "학습을 시작하면 여기에 손실 그래프가 나타나요.",
+  "models.entry.unchecked": "{name} · {cell} {layers} × {hidden} · {date}",
+  "models.file.choose": "파일 고르기…",
+  "models.file.none": "선택한 파일이 없어요",
 };
 
 registerStrings({ en, ko });

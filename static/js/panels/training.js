@@ -39,10 +39,12 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   const start = el("button", { type: "submit", className: "primary", i18n: "train.start", "data-testid": "train-start" });
   const cancel = el("button", { type: "button", i18n: "train.cancel", "data-testid": "train-cancel", disabled: true });
   const textField = field("train.text", text);
-  const form = el("form", { className: "panel-controls", novalidate: true }, [
+  const seqLenField = field("train.seqLen", seqLen);
+  // Four columns (two on a phone), every row full: two wide fields and the name's make 16.
+  const form = el("form", { className: "panel-controls form-grid", novalidate: true }, [
     wide(field("train.task", task)), // its options are long ("Next character of a text")
     textField,
-    field("train.seqLen", seqLen),
+    seqLenField,
     field("train.cell", cell),
     field("train.hidden", hidden),
     wide(field("train.optimizer", optimizer)), // "SGD with momentum"
@@ -52,14 +54,17 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     field("train.clip", clip, "train.clip.hint"),
     field("train.timeLimit", timeLimit),
     field("train.seed", seed),
-    field("train.name", name, "train.name.hint"),
-    el("div", { className: "panel-field panel-actions" }, [start, cancel]),
+    wide(field("train.name", name, "train.name.hint")),
+    el("div", { className: "panel-field panel-actions form-row" }, [start, cancel]),
   ]);
   const progress = el("progress", { max: 1, value: 0, "data-testid": "train-progress", "data-i18n-label": "train.progress" });
   const status = el("p", { className: "panel-summary", role: "status", "aria-live": "polite" });
   const error = el("p", { className: "panel-error", role: "alert", hidden: true });
   const lossBox = chartBox({ className: "panel-plot small", "data-testid": "loss-chart" });
   const chart = lossBox.plot;
+  // No empty chart area before there is a loss to draw: a sentence instead, then the chart.
+  const lossPlaceholder = el("p", { className: "hint chart-placeholder", i18n: "train.chart.placeholder", "data-testid": "loss-placeholder" });
+  lossBox.root.hidden = true;
   const outcome = el("p", { className: "panel-summary" });
   const sample = el("p", { className: "panel-summary sample" });
   const openModel = el("button", { type: "button", className: "primary", i18n: "train.open", "data-testid": "train-open" });
@@ -88,6 +93,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     error,
     progress,
     status,
+    lossPlaceholder,
     lossBox.root,
     outcome,
     sample,
@@ -97,7 +103,7 @@ export function createTraining(parent, { readOnly, limits = {} }) {
   parent.append(section);
   if (readOnly) {
     progress.hidden = true;
-    lossBox.root.hidden = true;
+    lossPlaceholder.hidden = true;
   }
 
   const view = { run: null, state: null, source: null, chartTimer: null, playTimer: null, cellType: "lstm", vocab: null, text: null, task: null };
@@ -153,16 +159,18 @@ export function createTraining(parent, { readOnly, limits = {} }) {
       showlegend: false,
     };
     const trace = { type: "scatter", mode: "lines", x: s.curve.step, y: s.curve.loss.map((v) => (v > 0 ? v : null)), line: { color: "#0072B2", width: 2 }, name: t("train.lossChart"), hovertemplate: `${t("train.axis.step")} %{x}: %{y:.4g}<extra></extra>` };
-    window.Plotly.react(chart, [trace], layout, chartConfig());
-    chart.dataset.points = String(s.curve.step.length);
     const n = s.curve.step.length;
-    if (!n) lossBox.clear(t("train.chart.empty"));
-    else
-      lossBox.update({
-        label: t("train.chart.label", { points: n, from: s.curve.step[0], first: sig(s.curve.loss[0]), to: s.curve.step[n - 1], last: sig(s.curve.loss[n - 1]) }),
-        tables: () => [{ head: [t("train.data.step"), t("train.data.loss")], rows: lossRows(s).map(([step, loss]) => [step, tableNumber(loss)]) }],
-        filename: "training-loss",
-      });
+    chart.dataset.points = String(n);
+    // Shown before it is drawn, so Plotly sizes it to the panel.
+    lossBox.root.hidden = !n || readOnly;
+    lossPlaceholder.hidden = Boolean(n) || readOnly;
+    if (!n) return lossBox.clear(t("train.chart.empty"));
+    window.Plotly.react(chart, [trace], layout, chartConfig());
+    lossBox.update({
+      label: t("train.chart.label", { points: n, from: s.curve.step[0], first: sig(s.curve.loss[0]), to: s.curve.step[n - 1], last: sig(s.curve.loss[n - 1]) }),
+      tables: () => [{ head: [t("train.data.step"), t("train.data.loss")], rows: lossRows(s).map(([step, loss]) => [step, tableNumber(loss)]) }],
+      filename: "training-loss",
+    });
   }
 
   function chartSoon() {
@@ -379,9 +387,13 @@ export function createTraining(parent, { readOnly, limits = {} }) {
     drawCheckpoint();
   });
 
-  task.addEventListener("change", () => {
+  function syncFields() {
     textField.hidden = task.value !== "text";
-  });
+    // Without the text field the sequence length takes its column too, so the row stays full.
+    seqLenField.classList.toggle("wide", textField.hidden);
+  }
+  task.addEventListener("change", syncFields);
+  syncFields();
 
   return {
     redraw() {
