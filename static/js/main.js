@@ -32,6 +32,7 @@ import { createPlayer } from "./diagram/player.js";
 import { exportPayload, makeRun } from "./core/run.js";
 import { decodeState, encodeState, langFromSearch } from "./core/urlstate.js";
 import { walkStart } from "./core/walk.js";
+import { yieldToPage } from "./core/tasks.js";
 import { createGallery } from "./panels/gallery.js";
 import { defaultEntry, lossConfig, openRequest, opensGallery } from "./panels/gallerydata.js";
 
@@ -308,6 +309,8 @@ async function main() {
       page.firstDrawn = true;
       performance.mark("lstmvis:first-diagram");
     }
+    await yieldToPage(); // the diagram's last drawing and the cell view's building in tasks of their own
+    if (id !== page.requestId) return false;
     await detail.setRun(runData, {
       mode: config.mode,
       step,

@@ -35,7 +35,7 @@ function setup(resp = BI, size = 5) {
   });
   return { run, geom };
 }
-const byName = (frame, name) => frame.data.find((d) => d.name === name);
+const byName = (frame, name) => [...frame.data, ...frame.strips].find((d) => d.name === name);
 
 test("the recorded response is what the page expects: two directions per layer, m with the projection", () => {
   assert.equal(BI.bidirectional, true);

@@ -14,7 +14,8 @@ function setup(opts = {}, size = 4) {
   return { run, geom };
 }
 
-const byName = (frame, name) => frame.data.find((d) => d.name === name);
+// A trace by name, or a strip's bricks (painted under the traces, not given to Plotly).
+const byName = (frame, name) => [...frame.data, ...frame.strips].find((d) => d.name === name);
 const filledColumns = (strip, row = 0) => strip.z[row].map((v, c) => (v === null ? null : c)).filter((c) => c !== null);
 
 test("done-ness: forward up to the step, backward from it", () => {
@@ -54,7 +55,7 @@ test("forward: strips fill in up to the current step", () => {
   assert.equal(byName(frame, "strip:g").zmin, -1);
   // Sigmoid values as they are.
   assert.equal(f.z[0][0], run.layers[0].f[0][0]);
-  assert.match(f.text[0][0], /forget gate f.*t = 1 · layer 1 · unit 1.*f = /s);
+  assert.match(f.hover(0, 0), /forget gate f.*t = 1 · layer 1 · unit 1.*f = /s);
   // The second layer is row 2 (row 1 is the gap between layers).
   assert.ok(f.z[1].every((v) => v === null));
   assert.equal(f.z[2][0], run.layers[1].f[0][0]);
@@ -66,7 +67,7 @@ test("backward: strips show signed-log gradients from the end back to the step",
   const i = byName(frame, "strip:i");
   assert.deepEqual(filledColumns(i), [8, 9, 10, 12, 13, 14]);
   for (const c of filledColumns(i)) assert.ok(Math.abs(i.z[0][c]) <= 1);
-  assert.match(i.text[0][8], /dL\/di = /);
+  assert.match(i.hover(0, 8), /dL\/di = /);
 });
 
 test("rails: forward in identity colours, backward by gradient size, the rest pending", () => {
@@ -116,8 +117,8 @@ test("wide layers show group means with their spread", () => {
   const frame = buildFrame(run, geom, { start: 0, mode: "forward", step: 2 });
   const f = byName(frame, "strip:f");
   assert.equal(geom.cols, 32);
-  assert.match(f.text[0][0], /unit 1<br>f = /);
-  assert.match(f.text[0][3], /units 4–5.*mean .* \(min .*, max .*\)/s);
+  assert.match(f.hover(0, 0), /unit 1<br>f = /);
+  assert.match(f.hover(0, 3), /units 4–5.*mean .* \(min .*, max .*\)/s);
 });
 
 test("GRU and RNN frames build, with one rail each", () => {
@@ -125,7 +126,8 @@ test("GRU and RNN frames build, with one rail each", () => {
     const { run, geom } = setup({ cell, steps: 4 });
     const frame = buildFrame(run, geom, { start: 0, mode: "backward", step: 0 });
     assert.equal(byName(frame, "rail:fwd_c"), undefined);
-    assert.ok(frame.data.filter((d) => d.type === "heatmap").length === run.gates.length);
+    assert.equal(frame.strips.length, run.gates.length);
+    assert.ok(!frame.data.some((d) => d.type === "heatmap")); // painted under the traces
   }
 });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { brickSize, colorTable, heatPixels, TABLE_SIZE } from "../../static/js/cell/heatimage.js";
-import { colorAt, hexToRgb, SCALES, scaleUnit, stateRange, valueScale } from "../../static/js/core/colors.js";
+import { brickSize, heatPixels } from "../../static/js/cell/heatimage.js";
+import { colorAt, colorTable, hexToRgb, SCALES, scaleUnit, stateRange, TABLE_SIZE, valueScale } from "../../static/js/core/colors.js";
 
 /** The RGBA of brick (t, u) (0-based) in a picture. */
 function brick(picture, steps, units, t, u) {

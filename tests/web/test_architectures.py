@@ -292,7 +292,7 @@ def test_an_embedding_model_from_the_models_panel_shows_its_words(probe, server_
         inputs = probe.page.evaluate(TRACE, "inputs")["text"]
         assert inputs and set(inputs) <= set(words)
         strip = probe.page.evaluate(
-            "() => document.querySelector('[data-testid=diagram]').data.find((d) => d.name === 'strip:x').z[0]"
+            "() => document.querySelector('.diagram-strips').strips.find((d) => d.name === 'strip:x').z[0]"
         )
         assert sum(v is not None for v in strip) == 4 * len(inputs)  # 4 numbers per word, all known
         assert "embedding size 4" in probe.page.locator("#summary").text_content()

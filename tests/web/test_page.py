@@ -20,8 +20,7 @@ HIGHLIGHT_CENTRE = """() => {
 }"""
 
 FILLED_STRIP_COLUMNS = """(name) => {
-  const gd = document.querySelector('[data-testid=diagram]');
-  const strip = gd.data.find((d) => d.name === name);
+  const strip = document.querySelector('.diagram-strips').strips.find((d) => d.name === name);
   return strip.z[0].filter((v) => v !== null).length;
 }"""
 
@@ -55,13 +54,16 @@ def test_default_preset_draws(probe):
       return {
         traces: gd.data.length,
         heatmaps: gd.data.filter((d) => d.type === 'heatmap').map((d) => d.name),
+        strips: document.querySelector('.diagram-strips').strips.map((d) => d.name),
         shapes: document.getElementById('diagram-static').layout.shapes.length,
         inputs: gd.data.find((d) => d.name === 'inputs').text,
         svg: gd.querySelectorAll('svg.main-svg').length,
       };
     }"""
     )
-    assert info["heatmaps"] == ["strip:f", "strip:i", "strip:g", "strip:o"]
+    # The gate strips are painted on a canvas under the frame, not given to Plotly.
+    assert info["heatmaps"] == []
+    assert info["strips"] == ["strip:f", "strip:i", "strip:g", "strip:o"]
     assert info["shapes"] == 60  # 10 boxes, the c line through each, 4 gate letters each
     assert info["inputs"][:5] == ["h", "e", "l", "l", "o"]
     assert info["svg"] >= 1
@@ -193,10 +195,8 @@ def test_configuration_survives_a_reload(probe):
     assert probe.testid("text-input").input_value() == "abcabcab"
     assert step_text(probe) == "t = 6 / 7"
     assert probe.drawn()["mode"] == "backward"
-    heatmaps = probe.page.evaluate(
-        "() => document.querySelector('[data-testid=diagram]').data.filter((d) => d.type === 'heatmap').map((d) => d.name)"
-    )
-    assert heatmaps == ["strip:r", "strip:z", "strip:n"]
+    strips = probe.page.evaluate("() => document.querySelector('.diagram-strips').strips.map((d) => d.name)")
+    assert strips == ["strip:r", "strip:z", "strip:n"]
     assert "GRU · 2 × 5 units" in probe.page.locator("#summary").text_content()
 
 
@@ -373,3 +373,42 @@ def test_screenshots_for_a_person(probe, probe_1024):
     written.append(probe.screenshot("forward-hello-1280.png"))
     for path in written:
         assert path.stat().st_size > 10_000
+
+
+# The first filled brick of strip:f: its pixel on the strips' canvas, the colour the page's
+# value rule gives its value (core/colors.js, imported from the page's own scripts), and where
+# it is on the page.
+STRIP_BRICK = r"""async () => {
+  const canvas = document.querySelector('.diagram-strips');
+  const strip = canvas.strips.find((d) => d.name === 'strip:f');
+  const gd = document.querySelector('[data-testid=diagram]');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const zr = strip.z.findIndex((r) => r.some((v) => v !== null));
+  const col = strip.z[zr].findIndex((v) => v !== null);
+  const cx = xa._offset + xa.l2p((strip.x[col] + strip.x[col + 1]) / 2);
+  const cy = ya._offset + ya.l2p((strip.y[zr] + strip.y[zr + 1]) / 2);
+  const ratio = window.devicePixelRatio || 1;
+  const got = Array.from(canvas.getContext('2d').getImageData(Math.round(cx * ratio), Math.round(cy * ratio), 1, 1).data);
+  const base = document.querySelector('script[type=module][src*="/static/js/main.js"]').src.replace(/main\.js$/, '');
+  const colors = await import(base + 'core/colors.js');
+  const at = (strip.z[zr][col] - strip.zmin) / (strip.zmax - strip.zmin);
+  const want = [...colors.hexToRgb(colors.colorAt(strip.colorscale, at)), 255];
+  const box = gd.getBoundingClientRect();
+  return { got, want, value: strip.z[zr][col], x: box.left + cx, y: box.top + cy };
+}"""
+
+
+def test_gate_strips_are_painted_under_the_frame_and_tell_their_value(probe):
+    """The strips are a canvas under the frame's traces: each brick has the colour of its
+    value on the gate's scale, and hovering it tells the gate, step, layer, unit and value."""
+    probe.open()
+    brick = probe.page.evaluate(STRIP_BRICK)
+    assert all(abs(a - b) <= 2 for a, b in zip(brick["got"], brick["want"], strict=True)), brick
+    probe.page.mouse.move(brick["x"], brick["y"])
+    tip = probe.page.locator(".strip-tip")
+    tip.wait_for(state="visible")
+    text = tip.inner_text()
+    assert text.startswith("forget gate f") and "t = 1 · layer 1 · unit 1" in text, text
+    assert float(text.split("=")[-1].strip().replace("\u2212", "-")) == pytest.approx(brick["value"], rel=1e-3)
+    probe.page.mouse.move(1, 1)
+    tip.wait_for(state="hidden")

@@ -8,22 +8,12 @@
 // then a layout image under Plotly's axes.  The values themselves are never resampled: a
 // brick is one value, drawn at least one pixel wide.
 
-import { colorAt, hexToRgb, scaleUnit } from "../core/colors.js";
-
-/** Entries in a colour table: a position on the scale is rounded to 1/(TABLE_SIZE - 1). */
-export const TABLE_SIZE = 1024;
+import { colorTable, scaleUnit, TABLE_SIZE } from "../core/colors.js";
 
 // Small runs are drawn with bricks of several pixels, so the browser scales the picture up
 // by a whole factor or less, never smearing one brick into its neighbours.
 const MIN_WIDTH = 512;
 const MIN_HEIGHT = 256;
-
-/** The colours of a scale ([[position, "#rrggbb"], ...]) at TABLE_SIZE even positions, RGB. */
-export function colorTable(scale) {
-  const table = new Uint8ClampedArray(TABLE_SIZE * 3);
-  for (let k = 0; k < TABLE_SIZE; k += 1) table.set(hexToRgb(colorAt(scale, k / (TABLE_SIZE - 1))), k * 3);
-  return table;
-}
 
 /** Pixels per brick, across (steps) and down (units), for T steps of n units. */
 export function brickSize(steps, units) {

@@ -203,3 +203,16 @@ export function binStyle(bin) {
     color: colorAt(SCALES.norm, u),
   };
 }
+
+/** Entries in a colour table: a position on a scale is rounded to 1/(TABLE_SIZE - 1). */
+export const TABLE_SIZE = 1024;
+
+/**
+ * The colours of a scale ([[position, "#rrggbb"], ...]) at TABLE_SIZE even positions, as RGB
+ * bytes: what the heatmaps' pictures and the diagram's strips are painted from.
+ */
+export function colorTable(scale) {
+  const table = new Uint8ClampedArray(TABLE_SIZE * 3);
+  for (let k = 0; k < TABLE_SIZE; k += 1) table.set(hexToRgb(colorAt(scale, k / (TABLE_SIZE - 1))), k * 3);
+  return table;
+}

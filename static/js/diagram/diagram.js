@@ -9,6 +9,7 @@
 // screen is always the last one asked for (tests/web/test_player_edges.py).
 
 import { diagramHeight, diagramLayout, leftMargin, staticLayout } from "./figure.js";
+import { createStripCanvas } from "./stripcanvas.js";
 import { buildFrame, hasHead } from "./frames.js";
 import { sig4 } from "../core/format.js";
 import { registerStrings, t } from "../core/i18n.js";
@@ -68,6 +69,13 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
     veil: document.getElementById("overview-veil"),
   };
   let drawnWidth = 0;
+  // The gate strips: painted on a canvas between the static graph and the frame.
+  const stripTip = document.createElement("div");
+  stripTip.className = "strip-tip";
+  stripTip.hidden = true;
+  stripTip.setAttribute("aria-hidden", "true");
+  element.after(stripTip);
+  const strips = createStripCanvas({ element, tooltip: stripTip });
   let underlayKey = null; // the geometry and width the static graph was drawn for
   // The selected cell's layer and direction, and what the explanation points at.
   let focus = { layer: 0, dir: "forward", emphasis: null };
@@ -267,7 +275,8 @@ export function createDiagram({ element, underlay, overview, overviewWrap, overv
       await Plotly().react(underlay, [], base, STATIC_CONFIG);
       await yieldToPage();
     }
-    jobs.push(Plotly().react(element, frame.data, layout, DIAGRAM_CONFIG));
+    // The strips once the frame's axes are in place (the same task: painted with the frame).
+    jobs.push(Plotly().react(element, frame.data, layout, DIAGRAM_CONFIG).then(() => strips.paint(frame.strips)));
     const showOverview = geom.size < run.steps;
     overviewWrap.hidden = !showOverview;
     if (showOverview) {

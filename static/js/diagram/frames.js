@@ -360,14 +360,14 @@ function emphasisTraces(run, geom, start, step, row, names) {
 
 /**
  * The traces of one frame.  `step` is 0-based; `start` is the window's first step; `layer`
- * and `dir` the selected cell's layer and direction.  Returns {data, meta}: meta tells tests
- * and the page what is drawn where.
+ * and `dir` the selected cell's layer and direction.  Returns {data, strips, meta}: Plotly's
+ * traces, the gate strips' bricks (stripcanvas.js paints them under the traces), and what is
+ * drawn where for tests and the page.
  */
 export function buildFrame(run, geom, { start, mode, step, layer = 0, dir = "forward", emphasis = null }) {
   const row = run.rowOf(Number.isInteger(layer) ? layer : 0, dir);
   const data = [
     ...emphasisTraces(run, geom, start, step, row, emphasis),
-    ...stripTraces(run, geom, start, mode, step),
     ...railTraces(run, geom, start, mode, step),
     outputTrace(run, geom, start, mode, step),
     topKTrace(run, geom, start, mode, step),
@@ -376,5 +376,7 @@ export function buildFrame(run, geom, { start, mode, step, layer = 0, dir = "for
     selectedTrace(run, geom, start, step, row),
     carouselTrace(run, geom, start, mode, step),
   ];
-  return { data, meta: { start, mode, step, slot: step - start, size: geom.size } };
+  // The gate strips are painted under the frame (stripcanvas.js), not given to Plotly.
+  const strips = stripTraces(run, geom, start, mode, step);
+  return { data, strips, meta: { start, mode, step, slot: step - start, size: geom.size } };
 }
