@@ -279,7 +279,7 @@ def test_a_saved_model_without_a_parity_check_has_no_dash_in_its_line(probe, lan
 def test_the_file_control_speaks_the_pages_language_and_a_keyboard_reaches_it(probe, lang):
     open_panels(probe, lang)
     button, name = probe.testid("model-file-button"), probe.testid("model-file-name")
-    expected = {"en": ("Choose a file…", "No file chosen"), "ko": ("파일 고르기…", "선택한 파일이 없어요")}[lang]
+    expected = {"en": ("Choose a file…", "No file chosen"), "ko": ("파일 선택…", "선택한 파일이 없어요")}[lang]
     assert (button.inner_text(), name.inner_text()) == expected
     # The native control (whose text is the browser's) shows nothing of itself.
     native = probe.testid("model-file")

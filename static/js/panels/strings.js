@@ -237,8 +237,8 @@ export const ko = {
   "flow.hover": "{name}<br>t = {t}<br>{value}",
   "flow.table.cell": "셀",
   "flow.table.loss": "손실",
-  "flow.table.first": "t\u00a0=\u00a01에서 ‖dL/dh‖",
-  "flow.table.last": "t\u00a0=\u00a0T에서 ‖dL/dh‖",
+  "flow.table.first": "t\u00a0=\u00a01의 ‖dL/dh‖",
+  "flow.table.last": "t\u00a0=\u00a0T의 ‖dL/dh‖",
   "flow.table.ratio": "t\u00a0=\u00a0T 대비 t\u00a0=\u00a01의 비율",
   "flow.table.spectral": "Wₕₕ의 스펙트럼 반지름 / 최대 특잇값",
   "flow.table.clip": "매개변수 기울기 노름: 클리핑 전 → 후",
@@ -402,10 +402,10 @@ export const ko = {
   "train.reason.error": "학습이 실패했어요",
   "train.name": "이름(선택)",
   "train.name.hint": "비워 두면 셀, 크기, 과제, 텍스트로 이름을 지어요.",
-  "flow.guides": "1e-8과 1e8의 회색 점선: 소실과 폭발을 가르는 기준",
+  "flow.guides": "회색 점선(1e-8, 1e8): 소실과 폭발로 보는 기준",
   "train.chart.placeholder": "학습을 시작하면 여기에 손실 그래프가 나타나요.",
   "models.entry.unchecked": "{name} · {cell} {layers} × {hidden} · {date}",
-  "models.file.choose": "파일 고르기…",
+  "models.file.choose": "파일 선택…",
   "models.file.none": "선택한 파일이 없어요",
 };
 
