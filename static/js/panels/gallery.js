@@ -193,6 +193,9 @@ const send = (type, detail = {}) => document.dispatchEvent(new CustomEvent(type,
 /** Where each view of the guided path is on the page (the gradient flow: the backward diagram). */
 const VIEW_TARGETS = { diagram: "#diagram-panel", cell: ".cell-panel", heatmaps: ".heat-panel", flow: "#diagram-panel" };
 
+/** Pixels of the chosen model's explanation a card brings into view when it lies lower. */
+const LOOK_SHOWN = 260;
+
 export function createGallery(section) {
   const view = { models: [], active: null, runConfig: null, run: null, failed: false, stop: null };
   const list = el("div", { className: "gallery-list", role: "list", "data-testid": "gallery-list" });
@@ -213,8 +216,21 @@ export function createGallery(section) {
       },
       [el("span", { className: "gallery-card-title", text: localized(entry.title, language()) })],
     );
-    button.addEventListener("click", () => send("viz:use-model", openRequest(entry)));
+    button.addEventListener("click", () => {
+      send("viz:use-model", openRequest(entry));
+      showLook();
+    });
     return el("div", { role: "listitem" }, [button]);
+  }
+
+  /**
+   * A card keeps the page where it is (the diagram above it redraws in place), but the chosen
+   * model's explanation, under the cards, is brought up far enough to be read.
+   */
+  function showLook() {
+    const top = look.getBoundingClientRect().top;
+    const room = Math.min(LOOK_SHOWN, window.innerHeight / 2);
+    if (top > window.innerHeight - room) window.scrollBy({ top: top - window.innerHeight + room, behavior: "instant" });
   }
 
   function randomCard() {
