@@ -174,6 +174,50 @@ def probe_1024(context_1024, server_url) -> Iterator[Probe]:
     yield from _probe_in(context_1024, server_url)
 
 
+# The screens issue 17 names: a phone, a tablet and a desktop (CSS px).
+SIZES = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1280, 900)}
+
+
+@pytest.fixture(scope="module")
+def context_390(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def context_768(browser):
+    context = browser.new_context(viewport={"width": 768, "height": 1024})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def probe_390(context_390, server_url) -> Iterator[Probe]:
+    yield from _probe_in(context_390, server_url)
+
+
+@pytest.fixture
+def probe_768(context_768, server_url) -> Iterator[Probe]:
+    yield from _probe_in(context_768, server_url)
+
+
+@pytest.fixture(scope="module", params=list(SIZES))
+def sized_context(request, browser):
+    """A context per screen of SIZES, for a module's tests run at each: (name, context)."""
+    width, height = SIZES[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    yield request.param, context
+    context.close()
+
+
+@pytest.fixture
+def sized(sized_context, server_url) -> Iterator[tuple[str, Probe]]:
+    name, context = sized_context
+    for p in _probe_in(context, server_url):
+        yield name, p
+
+
 def take_screenshots() -> bool:
     """Screenshots for people are written only when asked (bash scripts/screenshots.sh)."""
     return os.environ.get("LSTMVIS_SCREENSHOTS") == "1"

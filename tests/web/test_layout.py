@@ -6,30 +6,11 @@ drawer on narrow screens), and no select cuts its options' labels off.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.web.conftest import Probe, _probe_in, take_screenshots
+from tests.web.conftest import Probe, take_screenshots
 
 pytestmark = pytest.mark.browser
-
-SIZES = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1280, 900)}
-
-
-@pytest.fixture(scope="module", params=list(SIZES))
-def sized_context(request, browser):
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    yield request.param, context
-    context.close()
-
-
-@pytest.fixture
-def sized(sized_context, server_url) -> Iterator[tuple[str, Probe]]:
-    name, context = sized_context
-    for p in _probe_in(context, server_url):
-        yield name, p
 
 
 OVERFLOW = """() => ({

@@ -4,40 +4,14 @@ contrast, and the panels at phone, tablet and desktop widths."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.api.train import TrainRequest, default_name
-from tests.web.conftest import SCREENSHOTS, _probe_in, take_screenshots
+from tests.web.conftest import SCREENSHOTS, take_screenshots
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000  # a guard against a hang, not a timing claim
 CHARTS = ["gradflow-plot", "loss-chart", "checkpoint-heatmaps"]
-
-
-@pytest.fixture(scope="module")
-def context_390(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def context_768(browser):
-    context = browser.new_context(viewport={"width": 768, "height": 1024})
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def probe_390(context_390, server_url) -> Iterator:
-    yield from _probe_in(context_390, server_url)
-
-
-@pytest.fixture
-def probe_768(context_768, server_url) -> Iterator:
-    yield from _probe_in(context_768, server_url)
 
 
 def compare_at(probe, length: int) -> None:

@@ -7,38 +7,11 @@ before training, full form rows, the export's Download beside its selects, no "â
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.web.conftest import _probe_in
-
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000  # a guard against a hang, not a timing claim
-
-
-@pytest.fixture(scope="module")
-def context_390(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def context_768(browser):
-    context = browser.new_context(viewport={"width": 768, "height": 1024})
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def probe_390(context_390, server_url) -> Iterator:
-    yield from _probe_in(context_390, server_url)
-
-
-@pytest.fixture
-def probe_768(context_768, server_url) -> Iterator:
-    yield from _probe_in(context_768, server_url)
 
 
 def at(request, width: int):

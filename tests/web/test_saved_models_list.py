@@ -11,28 +11,12 @@ import httpx2
 import numpy as np
 import pytest
 
-from tests.web.conftest import READY_TIMEOUT_MS, Probe, _probe_in
+from tests.web.conftest import READY_TIMEOUT_MS, Probe
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1280, 900)}
 # 100 characters (the most a name may have), with a 40-letter word no space can break.
 LONG_NAME = "A model saved under a long name, which a phone must wrap: " + "Z" * 40 + "!"
-
-
-@pytest.fixture(scope="module", params=list(SIZES))
-def sized_context(request, browser):
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    yield request.param, context
-    context.close()
-
-
-@pytest.fixture
-def sized(sized_context, server_url) -> Iterator[tuple[str, Probe]]:
-    name, context = sized_context
-    for p in _probe_in(context, server_url):
-        yield name, p
 
 
 def lstm_npz() -> bytes:
