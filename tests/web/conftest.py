@@ -138,21 +138,24 @@ def _make_probe(context, base_url: str) -> Probe:
     return probe
 
 
+def _context(browser, width: int, height: int) -> Iterator:
+    """A browser context of one screen size, closed after the module."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    yield context
+    context.close()
+
+
 # One browser context per test module and width, so plotly.js (4.8 MB, cached for a day) is
 # fetched and compiled once per module rather than cold for every test; each test still
 # gets a page of its own, and the page keeps no state outside its URL.
 @pytest.fixture(scope="module")
 def context_1280(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
+    yield from _context(browser, 1280, 900)
 
 
 @pytest.fixture(scope="module")
 def context_1024(browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    yield context
-    context.close()
+    yield from _context(browser, 1024, 900)
 
 
 def _probe_in(context, base_url: str) -> Iterator[Probe]:
@@ -180,16 +183,12 @@ SIZES = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1280, 900)}
 
 @pytest.fixture(scope="module")
 def context_390(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    yield context
-    context.close()
+    yield from _context(browser, 390, 844)
 
 
 @pytest.fixture(scope="module")
 def context_768(browser):
-    context = browser.new_context(viewport={"width": 768, "height": 1024})
-    yield context
-    context.close()
+    yield from _context(browser, 768, 1024)
 
 
 @pytest.fixture
@@ -205,10 +204,8 @@ def probe_768(context_768, server_url) -> Iterator[Probe]:
 @pytest.fixture(scope="module", params=list(SIZES))
 def sized_context(request, browser):
     """A context per screen of SIZES, for a module's tests run at each: (name, context)."""
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    yield request.param, context
-    context.close()
+    for context in _context(browser, *SIZES[request.param]):
+        yield request.param, context
 
 
 @pytest.fixture

@@ -62,6 +62,15 @@ export function heatmapGrid(cellOrNames, width = 1000) {
 
 const axisId = (k) => (k === 0 ? "" : String(k + 1));
 
+// A run's rows never change, so each one's range is scanned once: the heatmaps, their colour
+// key and every unit chosen ask again.
+const RANGES = new WeakMap();
+const rangeOf = (rows) => {
+  if (!rows) return stateRange(rows);
+  if (!RANGES.has(rows)) RANGES.set(rows, stateRange(rows));
+  return RANGES.get(rows);
+};
+
 /**
  * The panels of layer k's direction `dir` in a mode, in the grid's order: [{name, rows,
  * units, rule, range, symbol, cellUnits}], rows being the trace's own rows[t][u] (null when
@@ -78,7 +87,7 @@ export function heatmapPanels(run, { k, dir = "forward", mode }) {
     const rows = source && source.length ? source : null;
     const sigmoid = isSigmoid(run.cell, name);
     // Unbounded states (a trained LSTM's c counts far past 1) on a range fixed for the run.
-    const range = forward && !sigmoid ? stateRange(rows) : 1;
+    const range = forward && !sigmoid ? rangeOf(rows) : 1;
     return {
       name,
       rows,

@@ -96,7 +96,6 @@ export function createStripCanvas({ element, tooltip }) {
     }
     shown = { strips, xa, ya };
     canvas.strips = strips; // what is painted, for the page's tests (as Plotly's gd.data is)
-    canvas.dataset.bricks = String(strips.reduce((n, s) => n + s.z.reduce((m, row) => m + row.filter((v) => v !== null).length, 0), 0));
   }
 
   /** The brick under a pointer event: {strip, text} or null. */
