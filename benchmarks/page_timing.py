@@ -25,6 +25,9 @@ machine.
   select at 30 steps/s.
 
     python -m benchmarks.page_timing [--runs 7 --steps 20 --sizes 50x32,500x256,1000x256]
+
+A size may name more of the page's link after "@", e.g. 1000x128@layers=4&bi=1 (four
+bidirectional layers: a diagram of eight rows).
 """
 
 from __future__ import annotations
@@ -152,12 +155,12 @@ def longest(tasks: list[float]) -> float:
     return max(tasks, default=0.0)
 
 
-def run_and_step_tasks(browser, url: str, steps_t: int, hidden: int, steps: int) -> dict:
+def run_and_step_tasks(browser, url: str, steps_t: int, hidden: int, steps: int, extra: str = "") -> dict:
     """Long tasks (ms) of a Run and of `steps` single steps at T = steps_t, H = hidden."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(LONGTASKS)
     page = context.new_page()
-    page.goto(f"{url}/?text={quote(text_of(steps_t + 1))}&hidden={hidden}")
+    page.goto(f"{url}/?text={quote(text_of(steps_t + 1))}&hidden={hidden}{'&' + extra if extra else ''}")
     page.wait_for_selector('body[data-state="ready"], body[data-state="error"]', timeout=600_000)
     if page.evaluate("() => document.body.dataset.state") != "ready":
         error = page.get_by_test_id("error").inner_text()[:200]
@@ -213,10 +216,10 @@ PLAYBACK = """async (seconds) => {
 }"""
 
 
-def playback(browser, url: str, steps_t: int, hidden: int, speed: int = 30) -> dict:
+def playback(browser, url: str, steps_t: int, hidden: int, extra: str = "", speed: int = 30) -> dict:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{url}/?text={quote(text_of(steps_t + 1))}&hidden={hidden}")
+    page.goto(f"{url}/?text={quote(text_of(steps_t + 1))}&hidden={hidden}{'&' + extra if extra else ''}")
     page.wait_for_selector('body[data-state="ready"], body[data-state="error"]', timeout=600_000)
     if page.evaluate("() => document.body.dataset.state") != "ready":
         context.close()
@@ -234,8 +237,19 @@ def progress(what: str) -> None:
     print(f"... {what}", file=sys.stderr, flush=True)
 
 
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    return [(int(item.split("x")[0]), int(item.split("x")[1])) for item in text.split(",")]
+def parse_sizes(text: str) -> list[tuple[int, int, str]]:
+    """ "50x32,1000x128@layers=4&bi=1" -> [(50, 32, ""), (1000, 128, "layers=4&bi=1")]."""
+    out = []
+    for item in text.split(","):
+        size, _, extra = item.partition("@")
+        steps_t, hidden = size.split("x")
+        out.append((int(steps_t), int(hidden), extra))
+    return out
+
+
+def size_name(size: tuple[int, int, str]) -> str:
+    """ "1000 x 128" and its extra link parameters, for the printed tables."""
+    return f"{size[0]} x {size[1]}" + (f" ({size[2]})" if size[2] else "")
 
 
 def main() -> None:
@@ -268,11 +282,12 @@ def main() -> None:
                     per_run[mode].append(statistics.median(got["times"]))
             tasks = {}
             for size in sizes:
-                progress(f"long tasks at T x H = {size[0]} x {size[1]}")
-                tasks[size] = run_and_step_tasks(browser, url, *size, args.long_steps)
+                progress(f"long tasks at T x H = {size_name(size)}")
+                steps_t, hidden, extra = size
+                tasks[size] = run_and_step_tasks(browser, url, steps_t, hidden, args.long_steps, extra)
             plays = {}
             for size in sizes[: args.play_sizes]:
-                progress(f"playback at T x H = {size[0]} x {size[1]}")
+                progress(f"playback at T x H = {size_name(size)}")
                 plays[size] = playback(browser, url, *size)
             version = browser.version
             browser.close()
@@ -311,8 +326,8 @@ def main() -> None:
     print(
         f"{'T x H':>10} | {'Run: longest':>12} | {'Run: tasks > 50 ms':>18} | {'Run (s)':>7} | step: longest (each step)"
     )
-    for (steps_t, hidden), got in tasks.items():
-        size = f"{steps_t} x {hidden}"
+    for key, got in tasks.items():
+        size = size_name(key)
         if "error" in got:
             print(f"{size:>10} | the page said: {got['error']}")
             continue
@@ -323,8 +338,8 @@ def main() -> None:
         )
     print()
     print("playback with the speed select at 30 steps/s")
-    for (steps_t, hidden), got in plays.items():
-        print(f"{steps_t:>5} x {hidden:<4}: {got['steps']:.1f} steps/s, {got['frames']:.1f} frames drawn/s")
+    for key, got in plays.items():
+        print(f"{size_name(key):>10}: {got['steps']:.1f} steps/s, {got['frames']:.1f} frames drawn/s")
 
 
 def fmt(xs: list[float], digits: int = 0) -> str:
